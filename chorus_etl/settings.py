@@ -1,0 +1,160 @@
+"""Typed settings: every knob of the pipeline, from the environment or a `.env` file.
+
+One object, built once per process, so that flows, tasks and the CLI agree on configuration and
+secrets stay wrapped in `SecretStr` until the exact moment they are put on the wire.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ANTIGONE_SIRET = "51858054300107"
+ARTENREEL_SIRET = "47840796800054"
+
+
+class ChorusEnv(StrEnum):
+    SIMULATOR = "simulator"
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+
+#: (API base URL, OAuth token URL) per environment; the simulator's default port is 8765.
+DEFAULT_URLS: dict[ChorusEnv, tuple[str, str]] = {
+    ChorusEnv.SIMULATOR: ("http://127.0.0.1:8765", "http://127.0.0.1:8765/api/oauth/token"),
+    ChorusEnv.SANDBOX: (
+        "https://sandbox-api.piste.gouv.fr",
+        "https://sandbox-oauth.piste.gouv.fr/api/oauth/token",
+    ),
+    ChorusEnv.PRODUCTION: (
+        "https://api.piste.gouv.fr",
+        "https://oauth.piste.gouv.fr/api/oauth/token",
+    ),
+}
+
+#: Credentials the simulator accepts out of the box, so the demo needs none.
+SIMULATOR_CLIENT_ID = "simulator-client"
+SIMULATOR_CLIENT_SECRET = "simulator-secret"  # noqa: S105 - public, simulator only
+SIMULATOR_LOGIN = "TECH_1_cooproduction@cpro.fr"
+SIMULATOR_PASSWORD = "simulator-password"  # noqa: S105 - public, simulator only
+
+
+class Settings(BaseSettings):
+    """All settings; environment variables are prefixed `CHORUS_ETL_` (e.g. `CHORUS_ETL_CHORUS_ENV`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHORUS_ETL_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    database_url: str = Field(
+        default="sqlite:///var/warehouse.db",
+        description="SQLAlchemy URL of the warehouse: SQLite file by default, PostgreSQL in "
+        "production (postgresql+psycopg://user@host:5432/db).",
+    )
+    var_dir: Path = Field(default=Path("var"), description="Where local state files live.")
+
+    chorus_env: ChorusEnv = ChorusEnv.SIMULATOR
+    chorus_api_url: str | None = Field(default=None, description="Overrides the API base URL.")
+    chorus_oauth_url: str | None = Field(default=None, description="Overrides the token URL.")
+    piste_client_id: str | None = None
+    piste_client_secret: SecretStr | None = None
+    cpro_login: str | None = None
+    cpro_password: SecretStr | None = None
+
+    http_timeout_seconds: float = Field(default=30.0, gt=0)
+    http_max_retries: int = Field(default=5, ge=0)
+    http_backoff_base_seconds: float = Field(default=0.5, ge=0)
+    http_backoff_max_seconds: float = Field(default=30.0, ge=0)
+
+    supplier_sirets: list[str] = Field(
+        default=[ANTIGONE_SIRET, ARTENREEL_SIRET],
+        description="SIRETs of the cooperative's supplier structures (JSON list in env).",
+    )
+    entrepreneurs_file: Path = Field(
+        default=Path("entrepreneurs.csv"),
+        description="Directory of entrepreneurs (code, name, email, supplier SIRET).",
+    )
+    inbox_dir: Path = Field(default=Path("var/inbox"), description="Where exports are dropped.")
+
+    deposit_concurrency: int = Field(default=8, ge=1)
+    deposit_rate_per_second: float = Field(default=20.0, gt=0)
+    deposit_batch_size: int = Field(default=200, ge=1)
+    directory_cache_hours: int = Field(default=24, ge=0)
+    reconcile_overlap_minutes: int = Field(default=60, ge=0)
+
+    alert_urls: list[str] = Field(
+        default_factory=list,
+        description="apprise URLs for alerts (mailto://, mmost://, slack://); empty means .eml "
+        "files in the outbox folder.",
+    )
+    alert_accounting_email: str = "compta@cooproduction.example"
+    alert_from_email: str = "chorus-pro@cooproduction.example"
+    alert_outbox_dir: Path = Field(default=Path("var/outbox"))
+
+    log_level: str = "INFO"
+    log_format: str = Field(
+        default="auto", description="json, console, or auto (console on a TTY)."
+    )
+
+    @property
+    def api_url(self) -> str:
+        return (self.chorus_api_url or DEFAULT_URLS[self.chorus_env][0]).rstrip("/")
+
+    @property
+    def oauth_url(self) -> str:
+        return self.chorus_oauth_url or DEFAULT_URLS[self.chorus_env][1]
+
+    def credentials(self) -> tuple[str, SecretStr, str, SecretStr]:
+        """PISTE client id/secret and technical account; simulator defaults where unset."""
+        if self.chorus_env is ChorusEnv.SIMULATOR:
+            return (
+                self.piste_client_id or SIMULATOR_CLIENT_ID,
+                self.piste_client_secret or SecretStr(SIMULATOR_CLIENT_SECRET),
+                self.cpro_login or SIMULATOR_LOGIN,
+                self.cpro_password or SecretStr(SIMULATOR_PASSWORD),
+            )
+        values = {
+            "CHORUS_ETL_PISTE_CLIENT_ID": self.piste_client_id,
+            "CHORUS_ETL_PISTE_CLIENT_SECRET": self.piste_client_secret,
+            "CHORUS_ETL_CPRO_LOGIN": self.cpro_login,
+            "CHORUS_ETL_CPRO_PASSWORD": self.cpro_password,
+        }
+        missing = [name for name, value in values.items() if not value]
+        if missing:
+            raise ValueError(
+                f"Chorus Pro environment {self.chorus_env.value!r} needs {', '.join(missing)} "
+                "(set them in the environment or in .env)"
+            )
+        return (
+            str(self.piste_client_id),
+            SecretStr(
+                self.piste_client_secret.get_secret_value() if self.piste_client_secret else ""
+            ),
+            str(self.cpro_login),
+            SecretStr(self.cpro_password.get_secret_value() if self.cpro_password else ""),
+        )
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret in clear, for the log redaction processor."""
+        return [
+            s.get_secret_value()
+            for s in (self.piste_client_secret, self.cpro_password)
+            if s is not None and s.get_secret_value()
+        ]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Tests and the CLI change the environment; this makes the next call re-read it."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Chorus Pro through PISTE: the httpx client and the local simulator (no Prefect, no warehouse)."""

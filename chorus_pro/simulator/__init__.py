@@ -1,0 +1,1 @@
+"""A local stand-in for PISTE + Chorus Pro, served over real HTTP."""

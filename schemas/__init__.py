@@ -1,0 +1,1 @@
+"""Data contracts: the export (pandera), the warehouse (sqlmodel), the API payloads (pydantic)."""
