@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import structlog
 
@@ -46,8 +47,12 @@ def register_secrets(values: Iterable[str]) -> None:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """The clear secrets plus their wire forms (the `cpro-account` header is base64 of them)."""
+    """The clear secrets, passwords inside URLs, and wire forms (`cpro-account` is base64)."""
     values = settings.secret_values()
+    for url in [settings.database_url, *settings.alert_urls]:
+        password = urlsplit(url).password
+        if password:
+            values.extend({password, quote(password, safe="")})
     if settings.cpro_login and settings.cpro_password:
         pair = f"{settings.cpro_login}:{settings.cpro_password.get_secret_value()}"
         values.append(base64.b64encode(pair.encode("utf-8")).decode("ascii"))
@@ -99,6 +104,15 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _BoundLogger(structlog.stdlib.BoundLogger):
+    """Sends `.exception()` to stdlib as `error`: structlog already rendered (and redacted) the
+    traceback, and stdlib's `Logger.exception` would append a second, unredacted copy."""
+
+    def exception(self, event: str | None = None, *args: Any, **kw: Any) -> Any:
+        kw.setdefault("exc_info", True)
+        return self._proxy_to_logger("error", event, *args, **kw)
+
+
 def _use_console(fmt: str) -> bool:
     if fmt == "console":
         return True
@@ -129,7 +143,7 @@ def configure_logging(settings: Settings | None = None, *, stream: Any = None) -
             renderer,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        wrapper_class=_BoundLogger,
         cache_logger_on_first_use=False,
     )
     root = logging.getLogger(ROOT_LOGGER)
