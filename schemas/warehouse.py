@@ -112,19 +112,19 @@ class Invoice(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    supplier_siret: str = Field(max_length=14)
-    invoice_number: str = Field(max_length=20)
-    invoice_type: str = Field(default="FACTURE", max_length=10)
-    original_invoice_number: str | None = Field(default=None, max_length=20)
+    supplier_siret: str = Field(max_length=32)
+    invoice_number: str = Field(max_length=64, description="Chorus allows 20; invalid rows may not.")
+    invoice_type: str = Field(default="FACTURE", max_length=20)
+    original_invoice_number: str | None = Field(default=None, max_length=64)
     invoice_date: date | None = None
     due_date: date | None = None
     entrepreneur_code: str | None = Field(default=None, max_length=100, index=True)
-    buyer_siret: str | None = Field(default=None, max_length=14, index=True)
+    buyer_siret: str | None = Field(default=None, max_length=32, index=True)
     buyer_name: str | None = Field(default=None, max_length=200)
     buyer_service_code: str | None = Field(default=None, max_length=100)
     engagement_number: str | None = Field(default=None, max_length=50)
     market_number: str | None = Field(default=None, max_length=50)
-    currency: str = Field(default="EUR", max_length=3)
+    currency: str = Field(default="EUR", max_length=10)
     payment_mode: str = Field(default="VIREMENT", max_length=20)
     comment: str | None = Field(default=None, max_length=2000)
     amount_ht_cents: int = Field(default=0, sa_type=sa.BigInteger)
@@ -269,7 +269,9 @@ class BuyerService(SQLModel, table=True):
     code: str = Field(max_length=100)
     label: str | None = Field(default=None, max_length=300)
     active: bool = True
-    engagement_required: bool = False
+    engagement_required: bool | None = Field(
+        default=None, description="From the service's own parameters; null until first needed."
+    )
 
 
 class SyncWatermark(SQLModel, table=True):

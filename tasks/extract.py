@@ -1,0 +1,198 @@
+"""Read an export folder: the invoice table (CSV or XLSX) and the optional entrepreneurs file.
+
+The reader is forgiving about form (encoding, separator, header spelling) and strict about content:
+it returns every cell as text, untouched, with its line number, and leaves judging to validation. A
+file it cannot read at all becomes one file-level reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from schemas.export import ENTREPRENEUR_COLUMNS, INVOICE_COLUMNS, Column, alias_map, header_key
+from schemas.issues import Reason
+
+INVOICE_FILES = ("invoices.csv", "invoices.xlsx", "factures.csv", "factures.xlsx")
+ENTREPRENEUR_FILES = ("entrepreneurs.csv", "entrepreneurs.xlsx")
+LINE = "_line"
+
+
+@dataclass
+class Table:
+    """A table read from one file: canonical columns of text, plus the 1-based file line."""
+
+    path: Path
+    sha256: str
+    frame: pd.DataFrame
+    ignored_columns: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        return not self.reasons
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """UTF-8 (BOM or not) first; Windows-1252 otherwise, ISO-8859-15 for its undefined bytes."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("iso-8859-15"), "iso-8859-15"
+
+
+def detect_separator(text: str) -> str:
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {sep: header.count(sep) for sep in (";", "\t", ",")}
+    best = max(counts, key=lambda sep: counts[sep])
+    return best if counts[best] else ";"
+
+
+def _file_reason(rule: str, path: Path, fr: str, en: str) -> Reason:
+    return Reason(rule=rule, column=None, value=path.name, message_fr=fr, message_en=en)
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _read_rows(path: Path, data: bytes) -> list[list[str]]:
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheet = workbook.worksheets[0]
+            return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        finally:
+            workbook.close()
+    text, _encoding = decode(data)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_separator(text))
+    return [[cell.strip() for cell in row] for row in reader]
+
+
+def read_table(path: Path, columns: tuple[Column, ...], label_fr: str) -> Table:
+    """Reads one table; a missing required column fails the whole file with one clear message."""
+    data = path.read_bytes()
+    table = Table(path=path, sha256=hashlib.sha256(data).hexdigest(), frame=pd.DataFrame())
+    try:
+        rows = _read_rows(path, data)
+    except Exception as exc:  # any parser failure on hostile bytes is a file-level reason
+        table.reasons.append(
+            _file_reason(
+                "file.unreadable",
+                path,
+                f"Le fichier {label_fr} « {path.name} » est illisible ({type(exc).__name__}).",
+                f"{path.name} cannot be read: {type(exc).__name__}: {exc}",
+            )
+        )
+        return table
+    header_index = next((i for i, row in enumerate(rows) if any(row)), None)
+    if header_index is None:
+        table.reasons.append(
+            _file_reason(
+                "file.empty",
+                path,
+                f"Le fichier {label_fr} « {path.name} » est vide.",
+                f"{path.name} is empty",
+            )
+        )
+        return table
+    mapping = alias_map(columns)
+    names = [c.name for c in columns]
+    header = rows[header_index]
+    positions: dict[str, int] = {}
+    for position, name in enumerate(header):
+        canonical = mapping.get(header_key(name))
+        if canonical is None:
+            if name.strip():
+                table.ignored_columns.append(name.strip())
+        elif canonical not in positions:
+            positions[canonical] = position
+    missing = [c.name for c in columns if c.required and c.name not in positions]
+    if missing:
+        table.reasons.append(
+            _file_reason(
+                "file.missing_columns",
+                path,
+                f"Colonnes obligatoires absentes de « {path.name} » : {', '.join(missing)}.",
+                f"{path.name} lacks required columns: {', '.join(missing)}",
+            )
+        )
+        return table
+    records = []
+    for line, row in enumerate(rows[header_index + 1 :], start=header_index + 2):
+        if not any(cell.strip() for cell in row):
+            continue
+        record = dict.fromkeys(names, "")
+        record.update(
+            {name: (row[pos] if pos < len(row) else "").strip() for name, pos in positions.items()}
+        )
+        record[LINE] = str(line)
+        records.append(record)
+    table.frame = pd.DataFrame(
+        {name: pd.Series([r[name] for r in records], dtype=str) for name in [*names, LINE]}
+    )
+    return table
+
+
+def find_invoice_table(export_dir: Path) -> Path | None:
+    for name in INVOICE_FILES:
+        candidate = export_dir / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_invoices(export_dir: Path) -> Table:
+    path = find_invoice_table(export_dir)
+    if path is None:
+        missing = export_dir / "invoices.csv"
+        return Table(
+            path=missing,
+            sha256="",
+            frame=pd.DataFrame(),
+            reasons=[
+                _file_reason(
+                    "file.missing",
+                    missing,
+                    f"L'export « {export_dir.name} » ne contient pas de fichier invoices.csv "
+                    "ou invoices.xlsx.",
+                    f"{export_dir} has no invoices.csv or invoices.xlsx",
+                )
+            ],
+        )
+    return read_table(path, INVOICE_COLUMNS, "des factures")
+
+
+def read_entrepreneurs(path: Path) -> Table:
+    return read_table(path, ENTREPRENEUR_COLUMNS, "des entrepreneurs")
+
+
+def find_entrepreneurs_file(export_dir: Path, configured: Path) -> Path | None:
+    """The export's own directory file wins over the configured one."""
+    for name in ENTREPRENEUR_FILES:
+        candidate = export_dir / name
+        if candidate.is_file():
+            return candidate
+    return configured if configured.is_file() else None
