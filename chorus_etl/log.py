@@ -113,21 +113,22 @@ class _BoundLogger(structlog.stdlib.BoundLogger):
         return self._proxy_to_logger("error", event, *args, **kw)
 
 
-def _use_console(fmt: str) -> bool:
+def _use_console(fmt: str, stream: Any) -> bool:
     if fmt == "console":
         return True
     if fmt == "json":
         return False
-    return sys.stdout.isatty()
+    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def configure_logging(settings: Settings | None = None, *, stream: Any = None) -> None:
     """Configures structlog and the `chorus_etl` stdlib logger. Safe to call more than once."""
     settings = settings or get_settings()
     register_secrets(secrets_of(settings))
-    console = _use_console(settings.log_format)
+    stream = stream or (sys.stderr if settings.log_stream == "stderr" else sys.stdout)
+    console = _use_console(settings.log_format, stream)
     renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+        structlog.dev.ConsoleRenderer(colors=stream.isatty())
         if console
         else structlog.processors.JSONRenderer(ensure_ascii=False)
     )
@@ -151,7 +152,7 @@ def configure_logging(settings: Settings | None = None, *, stream: Any = None) -
     root.propagate = False
     for handler in [h for h in root.handlers if getattr(h, "_chorus_etl", False)]:
         root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stdout)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler._chorus_etl = True  # type: ignore[attr-defined]
     root.addHandler(handler)

@@ -88,6 +88,17 @@ class Settings(BaseSettings):
     deposit_batch_size: int = Field(default=200, ge=1)
     directory_cache_hours: int = Field(default=24, ge=0)
     reconcile_overlap_minutes: int = Field(default=60, ge=0)
+    reconcile_detail: bool = Field(
+        default=False, description="Also read each changed invoice's full status history."
+    )
+    buyer_kinds: dict[str, str] = Field(
+        default_factory=dict,
+        description="Buyer SIRET -> state | local | hospital | public_company (legal payment delay).",
+    )
+    ecb_rate_percent: float = Field(
+        default=2.15, description="ECB refinancing rate; late-payment interest adds 8 points."
+    )
+    password_warning_days: int = Field(default=15, ge=0)
 
     alert_urls: list[str] = Field(
         default_factory=list,
@@ -101,6 +112,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = Field(
         default="auto", description="json, console, or auto (console on a TTY)."
+    )
+    log_stream: str = Field(
+        default="stdout",
+        description="stdout or stderr; the CLI uses stderr so that --json output stays parseable.",
     )
 
     @property

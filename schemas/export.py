@@ -163,7 +163,9 @@ def invoice_row_schema(today: date, supplier_sirets: frozenset[str]) -> pa.DataF
             "amount_vat_cents": pa.Column(
                 "Int64", pa.Check.ge(0, name="amount_not_negative"), nullable=True
             ),
-            "comment": pa.Column(str, pa.Check.str_length(0, 2000, name="comment_length"), nullable=True),
+            "comment": pa.Column(
+                str, pa.Check.str_length(0, 2000, name="comment_length"), nullable=True
+            ),
             "pdf_file": pa.Column(str, pa.Check.str_length(1, 1000, name="pdf_required")),
         },
         checks=[

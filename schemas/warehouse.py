@@ -41,6 +41,8 @@ def utcnow() -> datetime:
 
 
 def _ts(nullable: bool = False, **kw: Any) -> Any:
+    if nullable and "default" not in kw and "default_factory" not in kw:
+        kw["default"] = None
     return Field(sa_type=UTCDateTime, nullable=nullable, **kw)
 
 
@@ -113,7 +115,9 @@ class Invoice(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     supplier_siret: str = Field(max_length=32)
-    invoice_number: str = Field(max_length=64, description="Chorus allows 20; invalid rows may not.")
+    invoice_number: str = Field(
+        max_length=64, description="Chorus allows 20; invalid rows may not."
+    )
     invoice_type: str = Field(default="FACTURE", max_length=20)
     original_invoice_number: str | None = Field(default=None, max_length=64)
     invoice_date: date | None = None

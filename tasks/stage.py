@@ -176,16 +176,22 @@ def _invoice_values(
 
 
 def _children(session: Session, invoice_id: int, draft: InvoiceDraft, export_file_id: int) -> None:
+    merged: dict[int, InvoiceVatLine] = {}
     for line in draft.vat_lines:
-        session.add(
-            InvoiceVatLine(
+        row = merged.get(line.rate_bp)
+        if row is None:
+            merged[line.rate_bp] = InvoiceVatLine(
                 invoice_id=invoice_id,
                 rate_bp=line.rate_bp,
                 base_cents=line.base_cents,
                 vat_cents=line.vat_cents,
                 exemption_reason=line.exemption_reason[:500] if line.exemption_reason else None,
             )
-        )
+        else:
+            # Two lines at one rate only happen on an invalid invoice; keep the sums, not a crash.
+            row.base_cents += line.base_cents
+            row.vat_cents += line.vat_cents
+    session.add_all(merged.values())
     for reason in draft.reasons:
         session.add(
             ValidationIssue(

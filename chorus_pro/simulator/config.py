@@ -1,0 +1,141 @@
+"""Every knob of the simulator, validated, so a typo in a control request fails loudly.
+
+The same model is used at start-up (CLI flags, `start_simulator_process`) and at run time
+(`POST /_sim/config`, `POST /_sim/faults`), which is why unknown keys are refused rather than
+ignored: a test that believes it switched a fault on must not silently run without it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_LOGIN",
+    "DEFAULT_PASSWORD",
+    "ApiName",
+    "FaultConfig",
+    "Outcome",
+    "SimulatorConfig",
+]
+
+#: Credentials accepted out of the box; the pipeline's simulator settings use the same values.
+DEFAULT_CLIENT_ID = "simulator-client"
+DEFAULT_CLIENT_SECRET = "simulator-secret"  # noqa: S105 - public, simulator only
+DEFAULT_LOGIN = "TECH_1_cooproduction@cpro.fr"
+DEFAULT_PASSWORD = "simulator-password"  # noqa: S105 - public, simulator only
+
+#: The APIs a PISTE application subscribes to separately (path prefix `/cpro/<name>/`).
+ApiName = Literal["factures", "structures", "transverses", "utilisateurs"]
+
+#: Where an invoice's life ends up once the buyer has dealt with it.
+Outcome = Literal["paid", "rejected", "suspended", "to_recycle", "never_paid"]
+
+_ANTIGONE_SIRET = "51858054300107"
+_ARTENREEL_SIRET = "47840796800054"
+
+
+class FaultConfig(BaseModel):
+    """Seeded-random faults; rates are per request and mutually exclusive (one draw per request).
+
+    `paths` restricts faults to requests whose path starts with one of the prefixes (empty: every
+    API and token request; the health check never faults). `max_faults` stops injecting after that
+    many faults, which gives deterministic "fail twice, then succeed" scenarios.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate_429: float = Field(default=0.0, ge=0, le=1)
+    retry_after_seconds: int = Field(default=1, ge=0)
+    rate_500: float = Field(default=0.0, ge=0, le=1)
+    rate_502: float = Field(default=0.0, ge=0, le=1)
+    rate_503: float = Field(default=0.0, ge=0, le=1)
+    rate_slow: float = Field(default=0.0, ge=0, le=1)
+    slow_seconds: float = Field(default=5.0, ge=0)
+    rate_token_expiry: float = Field(default=0.0, ge=0, le=1)
+    rate_commit_then_fail: float = Field(default=0.0, ge=0, le=1)
+    commit_then_fail_mode: Literal["drop", "502"] = "drop"
+    paths: list[str] = Field(default_factory=list)
+    max_faults: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _rates_fit_one_draw(self) -> FaultConfig:
+        total = (
+            self.rate_429
+            + self.rate_500
+            + self.rate_502
+            + self.rate_503
+            + self.rate_slow
+            + self.rate_token_expiry
+            + self.rate_commit_then_fail
+        )
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"fault rates add up to {total:.3f}; they must not exceed 1")
+        return self
+
+    def applies_to(self, path: str) -> bool:
+        return not self.paths or any(path.startswith(prefix) for prefix in self.paths)
+
+
+class SimulatorConfig(BaseModel):
+    """Start-up configuration; `POST /_sim/config` merges changes into the running copy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    login: str = DEFAULT_LOGIN
+    password: str = DEFAULT_PASSWORD
+    token_lifetime_seconds: int = Field(
+        default=3600, ge=0, description="Real (wall-clock) seconds a token stays valid."
+    )
+    unsubscribed_apis: list[ApiName] = Field(
+        default_factory=list, description="APIs the PISTE application is not subscribed to (403)."
+    )
+    attached_supplier_sirets: list[str] = Field(
+        default_factory=lambda: [_ANTIGONE_SIRET, _ARTENREEL_SIRET],
+        description="Supplier structures the technical account is attached to.",
+    )
+    business_errors_http: Literal[200, 400] = Field(
+        default=400, description="HTTP status of answers carrying codeRetour != 0."
+    )
+    seed: int = Field(default=0, description="Seeds invoice lifecycles and fault draws.")
+    clock_start: datetime | date | None = Field(
+        default=None,
+        description="Simulated start time (naive = Europe/Paris; a bare date starts at 09:00); "
+        "None = the real current time when the simulator starts.",
+    )
+    tech_password_expires_on: date | None = Field(
+        default=None,
+        description="Expiry of the technical account's password; None = clock start + 365 days. "
+        "Past it, cpro-account is refused (401).",
+    )
+    latency_ms: int = Field(default=0, ge=0, description="Fixed delay added to every request.")
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    flux_polls_before_result: int = Field(
+        default=1,
+        ge=0,
+        description="consulterCR(Detaille) polls that still answer the pending state; a clock "
+        "advance settles every pending flux.",
+    )
+    flux_outcome: Literal["auto", "IN_INTEGRE", "IN_REJETE"] = "auto"
+    reject_duplicate_numbers: bool = True
+    lifecycle_outcome: Outcome | None = Field(
+        default=None, description="Forces every new invoice's outcome (else seeded shares)."
+    )
+    lifecycle_outcomes_by_number: dict[str, Outcome] = Field(
+        default_factory=dict, description="Forces the outcome of the invoices with these numbers."
+    )
+    faults: FaultConfig = Field(default_factory=FaultConfig)
+
+    @field_validator("clock_start", mode="before")
+    @classmethod
+    def _bare_date_stays_a_date(cls, value: object) -> object:
+        """'2025-11-05' means that working day (09:00), not midnight."""
+        if isinstance(value, str) and len(value.strip()) == 10:
+            return date.fromisoformat(value.strip())
+        return value

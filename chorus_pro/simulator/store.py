@@ -1,0 +1,359 @@
+"""Everything the simulator remembers, behind one re-entrant lock.
+
+A single lock is deliberately coarse: requests are tiny in-memory operations, so contention is
+negligible, and one lock makes every operation atomic with respect to every other (a duplicate
+check and the insert it guards, a clock advance and a search, a reset and a deposit). Handlers
+take `store.lock` for their whole body; helpers here assume it is held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from chorus_pro.simulator import lifecycle
+from chorus_pro.simulator.clock import PARIS, SimClock, format_iso, to_paris
+from chorus_pro.simulator.config import Outcome, SimulatorConfig
+from chorus_pro.simulator.faults import FaultInjector
+from chorus_pro.simulator.lifecycle import PlannedStep
+from chorus_pro.simulator.seed import BankAccount, Buyer, Service, Supplier
+
+__all__ = [
+    "Flux",
+    "FluxDocument",
+    "Invoice",
+    "InvoiceData",
+    "StatusChange",
+    "Store",
+    "TokenState",
+    "Upload",
+    "UserAction",
+]
+
+InvoiceSource = Literal["api", "portal", "flux"]
+TokenState = Literal["valid", "unknown", "expired"]
+
+_FIRST_INVOICE_ID = 8316801
+_FIRST_UPLOAD_ID = 10321501
+_FIRST_FLUX_SEQUENCE = 425901
+
+
+@dataclass(frozen=True)
+class InvoiceData:
+    """What the supplier said about the invoice; `recycler` replaces the routing part."""
+
+    numero: str
+    supplier: Supplier
+    supplier_service: Service | None
+    bank_account: BankAccount | None
+    buyer: Buyer
+    service: Service | None
+    engagement: str | None
+    mode_depot: str
+    cadre: str = "A1_FACTURE_FOURNISSEUR"
+    type_facture: str = "FACTURE"
+    type_tva: str | None = None
+    mode_paiement: str | None = None
+    devise: str = "EUR"
+    numero_marche: str | None = None
+    numero_facture_origine: str | None = None
+    date_facture: date | None = None
+    montant_ht: float = 0.0
+    montant_tva: float = 0.0
+    montant_ttc: float = 0.0
+    montant_a_payer: float = 0.0
+    lignes_poste: tuple[dict[str, Any], ...] = ()
+    lignes_tva: tuple[dict[str, Any], ...] = ()
+    pieces_principales: tuple[dict[str, Any], ...] = ()
+    pieces_complementaires: tuple[dict[str, Any], ...] = ()
+    commentaire: str | None = None
+
+
+@dataclass
+class StatusChange:
+    id: int
+    statut: str
+    at: datetime
+    commentaire: str = ""
+
+
+@dataclass
+class UserAction:
+    id: int
+    code: str
+    at: datetime
+    commentaire: str = ""
+
+
+@dataclass
+class Invoice:
+    id: int
+    data: InvoiceData
+    source: InvoiceSource
+    deposited_at: datetime
+    outcome: Outcome
+    fingerprint: str
+    numero_flux: str | None = None
+    history: list[StatusChange] = field(default_factory=list)
+    plan: list[PlannedStep] = field(default_factory=list)
+    actions: list[UserAction] = field(default_factory=list)
+    phase: int = 0
+    rejet_traite: bool = False
+
+    @property
+    def statut(self) -> str:
+        return self.history[-1].statut
+
+    @property
+    def changed_at(self) -> datetime:
+        return self.history[-1].at
+
+    @property
+    def commentaire_courant(self) -> str:
+        return self.history[-1].commentaire
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: int
+    name: str
+    extension: str
+    mime: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True)
+class FluxDocument:
+    """One invoice found in a flux file, with whatever could be read cheaply."""
+
+    numero: str | None = None
+    supplier_siret: str | None = None
+    buyer_siret: str | None = None
+    service_code: str | None = None
+    engagement: str | None = None
+    type_facture: str = "FACTURE"
+    date_facture: date | None = None
+    montant_ht: float | None = None
+    montant_tva: float | None = None
+    montant_ttc: float | None = None
+    montant_a_payer: float | None = None
+
+
+@dataclass
+class Flux:
+    numero: str
+    nom_fichier: str
+    syntaxe: str
+    avec_signature: bool
+    size: int
+    deposited_at: datetime
+    documents: list[FluxDocument] | None
+    state: str
+    state_at: datetime
+    polls: int = 0
+    invoice_ids: list[int] = field(default_factory=list)
+    errors_dp: list[dict[str, Any]] = field(default_factory=list)
+    errors_technical: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Store:
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.lock = threading.RLock()
+        self.base_config = config.model_copy(deep=True)
+        self._real_start = to_paris(datetime.now(PARIS))
+        self._initialise(self.base_config)
+
+    # --- life of the store ---------------------------------------------------------------
+
+    def _initialise(self, config: SimulatorConfig) -> None:
+        with self.lock:
+            self.config = config.model_copy(deep=True)
+            self.clock = SimClock(self.start_time(self.config))
+            self.tokens: dict[str, float] = {}
+            self.uploads: dict[int, Upload] = {}
+            self.invoices: dict[int, Invoice] = {}
+            self._by_number: dict[tuple[int, str], int] = {}
+            self.flux: dict[str, Flux] = {}
+            self.submissions: Counter[tuple[str, str]] = Counter()
+            self.attempts: Counter[tuple[str, str]] = Counter()
+            self.requests: Counter[str] = Counter()
+            self.responses: defaultdict[str, Counter[str]] = defaultdict(Counter)
+            self.faults = FaultInjector(self.config.faults, self.config.seed, self.lock)
+            self._next_invoice_id = _FIRST_INVOICE_ID
+            self._next_upload_id = _FIRST_UPLOAD_ID
+            self._next_flux_sequence = _FIRST_FLUX_SEQUENCE
+            self._next_event_id = 1
+
+    def reset(self) -> None:
+        """Back to the start-up configuration, an empty store and the start of the clock."""
+        self._initialise(self.base_config)
+
+    def start_time(self, config: SimulatorConfig) -> datetime:
+        return to_paris(config.clock_start) if config.clock_start else self._real_start
+
+    def apply_config(self, config: SimulatorConfig) -> None:
+        """Takes effect at once; a change of faults or seed restarts the fault generator."""
+        with self.lock:
+            previous = self.config
+            if config.clock_start != previous.clock_start:
+                if self.invoices or self.flux:
+                    raise ValueError(
+                        "clock_start can only change while the store is empty; "
+                        "use POST /_sim/clock to move time forward"
+                    )
+                self.clock = SimClock(self.start_time(config))
+            self.config = config
+            if config.faults != previous.faults or config.seed != previous.seed:
+                self.faults.configure(config.faults, config.seed)
+
+    def password_expires_on(self) -> date:
+        explicit = self.config.tech_password_expires_on
+        return explicit or self.start_time(self.config).date() + timedelta(days=365)
+
+    # --- ids ------------------------------------------------------------------------------
+
+    def next_event_id(self) -> int:
+        self._next_event_id += 1
+        return self._next_event_id - 1
+
+    def new_upload_id(self) -> int:
+        self._next_upload_id += 1
+        return self._next_upload_id - 1
+
+    def new_flux_number(self) -> str:
+        """`CPP` + 22 digits, as Chorus numbers deposited flux."""
+        self._next_flux_sequence += 1
+        return f"CPP00111{self._next_flux_sequence - 1:017d}"
+
+    # --- tokens ---------------------------------------------------------------------------
+
+    def issue_token(self) -> str:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = {t: exp for t, exp in self.tokens.items() if exp > now}
+            token = secrets.token_urlsafe(32)
+            self.tokens[token] = now + self.config.token_lifetime_seconds
+            return token
+
+    def token_state(self, token: str) -> TokenState:
+        with self.lock:
+            expiry = self.tokens.get(token)
+            if expiry is None:
+                return "unknown"
+            return "valid" if expiry > time.monotonic() else "expired"
+
+    def revoke_token(self, token: str) -> None:
+        with self.lock:
+            self.tokens[token] = 0.0
+
+    def expire_all_tokens(self) -> int:
+        with self.lock:
+            count = len(self.tokens)
+            self.tokens = dict.fromkeys(self.tokens, 0.0)
+            return count
+
+    # --- stats ----------------------------------------------------------------------------
+
+    def count_request(self, path: str) -> None:
+        with self.lock:
+            self.requests[path] += 1
+
+    def count_response(self, path: str, status: int | str) -> None:
+        with self.lock:
+            self.responses[path][str(status)] += 1
+
+    def reset_stats(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.responses.clear()
+
+    # --- invoices -------------------------------------------------------------------------
+
+    def visible(self, invoice: Invoice) -> bool:
+        """The technical account only sees invoices of the structures it is attached to."""
+        return invoice.data.supplier.siret in self.config.attached_supplier_sirets
+
+    def is_attached(self, supplier: Supplier) -> bool:
+        return supplier.siret in self.config.attached_supplier_sirets
+
+    def find_duplicate(self, supplier: Supplier, numero: str) -> Invoice | None:
+        """The first invoice of this supplier with this number, whatever its status."""
+        invoice_id = self._by_number.get((supplier.id, numero))
+        return self.invoices[invoice_id] if invoice_id is not None else None
+
+    def add_invoice(
+        self,
+        data: InvoiceData,
+        source: InvoiceSource,
+        *,
+        numero_flux: str | None = None,
+        at: datetime | None = None,
+        outcome: Outcome | None = None,
+    ) -> Invoice:
+        """Creates the invoice in DEPOSEE at `at` (default now) and plans the rest of its life."""
+        with self.lock:
+            invoice_id = self._next_invoice_id
+            self._next_invoice_id += 1
+            deposited_at = at or self.clock.now()
+            seed = self.config.seed
+            chosen = (
+                outcome
+                or self.config.lifecycle_outcomes_by_number.get(data.numero)
+                or self.config.lifecycle_outcome
+                or lifecycle.choose_outcome(seed, invoice_id)
+            )
+            fingerprint = hashlib.sha256(
+                f"{invoice_id}|{data.supplier.siret}|{data.numero}|{format_iso(deposited_at)}".encode()
+            ).hexdigest()
+            invoice = Invoice(
+                id=invoice_id,
+                data=data,
+                source=source,
+                deposited_at=deposited_at,
+                outcome=chosen,
+                fingerprint=fingerprint,
+                numero_flux=numero_flux,
+            )
+            self.record_status(invoice, lifecycle.DEPOSEE, deposited_at)
+            invoice.plan = lifecycle.initial_plan(
+                seed, invoice_id, deposited_at, chosen, reports_payment=self.reports_payment(data)
+            )
+            self.invoices[invoice_id] = invoice
+            self._by_number.setdefault((data.supplier.id, data.numero), invoice_id)
+            self.apply_due(invoice)
+            if source != "portal":
+                self.submissions[(data.supplier.siret, data.numero)] += 1
+            return invoice
+
+    @staticmethod
+    def reports_payment(data: InvoiceData) -> bool:
+        return not data.buyer.flags.payment_status_not_reported
+
+    def record_status(
+        self, invoice: Invoice, statut: str, at: datetime, commentaire: str = ""
+    ) -> None:
+        invoice.history.append(StatusChange(self.next_event_id(), statut, at, commentaire))
+
+    def record_action(self, invoice: Invoice, code: str, commentaire: str = "") -> None:
+        invoice.actions.append(
+            UserAction(self.next_event_id(), code, self.clock.now(), commentaire)
+        )
+
+    def apply_due(self, invoice: Invoice) -> int:
+        due, invoice.plan = lifecycle.split_due(invoice.plan, self.clock.now())
+        for step in due:
+            self.record_status(invoice, step.statut, step.at, step.commentaire)
+        return len(due)
+
+    def set_status(self, invoice: Invoice, statut: str, commentaire: str = "") -> None:
+        """A test forcing a status: recorded now, and the rest of the plan is dropped."""
+        invoice.plan = []
+        self.record_status(invoice, statut, self.clock.now(), commentaire)

@@ -1,0 +1,116 @@
+"""`deposit` flow: every `ready` invoice (or a filtered set) onto Chorus Pro, exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from chorus_etl import db, progress
+from chorus_etl.log import configure_logging, get_logger
+from chorus_etl.settings import get_settings
+from chorus_pro.client import ChorusProClient
+from tasks.deposit import (
+    Depositor,
+    DepositOutcome,
+    DepositResult,
+    Filters,
+    RateLimiter,
+    select_ready,
+    select_submitting,
+)
+from tasks.deposit_batches import deposit_batch, resolve_submitting
+from tasks.runs import recorded_run
+
+log = get_logger(__name__)
+
+
+@flow(name="deposit", log_prints=False, validate_parameters=True)
+def deposit(
+    supplier_sirets: list[str] | None = None,
+    entrepreneur_codes: list[str] | None = None,
+    invoice_numbers: list[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Resolves interrupted deposits first, then deposits `ready` invoices in batches."""
+    settings = get_settings()
+    configure_logging(settings)
+    db.upgrade(settings.database_url)
+    engine = db.make_engine(settings.database_url)
+    filters = Filters(
+        supplier_sirets=supplier_sirets or [],
+        entrepreneur_codes=entrepreneur_codes or [],
+        invoice_numbers=invoice_numbers or [],
+        date_from=date_from,
+        date_to=date_to,
+    )
+    outcomes: list[DepositOutcome] = []
+    try:
+        with (
+            recorded_run(engine, "deposit") as counts,
+            ChorusProClient.from_settings(settings) as api,
+        ):
+            depositor = Depositor(
+                engine,
+                api,
+                accounting_email=settings.alert_accounting_email,
+                limiter=RateLimiter(settings.deposit_rate_per_second),
+                dry_run=dry_run,
+            )
+            if not dry_run:
+                stuck = select_submitting(engine, filters)
+                if stuck:
+                    outcomes += resolve_submitting(depositor, stuck, settings.deposit_concurrency)
+            ready = select_ready(engine, filters)
+            log.info("deposit.start", ready=len(ready), dry_run=dry_run)
+            progress.start("deposit", len(ready))
+            size = settings.deposit_batch_size
+            for start in range(0, len(ready), size):
+                outcomes += deposit_batch(
+                    depositor, ready[start : start + size], settings.deposit_concurrency
+                )
+            counts.update(_count(outcomes))
+    finally:
+        engine.dispose()
+    summary: dict[str, Any] = {
+        "counts": _count(outcomes),
+        "invoices": [o.as_dict() for o in outcomes],
+    }
+    _publish(summary, dry_run)
+    return summary
+
+
+def _count(outcomes: list[DepositOutcome]) -> dict[str, int]:
+    counts = Counter(o.result.value for o in outcomes)
+    counts["retried"] = sum(o.retries for o in outcomes)
+    return {k: int(v) for k, v in counts.items()}
+
+
+def _publish(summary: dict[str, Any], dry_run: bool) -> None:
+    counts = summary["counts"]
+    assert isinstance(counts, dict)
+    create_markdown_artifact(
+        key="deposit-summary",
+        markdown="\n".join(
+            [
+                "# Deposit run" + (" (dry run: nothing sent)" if dry_run else ""),
+                "",
+                *(f"- **{name}**: {value}" for name, value in sorted(counts.items())),
+            ]
+        ),
+        description="Counts of the last deposit run",
+    )
+    invoices = summary["invoices"]
+    assert isinstance(invoices, list)
+    rows = [
+        {k: str(v or "") for k, v in i.items() if k != "payload"}
+        for i in invoices
+        if i["result"] != DepositResult.DEPOSITED.value
+    ]
+    if rows:
+        create_table_artifact(key="deposit-exceptions", table=rows, description="Not deposited")

@@ -1,0 +1,78 @@
+"""`ingest` flow: one export folder into the warehouse, every invoice `ready` or `invalid` with reasons."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from chorus_etl import db
+from chorus_etl.log import configure_logging, get_logger
+from chorus_etl.settings import get_settings
+from chorus_pro.client import ChorusProClient
+from tasks import ingest as stages
+from tasks.runs import recorded_run
+from tasks.stage import StageResult
+
+log = get_logger(__name__)
+
+
+@flow(name="ingest", log_prints=False, validate_parameters=True)
+def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
+    """Reads, validates, checks against the Chorus Pro directory, preflights PDFs, stages."""
+    settings = get_settings()
+    configure_logging(settings)
+    db.upgrade(settings.database_url)
+    engine = db.make_engine(settings.database_url)
+    try:
+        with recorded_run(engine, "ingest") as counts:
+            loaded = stages.read_export(export_dir, settings, engine)
+            drafts = stages.validate_export(loaded, settings, today or date.today())
+            changed, hashes = stages.find_changes(drafts, export_dir, engine)
+            waiting = {}
+            if changed:
+                with ChorusProClient.from_settings(settings) as api:
+                    waiting = stages.check_directory(changed, api, engine, settings).waiting
+                stages.preflight_pdfs(changed, export_dir)
+            report = stages.stage_drafts(engine, loaded, drafts, changed, hashes, waiting)
+            counts.update(report.counts())
+    finally:
+        engine.dispose()
+    _publish(report)
+    return report.as_dict()
+
+
+def _publish(report: stages.IngestReport) -> None:
+    counts = report.counts()
+    create_markdown_artifact(
+        key="ingest-summary",
+        markdown="\n".join(
+            [
+                f"# Ingest of `{report.export_dir}`",
+                "",
+                *(f"- **{name}**: {value}" for name, value in sorted(counts.items())),
+                *(f"- file error: {r.message_en}" for r in report.file_reasons),
+            ]
+        ),
+        description="Counts of the last ingest",
+    )
+    rows = [
+        {
+            "supplier_siret": o.supplier_siret,
+            "invoice_number": o.invoice_number,
+            "result": o.result.value,
+            "state": o.state or "",
+            "rule": r.rule,
+            "column": r.column or "",
+            "value": r.value or "",
+            "message": r.message_en,
+        }
+        for o in report.outcomes
+        if o.result is not StageResult.UNCHANGED
+        for r in o.reasons
+    ]
+    if rows:
+        create_table_artifact(key="ingest-reasons", table=rows, description="Every reason")

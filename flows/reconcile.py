@@ -1,0 +1,78 @@
+"""`reconcile` flow: Chorus Pro statuses into the warehouse, with alerts; the nightly job."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+
+from chorus_etl import db
+from chorus_etl.log import configure_logging, get_logger
+from chorus_etl.settings import get_settings
+from chorus_pro.client import ChorusProClient
+from tasks.reconcile_stages import reconcile_supplier, sweep_overdue
+from tasks.runs import recorded_run
+
+log = get_logger(__name__)
+
+
+@flow(name="reconcile", log_prints=False, validate_parameters=True)
+def reconcile(as_of: date | None = None) -> dict[str, Any]:
+    """One search per supplier structure since its watermark, then the overdue sweep."""
+    settings = get_settings()
+    configure_logging(settings)
+    db.upgrade(settings.database_url)
+    engine = db.make_engine(settings.database_url)
+    today = as_of or date.today()
+    try:
+        with (
+            recorded_run(engine, "reconcile") as counts,
+            ChorusProClient.from_settings(settings) as api,
+        ):
+            structures = {s.identifiant: s.idStructureCPP for s in api.supplier_structures()}
+            suppliers = []
+            for siret in settings.supplier_sirets:
+                if siret not in structures:
+                    log.error("reconcile.supplier_not_attached", supplier=siret)
+                    continue
+                suppliers.append(
+                    reconcile_supplier(engine, api, settings, siret, structures[siret], today)
+                )
+            late, overdue_alerts = sweep_overdue(engine, settings, today)
+            summary: dict[str, Any] = {
+                "as_of": today.isoformat(),
+                "suppliers": [s.as_dict() for s in suppliers],
+                "api_calls": 1 + sum(s.api_calls for s in suppliers),
+                "new_events": sum(s.new_events for s in suppliers),
+                "status_changes": sum(s.status_changes for s in suppliers),
+                "external_created": sum(s.external_created for s in suppliers),
+                "alerts": sum(s.alerts for s in suppliers) + overdue_alerts,
+                "overdue": len(late),
+                "missing_suppliers": sorted(set(settings.supplier_sirets) - set(structures)),
+            }
+            counts.update({k: v for k, v in summary.items() if isinstance(v, int)})
+    finally:
+        engine.dispose()
+    _publish(summary)
+    return summary
+
+
+def _publish(summary: dict[str, Any]) -> None:
+    lines = [
+        f"# Nightly reconciliation, {summary['as_of']}",
+        "",
+        f"- status changes: **{summary['status_changes']}** ({summary['new_events']} new events)",
+        f"- alerts queued: **{summary['alerts']}**",
+        f"- overdue invoices: **{summary['overdue']}**",
+        f"- invoices found on Chorus Pro only (deposited by hand): {summary['external_created']}",
+        f"- API calls: {summary['api_calls']}",
+    ]
+    lines += [
+        f"- supplier {s} is not attached to the technical account"
+        for s in summary["missing_suppliers"]
+    ]
+    create_markdown_artifact(
+        key="reconcile-summary", markdown="\n".join(lines), description="Nightly summary"
+    )

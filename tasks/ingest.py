@@ -1,0 +1,318 @@
+"""The ingest stages as Prefect tasks: each runs over the whole export, never one invoice at a time.
+
+The plain functions they call live in `extract`, `validate`, `directory`, `pdf_preflight` and
+`stage`; this module only sequences data between them and reports progress.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from chorus_etl.log import get_logger
+from chorus_etl.settings import Settings
+from chorus_pro.api import ChorusProApi
+from schemas.export import is_valid_siret
+from schemas.issues import Reason
+from schemas.warehouse import Entrepreneur, ExportFile, Invoice, InvoiceState, ValidationIssue
+from tasks import directory, extract, stage
+from tasks.pdf_preflight import PdfCheck, PdfExpectations, check_attachments, check_invoice_pdfs
+from tasks.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
+
+log = get_logger(__name__)
+
+Key = tuple[str, str]
+PREFLIGHT_CHUNK = 1000
+
+
+@dataclass
+class LoadedExport:
+    export_dir: Path
+    table: extract.Table
+    entrepreneurs: dict[tuple[str, str], EntrepreneurEntry] | None
+    entrepreneur_reasons: list[Reason] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did, for the CLI, the artifact and the pipeline-run row."""
+
+    export_dir: str
+    file_reasons: list[Reason]
+    ignored_columns: list[str]
+    outcomes: list[stage.StageOutcome]
+    directory_calls: int = 0
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {"invoices": len(self.outcomes)}
+        for outcome in self.outcomes:
+            counts[outcome.result.value] = counts.get(outcome.result.value, 0) + 1
+            if outcome.state:
+                counts[f"state_{outcome.state}"] = counts.get(f"state_{outcome.state}", 0) + 1
+        counts["file_errors"] = len(self.file_reasons)
+        return counts
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "export_dir": self.export_dir,
+            "counts": self.counts(),
+            "file_reasons": [r.as_dict() for r in self.file_reasons],
+            "ignored_columns": self.ignored_columns,
+            "invoices": [o.as_dict() for o in self.outcomes],
+        }
+
+
+def _directory_entries(
+    table: extract.Table,
+) -> tuple[dict[tuple[str, str], EntrepreneurEntry], list[Reason]]:
+    entries: dict[tuple[str, str], EntrepreneurEntry] = {}
+    for _, row in table.frame.iterrows():
+        siret = extract_digits(str(row["supplier_siret"]))
+        entries[(siret, str(row["entrepreneur_code"]))] = EntrepreneurEntry(
+            code=str(row["entrepreneur_code"]),
+            name=str(row["name"]),
+            email=str(row["email"]),
+            supplier_siret=siret,
+        )
+    return entries, table.reasons
+
+
+def extract_digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def load_entrepreneurs(
+    export_dir: Path, settings: Settings, engine: Engine
+) -> tuple[dict[tuple[str, str], EntrepreneurEntry] | None, list[Reason]]:
+    """The export's own directory, else the configured file, else the warehouse's last copy."""
+    path = extract.find_entrepreneurs_file(export_dir, settings.entrepreneurs_file)
+    if path is not None:
+        table = extract.read_entrepreneurs(path)
+        if table.readable:
+            return _directory_entries(table)
+        return None, table.reasons
+    with Session(engine) as session:
+        rows = session.exec(select(Entrepreneur)).all()
+    if rows:
+        return {
+            (r.supplier_siret, r.code): EntrepreneurEntry(r.code, r.name, r.email, r.supplier_siret)
+            for r in rows
+        }, []
+    return None, [
+        Reason(
+            rule="entrepreneur.directory_missing",
+            column="entrepreneur_code",
+            value=None,
+            message_fr="L'annuaire des entrepreneurs est introuvable : impossible de vérifier "
+            "les codes entrepreneur.",
+            message_en="no entrepreneurs directory (export, configured file or warehouse)",
+        )
+    ]
+
+
+@task(name="read-export", cache_policy=NO_CACHE)
+def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedExport:
+    table = extract.read_invoices(export_dir)
+    entrepreneurs, reasons = load_entrepreneurs(export_dir, settings, engine)
+    if entrepreneurs:
+        stage.sync_entrepreneurs(engine, entrepreneurs.values())
+    log.info(
+        "ingest.read",
+        export=str(export_dir),
+        rows=len(table.frame),
+        file_errors=len(table.reasons),
+        ignored_columns=table.ignored_columns,
+        entrepreneurs=len(entrepreneurs or {}),
+    )
+    return LoadedExport(export_dir, table, entrepreneurs, reasons)
+
+
+@task(name="validate-export", cache_policy=NO_CACHE)
+def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> list[InvoiceDraft]:
+    if not loaded.table.readable:
+        return []
+    drafts = validate_rows(
+        loaded.table.frame,
+        today=today,
+        supplier_sirets=settings.supplier_sirets,
+        entrepreneurs=loaded.entrepreneurs,
+    )
+    if loaded.entrepreneurs is None:
+        for draft in drafts:
+            draft.reasons.extend(loaded.entrepreneur_reasons)
+    invalid = sum(1 for d in drafts if not d.valid)
+    log.info("ingest.validated", invoices=len(drafts), invalid=invalid)
+    return drafts
+
+
+@task(name="find-changes", cache_policy=NO_CACHE)
+def find_changes(
+    drafts: list[InvoiceDraft], export_dir: Path, engine: Engine
+) -> tuple[list[InvoiceDraft], dict[Key, str]]:
+    """Hashes every invoice with its files; only what changed goes on to the costly checks."""
+    hashes = {
+        (d.supplier_siret, d.invoice_number): stage.fingerprint(d, export_dir) for d in drafts
+    }
+    known = stage.existing_fingerprints(engine, hashes)
+    changed = [
+        d
+        for d in drafts
+        if known.get((d.supplier_siret, d.invoice_number), (None, None))[1]
+        != hashes[(d.supplier_siret, d.invoice_number)]
+    ]
+    log.info("ingest.changes", invoices=len(drafts), changed=len(changed))
+    return changed, hashes
+
+
+@task(name="check-directory", cache_policy=NO_CACHE)
+def check_directory(
+    drafts: list[InvoiceDraft], api: ChorusProApi, engine: Engine, settings: Settings
+) -> directory.DirectoryResult:
+    candidates = [d for d in drafts if is_valid_siret(d.get("buyer_siret"))]
+    result = directory.check_buyers(
+        engine, api, candidates, ttl=timedelta(hours=settings.directory_cache_hours)
+    )
+    for draft in drafts:
+        draft.reasons.extend(result.reasons.get((draft.supplier_siret, draft.invoice_number), []))
+    log.info(
+        "ingest.directory",
+        buyers_fetched=result.buyers_fetched,
+        buyers_cached=result.buyers_cached,
+        api_calls=result.api_calls,
+        waiting=len(result.waiting),
+    )
+    return result
+
+
+def _expectations(draft: InvoiceDraft) -> PdfExpectations:
+    return PdfExpectations(
+        invoice_number=draft.invoice_number,
+        buyer_siret=draft.get("buyer_siret") or "",
+        engagement_number=draft.get("engagement_number"),
+        service_code=draft.get("buyer_service_code"),
+        total_ttc_cents=draft.total_ttc_cents,
+    )
+
+
+@task(name="preflight-pdfs", cache_policy=NO_CACHE)
+def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> int:
+    """Checks each invoice's PDF and attachments on both cores; returns how many were read."""
+    with_pdf = [d for d in drafts if d.get("pdf_file")]
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    done = 0
+    for start in range(0, len(with_pdf), PREFLIGHT_CHUNK):
+        chunk = with_pdf[start : start + PREFLIGHT_CHUNK]
+        checks: list[PdfCheck] = check_invoice_pdfs(
+            [(export_dir, str(d.get("pdf_file")), _expectations(d)) for d in chunk],
+            workers=workers,
+        )
+        for draft, check in zip(chunk, checks, strict=True):
+            draft.reasons.extend(check.reasons)
+            if draft.attachments:
+                attachments = check_attachments(
+                    export_dir, draft.attachments, check.size_bytes or 0
+                )
+                draft.reasons.extend(attachments.reasons)
+        done += len(chunk)
+        log.info("ingest.preflight_progress", checked=done, total=len(with_pdf))
+    return done
+
+
+@task(name="stage-invoices", cache_policy=NO_CACHE)
+def stage_drafts(
+    engine: Engine,
+    loaded: LoadedExport,
+    drafts: list[InvoiceDraft],
+    changed: list[InvoiceDraft],
+    hashes: dict[Key, str],
+    waiting: dict[Key, list[Reason]],
+) -> IngestReport:
+    error = "; ".join(r.message_en for r in loaded.table.reasons) or None
+    export_id = stage.record_export(
+        engine, loaded.export_dir, loaded.table.sha256 or "unreadable", error
+    )
+    changed_keys = {(d.supplier_siret, d.invoice_number) for d in changed}
+    outcomes = stage.stage_invoices(engine, export_id, changed, hashes, waiting)
+    outcomes += [
+        stage.StageOutcome(
+            d.supplier_siret, d.invoice_number, stage.StageResult.UNCHANGED, None, d.reasons
+        )
+        for d in drafts
+        if (d.supplier_siret, d.invoice_number) not in changed_keys
+    ]
+    _fill_unchanged_states(engine, outcomes)
+    _record_counts(engine, export_id, len(loaded.table.frame), outcomes)
+    report = IngestReport(
+        export_dir=str(loaded.export_dir),
+        file_reasons=[*loaded.table.reasons, *loaded.entrepreneur_reasons],
+        ignored_columns=loaded.table.ignored_columns,
+        outcomes=outcomes,
+    )
+    log.info("ingest.staged", **report.counts())
+    return report
+
+
+def _fill_unchanged_states(engine: Engine, outcomes: list[stage.StageOutcome]) -> None:
+    """Unchanged invoices report what the warehouse holds: their state and stored reasons."""
+    missing = {
+        (o.supplier_siret, o.invoice_number): o
+        for o in outcomes
+        if o.state is None and o.result is stage.StageResult.UNCHANGED
+    }
+    if not missing:
+        return
+    with Session(engine) as session:
+        for supplier in {k[0] for k in missing}:
+            numbers = [k[1] for k in missing if k[0] == supplier]
+            for start in range(0, len(numbers), 500):
+                rows = session.exec(
+                    select(Invoice.id, Invoice.invoice_number, Invoice.state).where(
+                        Invoice.supplier_siret == supplier,
+                        col(Invoice.invoice_number).in_(numbers[start : start + 500]),
+                    )
+                ).all()
+                by_id = {}
+                for invoice_id, number, state in rows:
+                    outcome = missing[(supplier, number)]
+                    outcome.state, outcome.reasons = state, []
+                    by_id[invoice_id] = outcome
+                issues = session.exec(
+                    select(ValidationIssue).where(col(ValidationIssue.invoice_id).in_(list(by_id)))
+                ).all()
+                for issue in issues:
+                    by_id[issue.invoice_id].reasons.append(
+                        Reason(
+                            rule=issue.rule,
+                            column=issue.column,
+                            value=issue.value,
+                            message_fr=issue.message_fr,
+                            message_en=issue.message_en,
+                        )
+                    )
+
+
+def _record_counts(
+    engine: Engine, export_id: int, rows: int, outcomes: list[stage.StageOutcome]
+) -> None:
+    with Session(engine) as session:
+        export = session.get(ExportFile, export_id)
+        if export is None:
+            return
+        values = {
+            "row_count": rows,
+            "invoice_count": len(outcomes),
+            "ready_count": sum(1 for o in outcomes if o.state == InvoiceState.READY),
+            "invalid_count": sum(1 for o in outcomes if o.state == InvoiceState.INVALID),
+        }
+        if any(getattr(export, k) != v for k, v in values.items()):
+            for name, value in values.items():
+                setattr(export, name, value)
+            session.add(export)
+            session.commit()

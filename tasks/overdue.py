@@ -1,0 +1,144 @@
+"""Legal payment delays: which deposited invoices are late, and what the supplier may claim.
+
+The delay runs from the Chorus Pro deposit date: 30 days for the State, local authorities and their
+public bodies, 50 for public hospitals, 60 for public companies (Code de la commande publique,
+R. 2192-10 and R. 2192-11). Past it, moratorium interest accrues at the ECB rate plus 8 points, plus a
+€40 recovery indemnity. Chorus Pro does not say which kind a buyer is, so the kind comes from a
+configured map, else from the buyer's name, else "State or local" (30 days, the strictest).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from schemas.warehouse import BuyerStructure, Invoice, InvoiceState, StatusEvent
+from tasks import alert_messages, alert_outbox
+
+DELAYS = {"state": 30, "local": 30, "hospital": 50, "public_company": 60}
+INDEMNITY_CENTS = 4000
+PAID = frozenset({"MISE_EN_PAIEMENT"})
+#: A buyer that never reports payment (`statutMiseEnPaiementNestPasRemonte`) stops at the mandate.
+PAID_WHEN_NOT_REPORTED = frozenset(
+    {"MANDATEE", "MISE_A_DISPOSITION_COMPTABLE", "COMPTABILISEE", "MISE_EN_PAIEMENT"}
+)
+#: Invoices that will never be paid as such: no payment reminder for them.
+CLOSED = frozenset({"REJETEE", "ABANDONNEE", "SUPPRIMEE"})
+_HOSPITAL = re.compile(r"HOSPITALI|HOPITAL|HÔPITAL|\bCHU\b|\bCHR\b|\bEPSM\b", re.IGNORECASE)
+_PUBLIC_COMPANY = re.compile(
+    r"\bREGIE\b|\bRÉGIE\b|\bEPIC\b|OFFICE PUBLIC|\bSOCIETE\b", re.IGNORECASE
+)
+
+
+def buyer_kind(siret: str | None, name: str | None, overrides: dict[str, str]) -> str:
+    if siret and siret in overrides:
+        return overrides[siret]
+    if name and _HOSPITAL.search(name):
+        return "hospital"
+    if name and _PUBLIC_COMPANY.search(name):
+        return "public_company"
+    return "state" if siret and siret.startswith("1") else "local"
+
+
+def late_interest_cents(amount_cents: int, days_late: int, rate_percent: float) -> int:
+    """Simple interest over the days late, as the moratorium-interest rule computes it."""
+    return round(amount_cents * rate_percent / 100 * days_late / 365)
+
+
+@dataclass(frozen=True)
+class Overdue:
+    invoice_id: int
+    kind: str
+    delay_days: int
+    due: date
+    days_late: int
+    interest_cents: int
+
+
+def find_overdue(
+    engine: Engine, as_of: date, overrides: dict[str, str], ecb_rate_percent: float
+) -> list[Overdue]:
+    """Deposited invoices with no payment status after their legal delay, as of `as_of`."""
+    rate = ecb_rate_percent + 8
+    with Session(engine) as session:
+        invoices = session.exec(
+            select(Invoice).where(
+                col(Invoice.state).in_([InvoiceState.DEPOSITED.value, InvoiceState.EXTERNAL.value]),
+                col(Invoice.deposit_date).is_not(None),
+                Invoice.invoice_type == "FACTURE",
+            )
+        ).all()
+        statuses: dict[int, set[str]] = {}
+        for invoice_id, status in session.exec(
+            select(StatusEvent.invoice_id, StatusEvent.status)
+        ).all():
+            statuses.setdefault(invoice_id, set()).add(status)
+        not_reported = {
+            s.siret for s in session.exec(select(BuyerStructure)).all() if s.payment_not_reported
+        }
+    late: list[Overdue] = []
+    for invoice in invoices:
+        assert invoice.id is not None and invoice.deposit_date is not None
+        seen = statuses.get(invoice.id, set()) | {invoice.current_status or ""}
+        paid = PAID_WHEN_NOT_REPORTED if invoice.buyer_siret in not_reported else PAID
+        if seen & paid or seen & CLOSED:
+            continue
+        kind = buyer_kind(invoice.buyer_siret, invoice.buyer_name, overrides)
+        delay = DELAYS[kind]
+        due = invoice.deposit_date + timedelta(days=delay)
+        days_late = (as_of - due).days
+        if days_late > 0:
+            late.append(
+                Overdue(
+                    invoice.id,
+                    kind,
+                    delay,
+                    due,
+                    days_late,
+                    late_interest_cents(invoice.total_ttc_cents, days_late, rate),
+                )
+            )
+    return late
+
+
+def queue_overdue_alerts(
+    engine: Engine,
+    overdue: list[Overdue],
+    *,
+    accounting_email: str,
+    ecb_rate_percent: float,
+) -> int:
+    """One alert per late invoice (entrepreneur and accounting), once: the key has no date."""
+    created = 0
+    with Session(engine) as session:
+        for item in overdue:
+            invoice = session.get(Invoice, item.invoice_id)
+            assert invoice is not None
+            facts, entrepreneur = alert_outbox.facts_of(session, invoice)
+            subject, body = alert_messages.payment_overdue(
+                facts,
+                item.delay_days,
+                item.due,
+                item.days_late,
+                item.interest_cents,
+                INDEMNITY_CENTS,
+                ecb_rate_percent + 8,
+            )
+            created += len(
+                alert_outbox.queue(
+                    session,
+                    kind="payment_overdue",
+                    event_key=f"{invoice.supplier_siret}:{invoice.invoice_number}",
+                    invoice=invoice,
+                    subject=subject,
+                    body=body,
+                    entrepreneur=entrepreneur,
+                    accounting_email=accounting_email,
+                )
+            )
+        session.commit()
+    return created

@@ -1,0 +1,289 @@
+"""Running a per-file check in worker processes, so that one hostile file costs only itself.
+
+A PDF parser fed untrusted files can loop, exhaust memory or take the interpreter down. Each file
+therefore gets a time budget enforced inside the worker (`setitimer`), backed by the parent, which
+kills a worker that stops answering; a worker that dies takes only the file it was on with it, the
+rest of its chunk is handed to a fresh worker. A hand-rolled pool, rather than
+`ProcessPoolExecutor`, because the executor fails every pending job when one worker dies and cannot
+say which file did it.
+
+Workers are fresh interpreters started with `python -c`, not forks: the caller may be a Prefect task
+with threads (and their locks) that a fork would copy half-held. Unlike multiprocessing's "spawn",
+they do not re-import the caller's `__main__` (a flow script, a benchmark), which would cost seconds
+per worker and run module code a second time; they import only the check.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from types import FrameType
+from typing import Any, Generic, Literal, TypeVar
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+Outcome = tuple[Literal["ok", "timeout", "error"], Any]
+
+_BOOT = (
+    "import sys\n"
+    "from multiprocessing.connection import Connection\n"
+    "conn = Connection(int(sys.argv[1]))\n"
+    "sys.path[:] = conn.recv()\n"
+    "from tasks.pdf_pool import serve\n"
+    "serve(conn)\n"
+)
+_READY = "ready"
+_STARTUP_LIMIT = 120.0  # seconds for a fresh interpreter to import the check, even on a loaded host
+_CHUNKS_PER_WORKER = 4
+_MAX_CHUNK = 16
+
+
+class _Deadline(BaseException):
+    """Raised by the alarm; a BaseException so that the parser's `except Exception` cannot eat it."""
+
+
+_armed = False
+
+
+def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
+    if _armed:
+        raise _Deadline
+
+
+def _run_one(func: Callable[[Any], Any], job: Any, timeout_seconds: float) -> Outcome:
+    global _armed
+    outcome: Outcome = ("timeout", None)
+    try:
+        _armed = True
+        signal.setitimer(signal.ITIMER_REAL, timeout_seconds)
+        try:
+            outcome = ("ok", func(job))
+        except Exception as exc:
+            outcome = ("error", f"{type(exc).__name__}: {exc}")
+        finally:
+            _armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    except _Deadline:
+        # The alarm may also land between the job's end and the disarm: `outcome` then says "ok".
+        outcome = outcome if outcome[0] == "ok" else ("timeout", None)
+    return outcome
+
+
+def serve(conn: Connection) -> None:
+    """Worker main loop: one chunk at a time, one answer per job so the parent knows where we are."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    func, timeout_seconds, initializer = conn.recv()
+    if initializer is not None:
+        initializer()
+    conn.send(_READY)
+    while True:
+        try:
+            chunk = conn.recv()
+        except EOFError:
+            return
+        if chunk is None:
+            return
+        for index, job in chunk:
+            conn.send((index, _run_one(func, job, timeout_seconds)))
+
+
+@dataclass
+class _Worker(Generic[J]):
+    process: subprocess.Popen[bytes]
+    conn: Connection
+    inflight: deque[tuple[int, J]] = field(default_factory=deque)
+    started: float = 0.0
+    ready: bool = False
+
+    def assign(self, chunk: list[tuple[int, J]]) -> None:
+        self.inflight.extend(chunk)
+        self.started = time.monotonic()
+        self.conn.send(chunk)
+
+    def stop(self, *, kill: bool) -> None:
+        if not kill:
+            try:
+                self.conn.send(None)
+            except OSError:
+                kill = True
+        if kill:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.conn.close()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+@dataclass
+class _Batch(Generic[J, R]):
+    """The parent's book-keeping: what is queued, what each worker holds, what has come back."""
+
+    jobs: Sequence[J]
+    func: Callable[[J], R]
+    workers: int
+    timeout_seconds: float
+    on_timeout: Callable[[J], R]
+    on_crash: Callable[[J], R]
+    initializer: Callable[[], None] | None
+    queue: deque[list[tuple[int, J]]] = field(default_factory=deque)
+    results: dict[int, R] = field(default_factory=dict)
+    pool: list[_Worker[J]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        size = math.ceil(len(self.jobs) / (self.workers * _CHUNKS_PER_WORKER))
+        size = max(1, min(_MAX_CHUNK, size))
+        indexed = list(enumerate(self.jobs))
+        self.queue.extend(indexed[i : i + size] for i in range(0, len(indexed), size))
+
+    def limit_for(self, worker: _Worker[J]) -> float:
+        """How long the parent waits for the worker's next answer before killing it: the job's
+        budget plus a grace for a job stuck where the alarm cannot reach (C code), or the start-up."""
+        if not worker.ready:
+            return _STARTUP_LIMIT
+        return self.timeout_seconds + max(1.0, self.timeout_seconds)
+
+    def start_worker(self) -> _Worker[J]:
+        parent_end, child_end = socket.socketpair()
+        with child_end:
+            fd = child_end.fileno()
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and our own code
+                [sys.executable, "-c", _BOOT, str(fd)],
+                pass_fds=(fd,),
+                stdin=subprocess.DEVNULL,
+            )
+        conn = Connection(parent_end.detach())
+        conn.send(sys.path)
+        conn.send((self.func, self.timeout_seconds, self.initializer))
+        return _Worker(process=process, conn=conn)
+
+    def feed(self) -> None:
+        """Gives a chunk to every idle worker, starting workers (again) while there is work queued."""
+        for worker in [w for w in self.pool if not w.inflight]:
+            if self.queue:
+                self.assign(worker, self.queue.popleft())
+        while self.queue and len(self.pool) < self.workers:
+            worker = self.start_worker()
+            self.pool.append(worker)
+            self.assign(worker, self.queue.popleft())
+
+    def assign(self, worker: _Worker[J], chunk: list[tuple[int, J]]) -> None:
+        try:
+            worker.assign(chunk)
+        except OSError:
+            # The worker died between two chunks: nothing of this chunk ran, so nothing is charged.
+            worker.inflight.clear()
+            self.queue.appendleft(chunk)
+            self.discard(worker)
+
+    def discard(self, worker: _Worker[J]) -> None:
+        worker.stop(kill=True)
+        self.pool.remove(worker)
+        if not worker.ready:
+            # Dead before its first job: the environment is broken (an unguarded `__main__`, an
+            # import error), not a file. Charging files for it would hide the real failure.
+            raise RuntimeError(
+                f"PDF preflight worker exited with code {worker.process.returncode} while starting"
+            )
+
+    def drain(self, worker: _Worker[J]) -> bool:
+        """Records the answers waiting in the pipe; False when the pipe is broken."""
+        try:
+            while worker.conn.poll():
+                message = worker.conn.recv()
+                if message == _READY:
+                    worker.ready = True
+                    worker.started = time.monotonic()
+                    continue
+                index, (status, value) = message
+                _, job = worker.inflight.popleft()
+                worker.started = time.monotonic()
+                if status == "ok":
+                    self.results[index] = value
+                elif status == "timeout":
+                    self.results[index] = self.on_timeout(job)
+                else:
+                    self.results[index] = self.on_crash(job)
+        except Exception:
+            # EOF or a reset when the worker died; an answer that cannot be unpickled loses the
+            # thread of the conversation just the same.
+            return False
+        return True
+
+    def retire(self, worker: _Worker[J], *, timed_out: bool) -> None:
+        """Charges the current job to the worker's failure and queues the rest of its chunk again."""
+        self.discard(worker)
+        if worker.inflight:
+            index, job = worker.inflight.popleft()
+            self.results[index] = self.on_timeout(job) if timed_out else self.on_crash(job)
+        if worker.inflight:
+            self.queue.appendleft(list(worker.inflight))
+
+    def step(self) -> None:
+        self.feed()
+        busy = [w for w in self.pool if w.inflight]
+        if not busy:
+            return
+        deadline = min(w.started + self.limit_for(w) for w in busy)
+        wait([w.conn for w in busy], timeout=max(0.0, deadline - time.monotonic()))
+        now = time.monotonic()
+        for worker in busy:
+            if not self.drain(worker) or (worker.inflight and not worker.alive):
+                self.retire(worker, timed_out=False)
+            elif worker.inflight and now - worker.started > self.limit_for(worker):
+                self.retire(worker, timed_out=True)
+
+    def run(self) -> list[R]:
+        try:
+            while len(self.results) < len(self.jobs):
+                self.step()
+        finally:
+            for worker in self.pool:
+                worker.stop(kill=bool(worker.inflight))
+            self.pool.clear()
+        return [self.results[i] for i in range(len(self.jobs))]
+
+
+def run_isolated(
+    func: Callable[[J], R],
+    jobs: Sequence[J],
+    *,
+    workers: int,
+    timeout_seconds: float,
+    on_timeout: Callable[[J], R],
+    on_crash: Callable[[J], R],
+    initializer: Callable[[], None] | None = None,
+) -> list[R]:
+    """`[func(job) for job in jobs]`, in worker processes, each job within `timeout_seconds`.
+
+    `func` and `initializer` must be importable (module-level) functions. A job that overruns gets
+    `on_timeout(job)`, one that raises or kills its worker gets `on_crash(job)`; both run here in
+    the parent. Results come back in the order of `jobs`.
+    """
+    if not jobs:
+        return []
+    batch = _Batch(
+        jobs=jobs,
+        func=func,
+        workers=max(1, workers),
+        timeout_seconds=max(0.001, timeout_seconds),
+        on_timeout=on_timeout,
+        on_crash=on_crash,
+        initializer=initializer,
+    )
+    return batch.run()

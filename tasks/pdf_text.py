@@ -1,0 +1,90 @@
+"""Finding an invoice's references and amounts in text extracted from its PDF.
+
+pypdf's extraction varies with the generator: spaces may be non-breaking, narrow or doubled, a
+hyphen may come out as a Unicode dash, a value may be split by a stray space. The preflight must
+not refuse an invoice for that, so matching works on normalised text and tolerates those quirks,
+while still telling `FC0142-24` from `FC0142-245` and `234,56` from `1 234,56`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_DASHES = re.compile("[\u2010-\u2015\u2212\ufe63\uff0d]")
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
+_WHITESPACE = re.compile(r"\s+")
+
+# An amount as French invoices print it: thousands grouped by a space or a dot (or not at all),
+# a decimal comma or point, two decimals; or a whole amount immediately followed by its currency.
+# The look-behind keeps a match from starting inside a longer number.
+_AMOUNT = re.compile(
+    r"(?<![\d.,])(?P<int>\d{1,3}(?:[ .]\d{3})+|\d+)"
+    r"(?:(?: ?[,.] ?(?P<dec>\d{2})(?![\d])(?![.,]\d))|(?= ?(?:€|eur\b)))"
+)
+
+
+def normalise_text(raw: str) -> str:
+    """One canonical spelling for matching: compatibility forms, plain dashes, single spaces, casefold."""
+    text = _INVISIBLE.sub("", _DASHES.sub("-", unicodedata.normalize("NFKC", raw)))
+    return _WHITESPACE.sub(" ", text).strip().casefold()
+
+
+def _loose_pattern(chars: str, gap: str) -> str:
+    return gap.join(re.escape(ch) for ch in chars)
+
+
+class SearchableText:
+    """Extracted text, normalised once, asked for several values."""
+
+    def __init__(self, raw: str) -> None:
+        self.text = normalise_text(raw)
+        self._amounts: set[int] | None = None
+
+    def has_reference(self, reference: str) -> bool:
+        """True when `reference` (invoice number, engagement, service code) stands on its own.
+
+        A stray space inside the value is tolerated (extraction splits runs of glyphs); a letter or
+        digit glued to either end is not, since that makes another reference.
+        """
+        compact = normalise_text(reference).replace(" ", "")
+        if not compact:
+            return False
+        pattern = rf"(?<![^\W_]){_loose_pattern(compact, ' ?')}(?![^\W_])"
+        return re.search(pattern, self.text) is not None
+
+    def has_siret(self, siret: str) -> bool:
+        """True when the 14 digits appear as one number, grouped or not ("218 300 010 00015")."""
+        digits = "".join(ch for ch in siret if ch.isdigit())
+        if not digits:
+            return False
+        pattern = rf"(?<!\d){_loose_pattern(digits, '(?:[ .-] ?)?')}(?!\d)"
+        return re.search(pattern, self.text) is not None
+
+    @property
+    def amounts(self) -> set[int]:
+        """Every amount in the text, in cents, whatever its French or international spelling."""
+        if self._amounts is None:
+            self._amounts = {
+                int(re.sub(r"[ .]", "", match["int"])) * 100 + int(match["dec"] or 0)
+                for match in _AMOUNT.finditer(self.text)
+            }
+        return self._amounts
+
+    def has_amount(self, cents: int) -> bool:
+        """True when the amount appears (1 234,56 / 1234.56 / 1.234,56 / 1 234 € …)."""
+        return abs(cents) in self.amounts
+
+
+def format_euros(cents: int) -> str:
+    """The French spelling of an amount, "1 234,56 €", with non-breaking spaces as typographers do."""
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(cents), 100)
+    grouped = f"{units:,}".replace(",", "\u00a0")
+    return f"{sign}{grouped},{rest:02d}\u00a0€"
+
+
+def format_megabytes(size_bytes: int) -> str:
+    """A file size as French users read it: "10,2 Mo" (mebibytes, as Chorus Pro counts them)."""
+    tenths = round(size_bytes * 10 / (1024 * 1024))
+    return f"{tenths // 10},{tenths % 10} Mo"

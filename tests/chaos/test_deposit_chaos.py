@@ -1,0 +1,129 @@
+"""Exactly once under fire: transient faults, lost answers, and a deposit process killed thrice."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from prefect.settings import PREFECT_API_URL
+from sqlmodel import col
+
+from chorus_etl import db
+from chorus_pro.simulator import SimulatorHandle
+from flows.ingest import ingest
+from schemas.warehouse import Invoice
+from tasks.sample_export import generate_export
+from tests.flows.helpers import configure
+
+TODAY = date(2026, 11, 27)
+INVOICES = 300
+FAULTS = {
+    "rate_429": 0.04,
+    "retry_after_seconds": 0,
+    "rate_500": 0.04,
+    "rate_502": 0.04,
+    "rate_503": 0.03,
+    "rate_commit_then_fail": 0.10,
+}
+
+
+def _states(url: str) -> Counter[str]:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(col(Invoice.state), sa.func.count()).group_by(col(Invoice.state))
+            )
+            return Counter({state: int(n) for state, n in rows})
+    finally:
+        engine.dispose()
+
+
+def _start_deposit(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "chorus_etl", "deposit", "--json"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _deposited_reaches(url: str, process: subprocess.Popen[bytes], target: int) -> None:
+    """Polls the warehouse until `target` invoices are deposited or the process ends."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if _states(url)["deposited"] >= target:
+            return
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_every_valid_invoice_lands_exactly_once_despite_faults_and_kills(
+    tmp_path: Path, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "export"
+    generate_export(folder, invoices=INVOICES, seed_value=2026, today=TODAY)
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    configure(monkeypatch, url, simulator)
+    report = ingest(folder, today=TODAY)
+    assert report["counts"]["state_ready"] == INVOICES
+
+    simulator.control.set_faults(**FAULTS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
+    env["CHORUS_ETL_DEPOSIT_CONCURRENCY"] = "8"
+    env["CHORUS_ETL_DEPOSIT_RATE_PER_SECOND"] = "1000"
+    log = tmp_path / "deposit.log"
+
+    rng = random.Random(20261127)
+    for target in sorted(rng.sample(range(20, INVOICES - 40), 3)):
+        process = _start_deposit(env, log)
+        _deposited_reaches(url, process, target)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+
+    for _ in range(8):
+        states = _states(url)
+        if states["deposited"] == INVOICES:
+            break
+        process = _start_deposit(env, log)
+        assert process.wait(timeout=300) == 0, log.read_text()[-3000:]
+    states = _states(url)
+    assert states == Counter({"deposited": INVOICES}), (states, log.read_text()[-3000:])
+
+    store = simulator.control.store()
+    submissions = {
+        (s["supplier_siret"], s["numeroFacture"]): s["count"] for s in store["submissions"]
+    }
+    assert len(submissions) == INVOICES
+    assert set(submissions.values()) == {1}, "no invoice was deposited twice"
+    remote = {
+        (i["supplier_siret"], i["numeroFacture"]): i["identifiantFactureCPP"]
+        for i in store["invoices"]
+    }
+    engine = db.make_engine(url)
+    with engine.connect() as connection:
+        local = {
+            (s, n): cid
+            for s, n, cid in connection.execute(
+                sa.select(
+                    col(Invoice.supplier_siret),
+                    col(Invoice.invoice_number),
+                    col(Invoice.chorus_invoice_id),
+                )
+            )
+        }
+    engine.dispose()
+    assert local == remote, "the warehouse agrees with Chorus Pro invoice by invoice"
+    injected = simulator.control.stats()["faults"]
+    assert injected.get("commit_then_fail", 0) > 0, injected

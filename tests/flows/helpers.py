@@ -1,0 +1,45 @@
+"""Shared set-up for flow tests: point the pipeline at a warehouse and at the test simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from chorus_etl import db
+from chorus_etl.settings import reset_settings_cache
+from chorus_pro.simulator import SimulatorHandle
+
+
+def configure(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, simulator: SimulatorHandle
+) -> None:
+    """Settings for a flow run: this warehouse, this simulator, quick retries."""
+    monkeypatch.setenv("CHORUS_ETL_DATABASE_URL", database_url)
+    monkeypatch.setenv("CHORUS_ETL_CHORUS_API_URL", simulator.base_url)
+    monkeypatch.setenv("CHORUS_ETL_CHORUS_OAUTH_URL", simulator.oauth_url)
+    monkeypatch.setenv("CHORUS_ETL_HTTP_MAX_RETRIES", "2")
+    monkeypatch.setenv("CHORUS_ETL_HTTP_BACKOFF_BASE_SECONDS", "0.01")
+    monkeypatch.setenv("CHORUS_ETL_HTTP_BACKOFF_MAX_SECONDS", "0.05")
+    monkeypatch.setenv("CHORUS_ETL_HTTP_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("CHORUS_ETL_LOG_LEVEL", "WARNING")
+    reset_settings_cache()
+
+
+def dump(database_url: str, skip: frozenset[str] = frozenset({"pipeline_run"})) -> dict[str, Any]:
+    """Every row of every warehouse table (but the run log), in a stable order."""
+    engine = db.make_engine(database_url)
+    try:
+        metadata = sa.MetaData()
+        metadata.reflect(engine)
+        tables: dict[str, Any] = {}
+        with engine.connect() as connection:
+            for name, table in sorted(metadata.tables.items()):
+                if name in skip or name == "alembic_version":
+                    continue
+                rows = connection.execute(sa.select(table)).mappings().all()
+                tables[name] = sorted((dict(r) for r in rows), key=repr)
+        return tables
+    finally:
+        engine.dispose()

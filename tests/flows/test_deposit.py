@@ -1,0 +1,173 @@
+"""Deposit acceptance: validation on every routing case, refusals, token expiry, 429, dry run."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import structlog
+from sqlmodel import col
+
+from chorus_etl import db
+from chorus_pro.simulator import SimulatorHandle, seed
+from flows.deposit import deposit
+from flows.ingest import ingest
+from schemas.warehouse import Alert, DepositAttempt, Invoice
+from tasks.sample_export import generate_export
+from tests.flows.helpers import configure
+
+TODAY = date(2026, 11, 27)
+
+
+@pytest.fixture(scope="module")
+def clean_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("exports") / "export"
+    generate_export(folder, invoices=70, seed_value=11, today=TODAY)
+    return folder
+
+
+@pytest.fixture
+def ingested(
+    clean_export: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    configure(monkeypatch, sqlite_url, simulator)
+    report = ingest(clean_export, today=TODAY)
+    assert report["counts"]["state_ready"] == report["counts"]["invoices"]
+    simulator.control.reset_stats()
+    return sqlite_url
+
+
+def _invoices(url: str) -> list[Invoice]:
+    engine = db.make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(Invoice)).all()
+    engine.dispose()
+    return [Invoice.model_validate(dict(r._mapping)) for r in rows]
+
+
+def test_every_routing_case_multi_rate_and_credit_notes_pass_chorus_validation(
+    ingested: str, simulator: SimulatorHandle
+) -> None:
+    summary = deposit()
+    counts = summary["counts"]
+    invoices = _invoices(ingested)
+    assert counts.get("deposited") == len(invoices), summary
+    assert {i.state for i in invoices} == {"deposited"}
+    store = simulator.control.store()
+    assert all(s["count"] == 1 for s in store["submissions"])
+    assert len(store["submissions"]) == len(invoices)
+    by_number = {(i["supplier_siret"], i["numeroFacture"]): i for i in store["invoices"]}
+    for invoice in invoices:
+        remote = by_number[(invoice.supplier_siret, invoice.invoice_number)]
+        assert remote["identifiantFactureCPP"] == invoice.chorus_invoice_id
+        assert remote["montantTtcTotal"] == pytest.approx(invoice.total_ttc_cents / 100)
+    combos = {b.siret for b in seed.BUYERS if b.active}
+    assert {i.buyer_siret for i in invoices} == combos, "every routing case is exercised"
+    assert any(i.invoice_type == "AVOIR" for i in invoices)
+    engine = db.make_engine(ingested)
+    with engine.connect() as connection:
+        multi = connection.execute(
+            sa.text(
+                "SELECT count(*) FROM (SELECT invoice_id FROM invoice_vat_line GROUP BY invoice_id HAVING count(*) > 1) t"
+            )
+        ).scalar()
+    engine.dispose()
+    assert multi and multi > 0
+
+
+def test_dry_run_sends_no_write_call(ingested: str, simulator: SimulatorHandle) -> None:
+    summary = deposit(dry_run=True)
+    assert summary["counts"].get("dry_run") == len(_invoices(ingested))
+    store = simulator.control.store()
+    assert store["attempts"] == []
+    assert store["uploads"]["count"] == 0
+    assert store["invoices"] == []
+    payload = summary["invoices"][0]["payload"]
+    assert payload["modeDepot"] == "DEPOT_PDF_API"
+    assert payload["cadreDeFacturation"]["codeCadreFacturation"] == "A1_FACTURE_FOURNISSEUR"
+    assert {i.state for i in _invoices(ingested)} == {"ready"}
+
+
+def test_a_business_refusal_is_not_retried_and_alerts_both_audiences(
+    ingested: str, simulator: SimulatorHandle
+) -> None:
+    target = _invoices(ingested)[0]
+    simulator.control.manual_invoice(
+        supplier_siret=target.supplier_siret,
+        numeroFacture=target.invoice_number,
+        codeDestinataire=target.buyer_siret,
+        codeServiceExecutant=target.buyer_service_code,
+        montantHtTotal=1.0,
+        montantTVA=0.2,
+    )
+    first = deposit(invoice_numbers=[target.invoice_number])
+    assert first["counts"] == {"refused": 1, "retried": 0}
+    again = deposit(invoice_numbers=[target.invoice_number])
+    assert again["counts"] == {"retried": 0}
+    store = simulator.control.store()
+    tried = [a for a in store["attempts"] if a["numeroFacture"] == target.invoice_number]
+    assert len(tried) == 1, "a refusal is sent once, never retried"
+    refused = next(i for i in _invoices(ingested) if i.id == target.id)
+    assert refused.state == "deposit_failed"
+    assert refused.deposit_error_code and refused.deposit_error_label
+    engine = db.make_engine(ingested)
+    with engine.connect() as connection:
+        alerts = connection.execute(
+            sa.select(col(Alert.audience), col(Alert.recipient), col(Alert.subject))
+        ).all()
+    engine.dispose()
+    assert sorted(a.audience for a in alerts) == ["accounting", "entrepreneur"]
+    assert all(target.invoice_number in a.subject for a in alerts)
+
+
+def test_a_token_expiring_mid_run_costs_one_refresh(
+    ingested: str, simulator: SimulatorHandle
+) -> None:
+    simulator.control.set_faults(
+        rate_token_expiry=1.0, max_faults=1, paths=["/cpro/factures/v1/soumettre"]
+    )
+    summary = deposit()
+    assert summary["counts"].get("deposited") == len(_invoices(ingested))
+    assert simulator.control.store()["tokens"]["issued"] == 2
+
+
+def test_a_429_waits_at_least_its_retry_after(
+    ingested: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulator.control.set_faults(
+        rate_429=1.0, retry_after_seconds=1, max_faults=1, paths=["/cpro/factures/v1/soumettre"]
+    )
+    with structlog.testing.capture_logs() as events:
+        summary = deposit(invoice_numbers=[_invoices(ingested)[0].invoice_number])
+    assert summary["counts"].get("deposited") == 1
+    retries = [e for e in events if e["event"] == "chorus_pro.retry"]
+    assert len(retries) == 1
+    assert retries[0]["wait_seconds"] >= 1
+    assert retries[0]["status_code"] == 429
+
+
+def test_submitting_invoices_are_looked_up_before_any_resubmission(
+    ingested: str, simulator: SimulatorHandle
+) -> None:
+    simulator.control.set_faults(
+        rate_commit_then_fail=1.0, max_faults=5, paths=["/cpro/factures/v1/soumettre"]
+    )
+    summary = deposit()
+    invoices = _invoices(ingested)
+    assert {i.state for i in invoices} == {"deposited"}
+    assert summary["counts"].get("found_existing") == 5
+    store = simulator.control.store()
+    assert all(s["count"] == 1 for s in store["submissions"])
+    engine = db.make_engine(ingested)
+    with engine.connect() as connection:
+        outcomes = dict(
+            connection.execute(
+                sa.select(col(DepositAttempt.outcome), sa.func.count()).group_by(
+                    col(DepositAttempt.outcome)
+                )
+            ).all()
+        )
+    engine.dispose()
+    assert outcomes["found_existing"] == 5
