@@ -38,7 +38,7 @@ _BOOT = (
     "from multiprocessing.connection import Connection\n"
     "conn = Connection(int(sys.argv[1]))\n"
     "sys.path[:] = conn.recv()\n"
-    "from tasks.pdf_pool import serve\n"
+    f"from {__name__} import serve\n"
     "serve(conn)\n"
 )
 _READY = "ready"
@@ -110,7 +110,8 @@ class _Worker(Generic[J]):
         self.started = time.monotonic()
         self.conn.send(chunk)
 
-    def stop(self, *, kill: bool) -> None:
+    def ask_to_stop(self, *, kill: bool) -> None:
+        """Idle workers are asked to leave; busy or unreachable ones are killed."""
         if not kill:
             try:
                 self.conn.send(None)
@@ -118,12 +119,18 @@ class _Worker(Generic[J]):
                 kill = True
         if kill:
             self.process.kill()
+
+    def reap(self) -> None:
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
         self.conn.close()
+
+    def stop(self, *, kill: bool) -> None:
+        self.ask_to_stop(kill=kill)
+        self.reap()
 
     @property
     def alive(self) -> bool:
@@ -132,21 +139,18 @@ class _Worker(Generic[J]):
 
 @dataclass
 class _Batch(Generic[J, R]):
-    """The parent's book-keeping: what is queued, what each worker holds, what has come back."""
+    """One call's book-keeping: what is queued, what each worker holds, what has come back."""
 
+    owner: WorkerPool[J, R]
     jobs: Sequence[J]
-    func: Callable[[J], R]
-    workers: int
-    timeout_seconds: float
     on_timeout: Callable[[J], R]
-    on_crash: Callable[[J], R]
-    initializer: Callable[[], None] | None
+    on_crash: Callable[[J, str], R]
+    pool: list[_Worker[J]]
     queue: deque[list[tuple[int, J]]] = field(default_factory=deque)
     results: dict[int, R] = field(default_factory=dict)
-    pool: list[_Worker[J]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        size = math.ceil(len(self.jobs) / (self.workers * _CHUNKS_PER_WORKER))
+        size = math.ceil(len(self.jobs) / (self.owner.workers * _CHUNKS_PER_WORKER))
         size = max(1, min(_MAX_CHUNK, size))
         indexed = list(enumerate(self.jobs))
         self.queue.extend(indexed[i : i + size] for i in range(0, len(indexed), size))
@@ -156,34 +160,22 @@ class _Batch(Generic[J, R]):
         budget plus a grace for a job stuck where the alarm cannot reach (C code), or the start-up."""
         if not worker.ready:
             return _STARTUP_LIMIT
-        return self.timeout_seconds + max(1.0, self.timeout_seconds)
-
-    def start_worker(self) -> _Worker[J]:
-        parent_end, child_end = socket.socketpair()
-        with child_end:
-            fd = child_end.fileno()
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and our own code
-                [sys.executable, "-c", _BOOT, str(fd)],
-                pass_fds=(fd,),
-                stdin=subprocess.DEVNULL,
-            )
-        conn = Connection(parent_end.detach())
-        conn.send(sys.path)
-        conn.send((self.func, self.timeout_seconds, self.initializer))
-        return _Worker(process=process, conn=conn)
+        return self.owner.timeout_seconds + max(1.0, self.owner.timeout_seconds)
 
     def feed(self) -> None:
         """Gives a chunk to every idle worker, starting workers (again) while there is work queued."""
         for worker in [w for w in self.pool if not w.inflight]:
             if self.queue:
                 self.assign(worker, self.queue.popleft())
-        while self.queue and len(self.pool) < self.workers:
-            worker = self.start_worker()
+        while self.queue and len(self.pool) < self.owner.workers:
+            worker = self.owner.start_worker()
             self.pool.append(worker)
             self.assign(worker, self.queue.popleft())
 
     def assign(self, worker: _Worker[J], chunk: list[tuple[int, J]]) -> None:
         try:
+            if not worker.alive:
+                raise BrokenPipeError
             worker.assign(chunk)
         except OSError:
             # The worker died between two chunks: nothing of this chunk ran, so nothing is charged.
@@ -203,34 +195,43 @@ class _Batch(Generic[J, R]):
 
     def drain(self, worker: _Worker[J]) -> bool:
         """Records the answers waiting in the pipe; False when the pipe is broken."""
-        try:
-            while worker.conn.poll():
+        while True:
+            try:
+                if not worker.conn.poll():
+                    return True
                 message = worker.conn.recv()
-                if message == _READY:
-                    worker.ready = True
-                    worker.started = time.monotonic()
-                    continue
-                index, (status, value) = message
-                _, job = worker.inflight.popleft()
-                worker.started = time.monotonic()
-                if status == "ok":
-                    self.results[index] = value
-                elif status == "timeout":
-                    self.results[index] = self.on_timeout(job)
-                else:
-                    self.results[index] = self.on_crash(job)
-        except Exception:
-            # EOF or a reset when the worker died; an answer that cannot be unpickled loses the
-            # thread of the conversation just the same.
-            return False
-        return True
+            except Exception:
+                # EOF or a reset when the worker died; an answer that cannot be unpickled loses
+                # the thread of the conversation just the same.
+                return False
+            self.record(worker, message)
+
+    def record(self, worker: _Worker[J], message: Any) -> None:
+        worker.started = time.monotonic()  # the next job's clock starts now
+        if message == _READY:
+            worker.ready = True
+            return
+        index, (status, value) = message
+        _, job = worker.inflight.popleft()
+        if status == "ok":
+            self.results[index] = value
+        elif status == "timeout":
+            self.results[index] = self.on_timeout(job)
+        else:
+            self.results[index] = self.on_crash(job, str(value))
 
     def retire(self, worker: _Worker[J], *, timed_out: bool) -> None:
         """Charges the current job to the worker's failure and queues the rest of its chunk again."""
         self.discard(worker)
         if worker.inflight:
             index, job = worker.inflight.popleft()
-            self.results[index] = self.on_timeout(job) if timed_out else self.on_crash(job)
+            if timed_out:
+                self.results[index] = self.on_timeout(job)
+            else:
+                exit_code = worker.process.returncode
+                self.results[index] = self.on_crash(
+                    job, f"worker process died (exit code {exit_code})"
+                )
         if worker.inflight:
             self.queue.appendleft(list(worker.inflight))
 
@@ -249,14 +250,87 @@ class _Batch(Generic[J, R]):
                 self.retire(worker, timed_out=True)
 
     def run(self) -> list[R]:
-        try:
-            while len(self.results) < len(self.jobs):
-                self.step()
-        finally:
-            for worker in self.pool:
-                worker.stop(kill=bool(worker.inflight))
-            self.pool.clear()
+        while len(self.results) < len(self.jobs):
+            self.step()
         return [self.results[i] for i in range(len(self.jobs))]
+
+
+def _stop_all(workers: list[_Worker[J]]) -> None:
+    """All asked first, then all reaped: the workers wind down in parallel."""
+    for worker in workers:
+        worker.ask_to_stop(kill=bool(worker.inflight))
+    for worker in workers:
+        worker.reap()
+
+
+class WorkerPool(Generic[J, R]):
+    """Worker processes for one function, kept between batches: a flow that checks its PDFs chunk
+    by chunk pays the interpreters' start-up once. Not for concurrent use; close it when done (the
+    workers also leave on their own when this process exits)."""
+
+    def __init__(
+        self,
+        func: Callable[[J], R],
+        *,
+        workers: int,
+        timeout_seconds: float,
+        initializer: Callable[[], None] | None = None,
+    ) -> None:
+        self.func = func
+        self.workers = max(1, workers)
+        self.timeout_seconds = max(0.001, timeout_seconds)
+        self.initializer = initializer
+        self._idle: list[_Worker[J]] = []
+
+    def start_worker(self) -> _Worker[J]:
+        parent_end, child_end = socket.socketpair()
+        with child_end:
+            fd = child_end.fileno()
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and our own code
+                [sys.executable, "-c", _BOOT, str(fd)],
+                pass_fds=(fd,),
+                stdin=subprocess.DEVNULL,
+            )
+        conn = Connection(parent_end.detach())
+        conn.send(sys.path)
+        conn.send((self.func, self.timeout_seconds, self.initializer))
+        return _Worker(process=process, conn=conn)
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The process ids of the workers waiting for the next batch (for logs and tests)."""
+        return [worker.process.pid for worker in self._idle]
+
+    def run(
+        self, jobs: Sequence[J], *, on_timeout: Callable[[J], R], on_crash: Callable[[J, str], R]
+    ) -> list[R]:
+        """`[func(job) for job in jobs]`, each job within the time budget, results in order.
+
+        A job that overruns gets `on_timeout(job)`, one that raises or kills its worker gets
+        `on_crash(job, what_happened)`; both run here in the parent.
+        """
+        if not jobs:
+            return []
+        batch = _Batch(self, jobs, on_timeout, on_crash, pool=self._idle)
+        self._idle = []
+        try:
+            results = batch.run()
+        except BaseException:
+            # Interrupted half-way: no worker is left in a state the next batch could trust.
+            _stop_all(batch.pool)
+            raise
+        self._idle = batch.pool
+        return results
+
+    def close(self) -> None:
+        workers, self._idle = self._idle, []
+        _stop_all(workers)
+
+    def __enter__(self) -> WorkerPool[J, R]:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def run_isolated(
@@ -266,24 +340,14 @@ def run_isolated(
     workers: int,
     timeout_seconds: float,
     on_timeout: Callable[[J], R],
-    on_crash: Callable[[J], R],
+    on_crash: Callable[[J, str], R],
     initializer: Callable[[], None] | None = None,
 ) -> list[R]:
-    """`[func(job) for job in jobs]`, in worker processes, each job within `timeout_seconds`.
+    """One batch in a pool of its own, closed afterwards (see `WorkerPool`).
 
-    `func` and `initializer` must be importable (module-level) functions. A job that overruns gets
-    `on_timeout(job)`, one that raises or kills its worker gets `on_crash(job)`; both run here in
-    the parent. Results come back in the order of `jobs`.
+    `func` and `initializer` must be importable (module-level) functions.
     """
-    if not jobs:
-        return []
-    batch = _Batch(
-        jobs=jobs,
-        func=func,
-        workers=max(1, workers),
-        timeout_seconds=max(0.001, timeout_seconds),
-        on_timeout=on_timeout,
-        on_crash=on_crash,
-        initializer=initializer,
-    )
-    return batch.run()
+    with WorkerPool(
+        func, workers=workers, timeout_seconds=timeout_seconds, initializer=initializer
+    ) as pool:
+        return pool.run(jobs, on_timeout=on_timeout, on_crash=on_crash)

@@ -9,10 +9,12 @@ never an exception; `check_invoice_pdfs` adds a time budget and process isolatio
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import re
 import resource
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -26,7 +28,7 @@ from schemas.issues import Reason
 from tasks import pdf_reasons as reasons
 from tasks.attachments import AttachmentCheck, PlannedAttachment, check_attachments
 from tasks.export_paths import PathProblem, locate_in_export
-from tasks.pdf_pool import run_isolated
+from tasks.pdf_pool import WorkerPool
 from tasks.pdf_text import SearchableText
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "check_attachments",
     "check_invoice_pdf",
     "check_invoice_pdfs",
+    "close_idle_workers",
     "read_pdf_text_only",
 ]
 
@@ -46,6 +49,7 @@ PAGES_READ = 3
 _PDF_SIGNATURE = b"%PDF-"
 _SIGNATURE_WINDOW = 1024  # readers accept leading junk before the header, within this many bytes
 _INLINE_IMAGE = re.compile(rb"(?:^|\s)BI\s")
+_ENCRYPT_ENTRY = re.compile(rb"/Encrypt\s*(?:<<|\d+\s+\d+\s+R)")
 _MAX_XOBJECTS = 200
 _MAX_FORM_DEPTH = 3
 _WORKER_MEMORY_BYTES = 1024 * 1024 * 1024
@@ -78,6 +82,7 @@ class PdfCheck:
 
 Job = tuple[Path, str, PdfExpectations]
 Check = Callable[[Path, str, PdfExpectations], PdfCheck]
+PoolKey = tuple[Check, float, int]
 
 
 def _sha256_of_file(path: Path) -> str:
@@ -161,11 +166,12 @@ def _check_content(
         reader = PdfReader(BytesIO(data))
     except Exception as exc:
         # pypdf tries the empty password while opening; a failure there is still encryption.
-        if b"/Encrypt" in data:
+        if _ENCRYPT_ENTRY.search(data):
             return [reasons.encrypted(relative_path)], None
         return [reasons.unreadable(relative_path, f"{type(exc).__name__}: {exc}")], None
     if reader.is_encrypted:
         return [reasons.encrypted(relative_path)], None
+    page_count: int | None = None
     try:
         page_count = len(reader.pages)
         if page_count == 0:
@@ -173,7 +179,7 @@ def _check_content(
         texts = _first_pages_text(reader)
         return _text_reasons(relative_path, reader, texts, expected), page_count
     except Exception as exc:
-        return [reasons.unreadable(relative_path, f"{type(exc).__name__}: {exc}")], None
+        return [reasons.unreadable(relative_path, f"{type(exc).__name__}: {exc}")], page_count
 
 
 def check_invoice_pdf(export_dir: Path, relative_path: str, expected: PdfExpectations) -> PdfCheck:
@@ -227,8 +233,45 @@ def _timed_out(timeout_seconds: float, job: Job) -> PdfCheck:
     return PdfCheck(reasons=[reasons.timeout(job[1], timeout_seconds)])
 
 
-def _crashed(job: Job) -> PdfCheck:
-    return PdfCheck(reasons=[reasons.unreadable(job[1], "the worker process reading it died")])
+def _crashed(job: Job, what_happened: str) -> PdfCheck:
+    return PdfCheck(reasons=[reasons.unreadable(job[1], what_happened)])
+
+
+class _IdlePool:
+    """The one pool kept warm between calls: the ingest checks its PDFs a chunk at a time, and
+    each new pool would start its interpreters again. One slot bounds what waits in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slot: tuple[PoolKey, WorkerPool[Job, PdfCheck]] | None = None
+
+    def take(self, key: PoolKey) -> WorkerPool[Job, PdfCheck] | None:
+        with self._lock:
+            if self._slot is None or self._slot[0] != key:
+                return None
+            pool, self._slot = self._slot[1], None
+            return pool
+
+    def keep(self, key: PoolKey, pool: WorkerPool[Job, PdfCheck]) -> None:
+        with self._lock:
+            evicted, self._slot = self._slot, (key, pool)
+        if evicted is not None:
+            evicted[1].close()
+
+    def close(self) -> None:
+        with self._lock:
+            evicted, self._slot = self._slot, None
+        if evicted is not None:
+            evicted[1].close()
+
+
+_idle_pool = _IdlePool()
+atexit.register(_idle_pool.close)
+
+
+def close_idle_workers() -> None:
+    """Stops the workers kept between calls (they also stop when this process exits)."""
+    _idle_pool.close()
 
 
 def check_invoice_pdfs(
@@ -241,15 +284,27 @@ def check_invoice_pdfs(
     """`check_invoice_pdf` over many files, in `workers` processes, each file within its budget.
 
     Results are in the order of `jobs`. A file over budget gets `pdf.timeout`; one that kills its
-    worker gets `pdf.unreadable`; the other files are unaffected. `check` must be a module-level
-    function (it is sent to the workers); tests pass one that misbehaves on purpose.
+    worker gets `pdf.unreadable`; the other files are unaffected. The workers stay up for the next
+    call with the same settings. `check` must be a module-level function (it is sent to the
+    workers); tests pass one that misbehaves on purpose.
     """
-    return run_isolated(
+    if not jobs:
+        return []
+    key: PoolKey = (check, timeout_seconds, workers)
+    pool = _idle_pool.take(key) or WorkerPool(
         partial(_run_check, check),
-        jobs,
         workers=workers,
         timeout_seconds=timeout_seconds,
-        on_timeout=partial(_timed_out, timeout_seconds),
-        on_crash=_crashed,
         initializer=_prepare_worker,
     )
+    # Absolute paths: a kept worker lives in the directory its parent had when it started.
+    absolute = [(export_dir.absolute(), path, expected) for export_dir, path, expected in jobs]
+    try:
+        results = pool.run(
+            absolute, on_timeout=partial(_timed_out, timeout_seconds), on_crash=_crashed
+        )
+    except BaseException:
+        pool.close()
+        raise
+    _idle_pool.keep(key, pool)
+    return results

@@ -11,8 +11,9 @@ from tasks.pdf_text import format_euros, format_megabytes
 
 PDF_COLUMN = "pdf_file"
 SCAN_ADVICE = "Déposez vos factures au format PDF (pas de scans, ni d'images)"
-REEXPORT_ADVICE = "exportez-le de nouveau en PDF depuis votre logiciel de facturation"
-REEXPORT_SENTENCE = "Exportez-le de nouveau en PDF depuis votre logiciel de facturation"
+EXPORT_ADVICE = "exportez la facture en PDF depuis votre logiciel de facturation"
+REEXPORT_ADVICE = "Exportez-le de nouveau en PDF depuis votre logiciel de facturation"
+REPLACE_ADVICE = "remplacez le fichier : la facture partira avec le prochain export"
 
 
 def _plain_amount(cents: int) -> str:
@@ -50,7 +51,7 @@ def not_pdf(relative_path: str) -> Reason:
     return _file_reason(
         "pdf.not_pdf",
         relative_path,
-        f"Le fichier « {relative_path} » n'est pas un PDF. {SCAN_ADVICE} : {REEXPORT_ADVICE}.",
+        f"Le fichier « {relative_path} » n'est pas un PDF. {SCAN_ADVICE} : {EXPORT_ADVICE}.",
         f"{relative_path!r} does not start with the PDF signature %PDF-",
     )
 
@@ -62,7 +63,7 @@ def too_large(relative_path: str, size_bytes: int, limit_bytes: int) -> Reason:
         f"Le PDF « {relative_path} » pèse {format_megabytes(size_bytes)}, au-delà des "
         f"{format_megabytes(limit_bytes)} acceptés par "
         "Chorus Pro. Allégez-le (images moins lourdes, PDF produit directement par votre logiciel "
-        "de facturation plutôt que scanné) puis déposez-le de nouveau.",
+        f"de facturation plutôt que scanné), puis {REPLACE_ADVICE}.",
         f"invoice PDF {relative_path!r} is {size_bytes} bytes, over the {limit_bytes}-byte limit",
     )
 
@@ -72,7 +73,7 @@ def encrypted(relative_path: str) -> Reason:
         "pdf.encrypted",
         relative_path,
         f"Le PDF « {relative_path} » est protégé (mot de passe ou chiffrement) : Chorus Pro ne peut "
-        "pas le lire. Enregistrez-le sans protection, puis déposez-le de nouveau.",
+        f"pas le lire. Enregistrez-le sans protection, puis {REPLACE_ADVICE}.",
         f"invoice PDF {relative_path!r} is encrypted",
     )
 
@@ -81,8 +82,8 @@ def unreadable(relative_path: str, detail: str) -> Reason:
     return _file_reason(
         "pdf.unreadable",
         relative_path,
-        f"Le PDF « {relative_path} » est endommagé ou illisible. {REEXPORT_SENTENCE} "
-        "et déposez-le de nouveau.",
+        f"Le PDF « {relative_path} » est endommagé ou illisible. {REEXPORT_ADVICE}, puis "
+        f"{REPLACE_ADVICE}.",
         f"invoice PDF {relative_path!r} cannot be read: {detail}",
     )
 
@@ -92,19 +93,20 @@ def timeout(relative_path: str, seconds: float) -> Reason:
         "pdf.timeout",
         relative_path,
         f"L'analyse du PDF « {relative_path} » a dépassé {seconds:g} secondes : le fichier est sans "
-        f"doute trop complexe ou endommagé. {REEXPORT_SENTENCE}, sans images "
-        "lourdes, et déposez-le de nouveau.",
+        f"doute trop complexe ou endommagé. {REEXPORT_ADVICE}, sans images lourdes, puis "
+        f"{REPLACE_ADVICE}.",
         f"reading invoice PDF {relative_path!r} took longer than {seconds:g} s",
     )
 
 
 def no_text(relative_path: str, pages: int) -> Reason:
+    where = "sa première page" if pages == 1 else f"ses {pages} premières pages"
     return _file_reason(
         "pdf.no_text",
         relative_path,
-        f"Le PDF « {relative_path} » ne contient pas de texte sur ses {pages} première(s) page(s) : "
+        f"Le PDF « {relative_path} » ne contient pas de texte sur {where} : "
         f"c'est sans doute un scan ou une image, que Chorus Pro ne sait pas lire. {SCAN_ADVICE} : "
-        f"{REEXPORT_ADVICE}.",
+        f"{EXPORT_ADVICE}.",
         f"invoice PDF {relative_path!r} has no text layer on its first {pages} page(s)",
     )
 

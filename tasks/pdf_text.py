@@ -85,6 +85,7 @@ def format_euros(cents: int) -> str:
 
 
 def format_megabytes(size_bytes: int) -> str:
-    """A file size as French users read it: "10,2 Mo" (mebibytes, as Chorus Pro counts them)."""
+    """A file size as French users read it: "10,2 Mo", "10 Mo" (mebibytes, as Chorus Pro counts them)."""
     tenths = round(size_bytes * 10 / (1024 * 1024))
-    return f"{tenths // 10},{tenths % 10} Mo"
+    units, tenth = divmod(tenths, 10)
+    return f"{units} Mo" if tenth == 0 else f"{units},{tenth} Mo"

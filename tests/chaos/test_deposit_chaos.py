@@ -85,12 +85,16 @@ def test_every_valid_invoice_lands_exactly_once_despite_faults_and_kills(
     log = tmp_path / "deposit.log"
 
     rng = random.Random(20261127)
+    kills = 0
     for target in sorted(rng.sample(range(20, INVOICES - 40), 3)):
         process = _start_deposit(env, log)
         _deposited_reaches(url, process, target)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
+            kills += 1
         process.wait(timeout=60)
+    assert kills == 3, "each run was killed mid-way"
+    assert 0 < _states(url)["deposited"] < INVOICES
 
     for _ in range(8):
         states = _states(url)

@@ -24,6 +24,7 @@ def configure(
     monkeypatch.setenv("CHORUS_ETL_HTTP_BACKOFF_MAX_SECONDS", "0.05")
     monkeypatch.setenv("CHORUS_ETL_HTTP_TIMEOUT_SECONDS", "5")
     monkeypatch.setenv("CHORUS_ETL_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("CHORUS_ETL_LOG_FORMAT", "json")
     reset_settings_cache()
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import structlog
 from sqlmodel import col
 
 from chorus_etl import db
@@ -134,14 +134,17 @@ def test_a_token_expiring_mid_run_costs_one_refresh(
 
 
 def test_a_429_waits_at_least_its_retry_after(
-    ingested: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+    ingested: str, simulator: SimulatorHandle, capfd: pytest.CaptureFixture[str]
 ) -> None:
     simulator.control.set_faults(
         rate_429=1.0, retry_after_seconds=1, max_faults=1, paths=["/cpro/factures/v1/soumettre"]
     )
-    with structlog.testing.capture_logs() as events:
-        summary = deposit(invoice_numbers=[_invoices(ingested)[0].invoice_number])
+    capfd.readouterr()
+    summary = deposit(invoice_numbers=[_invoices(ingested)[0].invoice_number])
     assert summary["counts"].get("deposited") == 1
+    events = [
+        json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")
+    ]
     retries = [e for e in events if e["event"] == "chorus_pro.retry"]
     assert len(retries) == 1
     assert retries[0]["wait_seconds"] >= 1
