@@ -106,6 +106,12 @@ def _split_name(name: str) -> tuple[str, str]:
     return (stem, extension) if dot and stem else (name, "")
 
 
+def _candidate(safe_stem: str, extension: str, counter: int) -> str:
+    suffix = "" if counter == 1 else f"-{counter}"
+    room = MAX_NAME_LENGTH - len(extension) - 1 - len(suffix)
+    return f"{safe_stem[:room].rstrip('._-') or FALLBACK_STEM[:room]}{suffix}.{extension}"
+
+
 def _safe_name(name: str, taken: set[str]) -> str:
     """`name` if Chorus Pro takes it as is; else ASCII, ≤ 50 characters, extension kept, unique."""
     if len(name) <= MAX_NAME_LENGTH and name.casefold() not in taken:
@@ -113,13 +119,8 @@ def _safe_name(name: str, taken: set[str]) -> str:
     stem, extension = _split_name(name)
     folded = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     safe_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", folded).strip("._-") or FALLBACK_STEM
-    for counter in itertools.count(1):
-        suffix = "" if counter == 1 else f"-{counter}"
-        room = MAX_NAME_LENGTH - len(extension) - 1 - len(suffix)
-        candidate = f"{safe_stem[:room].rstrip('._-') or FALLBACK_STEM[:room]}{suffix}.{extension}"
-        if candidate.casefold() not in taken:
-            return candidate
-    raise AssertionError("unreachable: itertools.count never ends")
+    candidates = (_candidate(safe_stem, extension, n) for n in itertools.count(1))
+    return next(c for c in candidates if c.casefold() not in taken)
 
 
 def _located_reason(relative_path: str, problem: PathProblem) -> Reason:

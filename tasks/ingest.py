@@ -234,7 +234,10 @@ def stage_drafts(
     hashes: dict[Key, str],
     waiting: dict[Key, list[Reason]],
 ) -> IngestReport:
-    error = "; ".join(r.message_en for r in loaded.table.reasons) or None
+    problems = [r.message_en for r in loaded.table.reasons]
+    if waiting:
+        problems.append(f"{len(waiting)} invoices wait for the Chorus Pro directory")
+    error = "; ".join(problems) or None
     export_id = stage.record_export(
         engine, loaded.export_dir, loaded.table.sha256 or "unreadable", error
     )

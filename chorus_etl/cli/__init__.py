@@ -14,7 +14,7 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 import typer
 
-from chorus_etl.cli import db, deposit, ingest, reconcile, sample, simulator
+from chorus_etl.cli import alerts, db, deposit, ingest, reconcile, sample, simulator
 
 app = typer.Typer(
     name="chorus-etl",
@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(simulator.app, name="simulator")
+app.add_typer(alerts.app, name="alerts")
 app.command("sample-export")(sample.sample_export)
 app.command("ingest")(ingest.ingest)
 app.command("deposit")(deposit.deposit)

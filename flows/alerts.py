@@ -1,0 +1,53 @@
+"""`send-alerts` flow: delivers the pending rows of the alert outbox, each exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+
+from chorus_etl import db
+from chorus_etl.log import configure_logging, get_logger
+from chorus_etl.settings import get_settings
+from tasks.alert_sender import send_pending_alerts
+from tasks.runs import recorded_run
+
+log = get_logger(__name__)
+
+
+@flow(name="send-alerts", log_prints=False)
+def send_alerts() -> dict[str, Any]:
+    """Undelivered alerts stay pending with their reason and are retried by the next run, so a
+    failed delivery leaves the run completed; the summary and the artifact show what is left."""
+    settings = get_settings()
+    configure_logging(settings)
+    db.upgrade(settings.database_url)
+    engine = db.make_engine(settings.database_url)
+    try:
+        with recorded_run(engine, "send-alerts") as counts:
+            summary = send_pending_alerts(engine, settings).as_dict()
+            counts.update(summary)
+    finally:
+        engine.dispose()
+    _publish(summary)
+    return summary
+
+
+def _publish(summary: dict[str, Any]) -> None:
+    by_kind = summary["by_kind"]
+    assert isinstance(by_kind, dict)
+    lines = [
+        "# Alerts",
+        "",
+        *(
+            f"- **{name}**: {summary[name]}"
+            for name in ("sent", "failed", "pending_left", "digests")
+        ),
+    ]
+    if by_kind:
+        lines += ["", "| kind | sent |", "| --- | --- |"]
+        lines += [f"| {kind} | {count} |" for kind, count in sorted(by_kind.items())]
+    create_markdown_artifact(
+        key="alerts-summary", markdown="\n".join(lines), description="Last alert delivery run"
+    )

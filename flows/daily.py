@@ -1,0 +1,74 @@
+"""`daily` flow: every new export of the inbox → deposit → reconcile → alerts, with one summary."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+
+from chorus_etl import db
+from chorus_etl.log import configure_logging, get_logger
+from chorus_etl.settings import get_settings
+from flows.alerts import send_alerts
+from flows.deposit import deposit
+from flows.ingest import ingest
+from flows.reconcile import reconcile
+from tasks.inbox import pending_exports
+from tasks.runs import recorded_run
+
+log = get_logger(__name__)
+
+
+@flow(name="daily", log_prints=False, validate_parameters=True)
+def daily(inbox: Path | None = None, as_of: date | None = None) -> dict[str, Any]:
+    """The whole pipeline once; each stage is its own flow run, visible on its own in the UI."""
+    settings = get_settings()
+    configure_logging(settings)
+    db.upgrade(settings.database_url)
+    engine = db.make_engine(settings.database_url)
+    folder = inbox or settings.inbox_dir
+    summary: dict[str, Any] = {"inbox": str(folder), "exports": []}
+    try:
+        with recorded_run(engine, "daily") as counts:
+            for export in pending_exports(engine, folder):
+                report = ingest(export.resolve(), today=as_of)
+                summary["exports"].append({"export": str(export), "counts": report["counts"]})
+            summary["deposit"] = deposit()["counts"]
+            summary["reconcile"] = {
+                k: v for k, v in reconcile(as_of=as_of).items() if k != "suppliers"
+            }
+            summary["alerts"] = send_alerts()
+            counts.update(
+                exports=len(summary["exports"]),
+                deposited=summary["deposit"].get("deposited", 0),
+                status_changes=summary["reconcile"]["status_changes"],
+                alerts_sent=summary["alerts"]["sent"],
+            )
+    finally:
+        engine.dispose()
+    create_markdown_artifact(
+        key="daily-summary",
+        markdown=_markdown(summary),
+        description="What the daily pipeline did",
+    )
+    return summary
+
+
+def _markdown(summary: dict[str, Any]) -> str:
+    lines = [f"# Daily pipeline ({summary['inbox']})", "", "## Exports ingested"]
+    lines += [
+        f"- `{e['export']}`: " + ", ".join(f"{k} {v}" for k, v in sorted(e["counts"].items()) if v)
+        for e in summary["exports"]
+    ] or ["- none new"]
+    lines += ["", "## Deposit", *(f"- {k}: {v}" for k, v in sorted(summary["deposit"].items()))]
+    lines += [
+        "",
+        "## Reconciliation",
+        *(f"- {k}: {v}" for k, v in sorted(summary["reconcile"].items())),
+    ]
+    alerts = summary["alerts"]
+    lines += ["", "## Alerts", f"- sent {alerts['sent']}, still pending {alerts['pending_left']}"]
+    return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""`nightly` flow: reconciliation and alert delivery, the job scheduled every night."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow
+
+from chorus_etl import db
+from chorus_etl.settings import get_settings
+from flows.alerts import send_alerts
+from flows.reconcile import reconcile
+from tasks.runs import recorded_run
+
+
+@flow(name="nightly", log_prints=False, validate_parameters=True)
+def nightly(as_of: date | None = None) -> dict[str, Any]:
+    """Statuses first, so that tonight's rejections are in tonight's alerts."""
+    settings = get_settings()
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(settings.database_url)
+    try:
+        with recorded_run(engine, "nightly") as counts:
+            summary = reconcile(as_of=as_of)
+            summary["alerts_delivery"] = send_alerts()
+            counts.update(
+                status_changes=summary["status_changes"],
+                alerts_sent=summary["alerts_delivery"]["sent"],
+                overdue=summary["overdue"],
+            )
+    finally:
+        engine.dispose()
+    return summary
