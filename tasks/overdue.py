@@ -28,6 +28,8 @@ PAID_WHEN_NOT_REPORTED = frozenset(
 )
 #: Invoices that will never be paid as such: no payment reminder for them.
 CLOSED = frozenset({"REJETEE", "ABANDONNEE", "SUPPRIMEE"})
+#: Returned to the supplier: the payment delay is suspended until the supplier acts.
+PAUSED = frozenset({"SUSPENDUE", "A_RECYCLER"})
 _HOSPITAL = re.compile(r"HOSPITALI|HOPITAL|HÔPITAL|\bCHU\b|\bCHR\b|\bEPSM\b", re.IGNORECASE)
 _PUBLIC_COMPANY = re.compile(
     r"\bREGIE\b|\bRÉGIE\b|\bEPIC\b|OFFICE PUBLIC|\bSOCIETE\b", re.IGNORECASE
@@ -85,7 +87,7 @@ def find_overdue(
         assert invoice.id is not None and invoice.deposit_date is not None
         seen = statuses.get(invoice.id, set()) | {invoice.current_status or ""}
         paid = PAID_WHEN_NOT_REPORTED if invoice.buyer_siret in not_reported else PAID
-        if seen & paid or seen & CLOSED:
+        if seen & paid or seen & CLOSED or invoice.current_status in PAUSED:
             continue
         kind = buyer_kind(invoice.buyer_siret, invoice.buyer_name, overrides)
         delay = DELAYS[kind]

@@ -14,7 +14,7 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 import typer
 
-from chorus_etl.cli import alerts, db, deposit, ingest, reconcile, sample, simulator
+from chorus_etl.cli import alerts, db, demo, deposit, ingest, reconcile, sample, simulator
 
 app = typer.Typer(
     name="chorus-etl",
@@ -29,12 +29,7 @@ app.command("sample-export")(sample.sample_export)
 app.command("ingest")(ingest.ingest)
 app.command("deposit")(deposit.deposit)
 app.command("reconcile")(reconcile.reconcile)
-
-
-@app.command("demo")
-def demo() -> None:
-    """Run the whole pipeline against the local simulator (not yet available)."""
-    typer.echo("The demo is not yet available: it lands with the orchestration issue.")
+app.command("demo")(demo.demo)
 
 
 def main() -> None:

@@ -97,12 +97,17 @@ def test_ninety_nights_mirror_the_simulator_and_alert_the_right_people(
         ]
         assert sorted(a.audience for a in mine) == ["accounting", "entrepreneur"]
         entrepreneur = next(a for a in mine if a.audience == "entrepreneur")
-        assert entrepreneur.recipient == people[(invoice.supplier_siret, invoice.entrepreneur_code or "")]
+        assert (
+            entrepreneur.recipient
+            == people[(invoice.supplier_siret, invoice.entrepreneur_code or "")]
+        )
         assert invoice.invoice_number in entrepreneur.subject
     for alert in status_alerts:
         if alert.audience == "entrepreneur":
             invoice = by_invoice[alert.invoice_id]
-            assert alert.recipient == people[(invoice.supplier_siret, invoice.entrepreneur_code or "")]
+            assert (
+                alert.recipient == people[(invoice.supplier_siret, invoice.entrepreneur_code or "")]
+            )
 
 
 def test_three_runs_on_the_same_day_change_nothing_the_second_and_third_time(

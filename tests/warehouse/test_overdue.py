@@ -82,6 +82,7 @@ def test_paid_rejected_and_out_of_order_statuses(warehouse: Engine) -> None:
         )
         _invoice(session, "REJECTED", "local", (("MISE_A_DISPOSITION", 0), ("REJETEE", 3)))
         late_id = _invoice(session, "LATE", "local", (("MISE_A_DISPOSITION", 0), ("MANDATEE", 20)))
+        _invoice(session, "SUSPENDED", "local", (("MISE_A_DISPOSITION", 0), ("SUSPENDUE", 4)))
         session.commit()
     late = find_overdue(warehouse, DEPOSIT + timedelta(days=90), {}, 2.15)
     assert [o.invoice_id for o in late] == [late_id]
