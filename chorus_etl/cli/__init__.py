@@ -14,7 +14,17 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
 import typer
 
-from chorus_etl.cli import alerts, db, demo, deposit, ingest, reconcile, sample, simulator
+from chorus_etl.cli import (
+    alerts,
+    db,
+    demo,
+    deposit,
+    doctor,
+    ingest,
+    reconcile,
+    sample,
+    simulator,
+)
 
 app = typer.Typer(
     name="chorus-etl",
@@ -30,6 +40,7 @@ app.command("ingest")(ingest.ingest)
 app.command("deposit")(deposit.deposit)
 app.command("reconcile")(reconcile.reconcile)
 app.command("demo")(demo.demo)
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:
