@@ -25,7 +25,11 @@ def facts_of(session: Session, invoice: Invoice) -> tuple[InvoiceFacts, Entrepre
                 Entrepreneur.code == invoice.entrepreneur_code,
             )
         ).first()
-    facts = InvoiceFacts(
+    return facts(invoice, entrepreneur), entrepreneur
+
+
+def facts(invoice: Invoice, entrepreneur: Entrepreneur | None) -> InvoiceFacts:
+    return InvoiceFacts(
         invoice_number=invoice.invoice_number,
         supplier_siret=invoice.supplier_siret,
         buyer_name=invoice.buyer_name,
@@ -35,7 +39,6 @@ def facts_of(session: Session, invoice: Invoice) -> tuple[InvoiceFacts, Entrepre
         chorus_invoice_id=invoice.chorus_invoice_id,
         deposit_date=invoice.deposit_date,
     )
-    return facts, entrepreneur
 
 
 def queue(
@@ -48,15 +51,24 @@ def queue(
     body: str,
     entrepreneur: Entrepreneur | None,
     accounting_email: str,
+    known_keys: set[str] | None = None,
 ) -> list[Alert]:
-    """One row for the entrepreneur (when known) and one for accounting; existing keys are kept."""
+    """One row for the entrepreneur (when known) and one for accounting; existing keys are kept.
+
+    `known_keys`, when given, is the caller's preloaded set of existing keys (updated here), which
+    saves a query per alert in bulk sweeps.
+    """
     targets = [(ACCOUNTING, accounting_email)]
     if entrepreneur is not None and entrepreneur.email:
         targets.insert(0, (ENTREPRENEUR, entrepreneur.email))
     created: list[Alert] = []
     for audience, recipient in targets:
         dedupe_key = f"{kind}:{event_key}:{audience}"[:300]
-        if session.exec(select(Alert.id).where(Alert.dedupe_key == dedupe_key)).first():
+        if known_keys is not None:
+            if dedupe_key in known_keys:
+                continue
+            known_keys.add(dedupe_key)
+        elif session.exec(select(Alert.id).where(Alert.dedupe_key == dedupe_key)).first():
             continue
         alert = Alert(
             dedupe_key=dedupe_key,

@@ -13,10 +13,18 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from schemas.warehouse import BuyerStructure, Invoice, InvoiceState, StatusEvent
+from schemas.warehouse import (
+    Alert,
+    BuyerStructure,
+    Entrepreneur,
+    Invoice,
+    InvoiceState,
+    StatusEvent,
+)
 from tasks import alert_messages, alert_outbox
 
 DELAYS = {"state": 30, "local": 30, "hospital": 50, "public_company": 60}
@@ -64,44 +72,61 @@ class Overdue:
 def find_overdue(
     engine: Engine, as_of: date, overrides: dict[str, str], ecb_rate_percent: float
 ) -> list[Overdue]:
-    """Deposited invoices with no payment status after their legal delay, as of `as_of`."""
+    """Deposited invoices with no payment status after their legal delay, as of `as_of`.
+
+    Reads only what decides: the candidate invoices' few columns, and the status events that
+    settle or close an invoice (not the whole event log).
+    """
     rate = ecb_rate_percent + 8
+    earliest = as_of - timedelta(days=min(DELAYS.values()))
     with Session(engine) as session:
-        invoices = session.exec(
-            select(Invoice).where(
+        candidates = session.execute(
+            sa.select(
+                col(Invoice.id),
+                col(Invoice.buyer_siret),
+                col(Invoice.buyer_name),
+                col(Invoice.deposit_date),
+                col(Invoice.total_ttc_cents),
+                col(Invoice.current_status),
+            ).where(
                 col(Invoice.state).in_([InvoiceState.DEPOSITED.value, InvoiceState.EXTERNAL.value]),
                 col(Invoice.deposit_date).is_not(None),
-                Invoice.invoice_type == "FACTURE",
+                col(Invoice.deposit_date) < earliest,
+                col(Invoice.invoice_type) == "FACTURE",
             )
         ).all()
-        statuses: dict[int, set[str]] = {}
+        deciding: dict[int, set[str]] = {}
         for invoice_id, status in session.exec(
-            select(StatusEvent.invoice_id, StatusEvent.status)
+            select(StatusEvent.invoice_id, StatusEvent.status).where(
+                col(StatusEvent.status).in_(sorted(PAID_WHEN_NOT_REPORTED | CLOSED))
+            )
         ).all():
-            statuses.setdefault(invoice_id, set()).add(status)
-        not_reported = {
-            s.siret for s in session.exec(select(BuyerStructure)).all() if s.payment_not_reported
-        }
+            deciding.setdefault(invoice_id, set()).add(status)
+        not_reported = set(
+            session.exec(
+                select(BuyerStructure.siret).where(col(BuyerStructure.payment_not_reported))
+            ).all()
+        )
     late: list[Overdue] = []
-    for invoice in invoices:
-        assert invoice.id is not None and invoice.deposit_date is not None
-        seen = statuses.get(invoice.id, set()) | {invoice.current_status or ""}
-        paid = PAID_WHEN_NOT_REPORTED if invoice.buyer_siret in not_reported else PAID
-        if seen & paid or seen & CLOSED or invoice.current_status in PAUSED:
+    for invoice_id, buyer_siret, buyer_name, deposit_date, ttc, current in candidates:
+        assert invoice_id is not None and deposit_date is not None
+        seen = deciding.get(invoice_id, set()) | {current or ""}
+        paid = PAID_WHEN_NOT_REPORTED if buyer_siret in not_reported else PAID
+        if seen & paid or seen & CLOSED or current in PAUSED:
             continue
-        kind = buyer_kind(invoice.buyer_siret, invoice.buyer_name, overrides)
+        kind = buyer_kind(buyer_siret, buyer_name, overrides)
         delay = DELAYS[kind]
-        due = invoice.deposit_date + timedelta(days=delay)
+        due = deposit_date + timedelta(days=delay)
         days_late = (as_of - due).days
         if days_late > 0:
             late.append(
                 Overdue(
-                    invoice.id,
+                    invoice_id,
                     kind,
                     delay,
                     due,
                     days_late,
-                    late_interest_cents(invoice.total_ttc_cents, days_late, rate),
+                    late_interest_cents(ttc, days_late, rate),
                 )
             )
     return late
@@ -117,10 +142,26 @@ def queue_overdue_alerts(
     """One alert per late invoice (entrepreneur and accounting), once: the key has no date."""
     created = 0
     with Session(engine) as session:
+        known = set(
+            session.exec(select(Alert.dedupe_key).where(col(Alert.kind) == "payment_overdue")).all()
+        )
+        directory = {
+            (e.supplier_siret, e.code): e for e in session.exec(select(Entrepreneur)).all()
+        }
+        invoices: dict[int, Invoice] = {}
+        ids = [item.invoice_id for item in overdue]
+        for start in range(0, len(ids), 500):
+            rows = session.exec(
+                select(Invoice).where(col(Invoice.id).in_(ids[start : start + 500]))
+            )
+            invoices.update({row.id: row for row in rows.all() if row.id is not None})
         for item in overdue:
-            invoice = session.get(Invoice, item.invoice_id)
-            assert invoice is not None
-            facts, entrepreneur = alert_outbox.facts_of(session, invoice)
+            invoice = invoices[item.invoice_id]
+            event_key = f"{invoice.supplier_siret}:{invoice.invoice_number}"
+            if f"payment_overdue:{event_key}:accounting" in known:
+                continue
+            entrepreneur = directory.get((invoice.supplier_siret, invoice.entrepreneur_code or ""))
+            facts = alert_outbox.facts(invoice, entrepreneur)
             subject, body = alert_messages.payment_overdue(
                 facts,
                 item.delay_days,
@@ -134,12 +175,13 @@ def queue_overdue_alerts(
                 alert_outbox.queue(
                     session,
                     kind="payment_overdue",
-                    event_key=f"{invoice.supplier_siret}:{invoice.invoice_number}",
+                    event_key=event_key,
                     invoice=invoice,
                     subject=subject,
                     body=body,
                     entrepreneur=entrepreneur,
                     accounting_email=accounting_email,
+                    known_keys=known,
                 )
             )
         session.commit()

@@ -1,0 +1,241 @@
+"""Nightly reconciliation at scale: 100,000 deposited invoices, 5,000 changed since last night.
+
+The simulator's store is filled in-process (no deposit calls), the warehouse by bulk inserts, as if
+last night's run had seen everything; then 5,000 invoices change status and the `reconcile` flow runs.
+It prints wall time, API calls and rows written, and, for comparison, what one history call per open
+invoice (the Odoo connector's way) costs, measured on a sample and extrapolated.
+
+    python -m bench.reconcile [--invoices 100000] [--changed 5000] [--sample 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="bench-prefect-"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+os.environ.setdefault("CHORUS_ETL_LOG_LEVEL", "WARNING")
+
+import sqlalchemy as sa
+import uvicorn
+from sqlmodel import col
+
+from chorus_etl import db
+from chorus_etl.settings import reset_settings_cache
+from chorus_pro.simulator import seed
+from chorus_pro.simulator.app import SimulatorApp
+from chorus_pro.simulator.config import SimulatorConfig
+from chorus_pro.simulator.server import SimulatorControl, wait_until_ready
+from chorus_pro.simulator.store import InvoiceData, Store
+from schemas.warehouse import Invoice, StatusEvent, SyncWatermark
+
+
+@contextmanager
+def serve(app: SimulatorApp) -> Iterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, http="h11", loop="asyncio", lifespan="off", log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    wait_until_ready(url, 30)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def fill_store(store: Store, count: int) -> None:
+    """`count` invoices deposited ten days ago (none overdue yet), over both structures."""
+    buyers = [b for b in seed.BUYERS if b.active and not b.flags.service_required]
+    start = store.clock.now() - timedelta(days=10)
+    for index in range(count):
+        supplier = seed.SUPPLIERS[index % 2]
+        service = next(s for s in supplier.services if s.active)
+        store.add_invoice(
+            InvoiceData(
+                numero=f"B{index:07d}",
+                supplier=supplier,
+                supplier_service=service,
+                bank_account=supplier.bank_accounts[0],
+                buyer=buyers[index % len(buyers)],
+                service=None,
+                engagement="EJ1" if buyers[index % len(buyers)].flags.engagement_required else None,
+                mode_depot="DEPOT_PDF_API",
+                montant_ht=100.0,
+                montant_tva=20.0,
+                montant_ttc=120.0,
+                montant_a_payer=120.0,
+            ),
+            "api",
+            at=start + timedelta(seconds=index),
+            outcome="never_paid",
+        )
+
+
+def fill_warehouse(url: str, store: Store) -> datetime:
+    """The warehouse as last night's reconciliation left it; returns the watermark."""
+    engine = db.make_engine(url)
+    latest = max(i.changed_at for i in store.invoices.values())
+    now = datetime.now(UTC)
+    invoice_rows = []
+    for invoice in store.invoices.values():
+        invoice_rows.append(
+            {
+                "supplier_siret": invoice.data.supplier.siret,
+                "invoice_number": invoice.data.numero,
+                "invoice_type": "FACTURE",
+                "buyer_siret": invoice.data.buyer.siret,
+                "buyer_name": invoice.data.buyer.name,
+                "currency": "EUR",
+                "payment_mode": "VIREMENT",
+                "amount_ht_cents": 10000,
+                "amount_vat_cents": 2000,
+                "total_ttc_cents": 12000,
+                "attachments_json": "[]",
+                "state": "deposited",
+                "chorus_invoice_id": invoice.id,
+                "deposit_date": invoice.deposited_at.date(),
+                "current_status": invoice.statut,
+                "current_status_at": invoice.changed_at.astimezone(UTC).replace(second=0),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    with engine.begin() as connection:
+        connection.execute(sa.insert(Invoice), invoice_rows)
+        ids: dict[int, int] = {
+            int(str(cid)): int(str(iid))
+            for cid, iid in connection.execute(
+                sa.select(col(Invoice.chorus_invoice_id), col(Invoice.id))
+            ).all()
+        }
+        events = [
+            {
+                "invoice_id": ids[invoice.id],
+                "status": change.statut,
+                "status_at": change.at.astimezone(UTC).replace(second=0),
+                "source": "search",
+                "recorded_at": now,
+            }
+            for invoice in store.invoices.values()
+            for change in invoice.history
+        ]
+        connection.execute(sa.insert(StatusEvent), events)
+        for supplier in seed.SUPPLIERS:
+            connection.execute(
+                sa.insert(SyncWatermark),
+                [
+                    {
+                        "key": f"reconcile:{supplier.siret}",
+                        "value": latest.astimezone(UTC),
+                        "updated_at": now,
+                    }
+                ],
+            )
+    engine.dispose()
+    return latest
+
+
+def count_rows(url: str) -> dict[str, int]:
+    engine = db.make_engine(url)
+    with engine.connect() as connection:
+        counts = {
+            name: connection.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one()
+            for name in ("invoice", "status_event", "alert")
+        }
+    engine.dispose()
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--invoices", type=int, default=100_000)
+    parser.add_argument("--changed", type=int, default=5_000)
+    parser.add_argument("--sample", type=int, default=1_000, help="history calls actually made")
+    args = parser.parse_args()
+
+    store = Store(SimulatorConfig(seed=7))
+    started = time.perf_counter()
+    fill_store(store, args.invoices)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
+    url = f"sqlite:///{workdir / 'warehouse.db'}"
+    db.upgrade(url)
+    fill_warehouse(url, store)
+    print(
+        f"setup: {time.perf_counter() - started:.1f} s ({args.invoices} invoices, not timed below)"
+    )
+
+    store.clock.advance(timedelta(days=1))
+    for invoice in list(store.invoices.values())[: args.changed]:
+        store.set_status(invoice, "MISE_EN_PAIEMENT")
+
+    with serve(SimulatorApp(store)) as base_url:
+        os.environ["CHORUS_ETL_DATABASE_URL"] = url
+        os.environ["CHORUS_ETL_CHORUS_API_URL"] = base_url
+        os.environ["CHORUS_ETL_CHORUS_OAUTH_URL"] = f"{base_url}/api/oauth/token"
+        reset_settings_cache()
+        from prefect import flow
+
+        from flows.reconcile import reconcile
+
+        @flow(name="warm-up")
+        def warm_up() -> None:
+            """Starts Prefect's temporary API so that its start-up is not counted below."""
+
+        warm_up()
+        control = SimulatorControl(base_url)
+        before_rows = count_rows(url)
+        control.reset_stats()
+        started = time.perf_counter()
+        summary = reconcile(as_of=store.clock.today())
+        elapsed = time.perf_counter() - started
+        calls = control.stats()["total"]
+        after_rows = count_rows(url)
+        print(
+            f"reconcile wall time: {elapsed:.2f} s (the flow call; Prefect's API already started)"
+        )
+        print(f"reconcile api calls: {calls}")
+        print(f"status changes seen: {summary['status_changes']}")
+        written = {k: after_rows[k] - before_rows[k] for k in after_rows}
+        print(f"rows written: {sum(written.values())} ({written})")
+        print(
+            f"target: <= 60 calls: {'met' if calls <= 60 else 'MISSED'}; < 30 s: {'met' if elapsed < 30 else 'MISSED'}"
+        )
+
+        from chorus_etl.settings import get_settings
+        from chorus_pro.client import ChorusProClient
+
+        open_ids = [i.id for i in store.invoices.values()]
+        with ChorusProClient.from_settings(get_settings()) as api:
+            started = time.perf_counter()
+            for invoice_id in open_ids[: args.sample]:
+                api.get_history(invoice_id)
+            per_call = (time.perf_counter() - started) / args.sample
+        print(
+            f"one history call per open invoice: {len(open_ids)} calls, "
+            f"{per_call * 1000:.2f} ms each here, about {per_call * len(open_ids):.0f} s "
+            f"(measured on {args.sample} calls, extrapolated)"
+        )
+        control.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""French number, money and date formatting for the pages' text (tables format in the browser)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+#: What the cooperative's people call each stage of `v_invoice_current.stage`.
+STAGE_LABELS = {
+    "invalid": "Invalide (à corriger)",
+    "pending": "En attente de dépôt",
+    "deposit_failed": "Dépôt refusé",
+    "in_progress": "En cours de traitement",
+    "paused": "Suspendue / à recycler",
+    "paid": "Payée",
+    "closed": "Rejetée / close",
+}
+KIND_LABELS = {
+    "state": "État",
+    "local": "Collectivité",
+    "hospital": "Hôpital",
+    "public_company": "Entreprise publique",
+}
+STATUS_LABELS = {
+    "REJETEE": "Rejet",
+    "SUSPENDUE": "Suspension",
+    "A_RECYCLER": "À recycler",
+}
+_THIN = "\u202f"
+
+
+def integer(value: int | float) -> str:
+    return f"{value:,.0f}".replace(",", _THIN)
+
+
+def euros(cents: int) -> str:
+    whole, rest = divmod(abs(int(cents)), 100)
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{integer(whole)},{rest:02d}\u00a0€"
+
+
+def euros_short(cents: int) -> str:
+    """Whole euros, for chart labels where cents are noise."""
+    return f"{integer(round(cents / 100))}\u00a0€"
+
+
+def day(value: date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def moment(value: datetime | None) -> str:
+    return value.strftime("%d/%m/%Y %H:%M UTC") if value else ""
+
+
+def days(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1f}".replace(".", ",").removesuffix(",0") + " j"

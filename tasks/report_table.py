@@ -1,0 +1,80 @@
+"""A sortable, filterable table: its columns, its rows, and the compact JSON the page's script reads.
+
+Rows travel as JSON arrays rendered by a small script (tasks/report_assets.py), one page of rows
+at a time, because an entrepreneur can have thousands of invoices and a DOM row costs far more
+than a JSON row. Repeated strings (buyer names, statuses) are sent once in a per-column pool and
+referenced by index, which halves the weight of the big tables.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+#: Kinds the script knows how to display and sort.
+KINDS = frozenset({"text", "int", "num", "eur", "date", "datetime", "days", "flag", "link"})
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    kind: str = "text"
+
+    def __post_init__(self) -> None:
+        assert self.kind in KINDS, self.kind
+
+
+@dataclass
+class Table:
+    id: str
+    title: str
+    columns: list[Column]
+    rows: list[list[Any]]
+    #: Index of the column offered as a drop-down filter.
+    facet: int | None = None
+    #: Initial order: column index and "asc" or "desc".
+    sort: tuple[int, str] | None = None
+    note: str = ""
+    total: int | None = field(default=None)
+
+    def payload(self) -> str:
+        """The table as JSON that is safe inside a `<script type="application/json">`."""
+        rows = [[_plain(value) for value in row] for row in self.rows]
+        pools: dict[str, list[Any]] = {}
+        for index, column in enumerate(self.columns):
+            if column.kind != "text" or not rows:
+                continue
+            distinct = list(dict.fromkeys(row[index] for row in rows if row[index] is not None))
+            if len(distinct) * 2 <= len(rows):
+                position = {value: i for i, value in enumerate(distinct)}
+                for row in rows:
+                    if row[index] is not None:
+                        row[index] = position[row[index]]
+                pools[str(index)] = distinct
+        document = {
+            "columns": [{"label": c.label, "kind": c.kind} for c in self.columns],
+            "rows": rows,
+            "pools": pools,
+            "facet": self.facet,
+            "sort": list(self.sort) if self.sort else None,
+        }
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        for char, escaped in (
+            ("<", "\\u003c"),
+            (">", "\\u003e"),
+            ("&", "\\u0026"),
+            ("\u2028", "\\u2028"),
+            ("\u2029", "\\u2029"),
+        ):
+            text = text.replace(char, escaped)
+        return text
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
