@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from tasks.pdf_text import format_euros
+
 
 @dataclass(frozen=True, slots=True)
 class InvoiceFacts:
@@ -22,13 +24,6 @@ class InvoiceFacts:
     entrepreneur_name: str | None
     chorus_invoice_id: int | None = None
     deposit_date: date | None = None
-
-
-def euros(cents: int) -> str:
-    """French formatting: 1 234,56 € (narrow no-break space as thousands separator)."""
-    whole, rest = divmod(abs(cents), 100)
-    grouped = f"{whole:,}".replace(",", "\u202f")
-    return f"{'-' if cents < 0 else ''}{grouped},{rest:02d} €"
 
 
 def french_date(value: date | datetime | None) -> str:
@@ -46,7 +41,7 @@ def _facts_block(facts: InvoiceFacts) -> list[str]:
     lines = [
         f"Facture : {facts.invoice_number}",
         f"Client : {buyer}",
-        f"Montant TTC : {euros(facts.total_ttc_cents)}",
+        f"Montant TTC : {format_euros(facts.total_ttc_cents)}",
     ]
     if facts.chorus_invoice_id:
         lines.append(f"Identifiant Chorus Pro : {facts.chorus_invoice_id}")
@@ -151,8 +146,8 @@ def payment_overdue(
         f"Échéance légale : {french_date(due)} ({days_late} jours de retard)",
         "",
         "Ce que la loi prévoit : des intérêts moratoires au taux de la BCE majoré de 8 points "
-        f"({rate_percent:.2f} %), soit environ {euros(interest_cents)} à ce jour, et une indemnité "
-        f"forfaitaire pour frais de recouvrement de {euros(indemnity_cents)}.",
+        f"({rate_percent:.2f} %), soit environ {format_euros(interest_cents)} à ce jour, et une indemnité "
+        f"forfaitaire pour frais de recouvrement de {format_euros(indemnity_cents)}.",
         "",
         "Que faire ?",
         "Relancez votre client (service destinataire de la facture) en rappelant la date de dépôt "

@@ -23,9 +23,7 @@ class Series:
 
 def _text(x: float, y: float, text: str, *, anchor: str = "start", css: str = "") -> str:
     cls = f' class="{css}"' if css else ""
-    return (
-        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{cls}>{escape(text)}</text>'
-    )
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{cls}>{escape(text)}</text>'
 
 
 def _rect(x: float, y: float, w: float, h: float, color: str, tip: str) -> str:
@@ -47,7 +45,9 @@ def _svg(height: float, body: list[str], label: str) -> str:
 def _legend(series: Sequence[Series], y: float) -> list[str]:
     parts, x = [], 0.0
     for s in series:
-        parts.append(f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{s.color}"/>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y - 10:.1f}" width="12" height="12" fill="{s.color}"/>'
+        )
         parts.append(_text(x + 16, y, s.label))
         x += 24 + 7 * len(s.label)
     return parts
@@ -70,9 +70,13 @@ def funnel(steps: Sequence[tuple[str, int]], label: str) -> str:
         width = (WIDTH - 260) * count / top
         y = i * row + 4
         share = f"{100 * count / top:.0f} %"
-        body.append(_rect((WIDTH - width) / 2 + 60, y, width, row - 6, "#2563eb", f"{name}: {count}"))
+        body.append(
+            _rect((WIDTH - width) / 2 + 60, y, width, row - 6, "#2563eb", f"{name}: {count}")
+        )
         body.append(_text(0, y + 17, name))
-        body.append(_text(WIDTH, y + 17, f"{count:,}".replace(",", " ") + f" · {share}", anchor="end"))
+        body.append(
+            _text(WIDTH, y + 17, f"{count:,}".replace(",", " ") + f" · {share}", anchor="end")
+        )
     return _svg(len(steps) * row + 8, body, label)
 
 
@@ -94,7 +98,9 @@ def stacked_bars(
         x = float(left)
         for s, value in zip(series, values, strict=True):
             width = value * scale
-            body.append(_rect(x, y + 3, width, row - 6, s.color, f"{name} · {s.label}: {fmt(value)}"))
+            body.append(
+                _rect(x, y + 3, width, row - 6, s.color, f"{name} · {s.label}: {fmt(value)}")
+            )
             x += width
         body.append(_text(x + 6, y + 14, fmt(sum(values))))
     return _svg(30 + len(items) * row, body, label)
@@ -127,9 +133,7 @@ def columns(
             body.append(_rect(x + 1, y, step - 2, h, s.color, f"{name} · {s.label}: {value}"))
         if i % every == 0:
             body.append(_text(x + step / 2, base + 14, name, anchor="middle", css="small"))
-    body.append(
-        f'<line x1="{left}" y1="{base}" x2="{WIDTH}" y2="{base}" class="axis"/>'
-    )
+    body.append(f'<line x1="{left}" y1="{base}" x2="{WIDTH}" y2="{base}" class="axis"/>')
     for position, text in markers:
         x = left + position * step
         body.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{base}" class="marker"/>')
