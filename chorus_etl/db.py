@@ -59,9 +59,26 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+_UPGRADED: set[str] = set()
+
+
+def _still_there(url: str) -> bool:
+    """A SQLite file deleted since (the demo starts afresh) must be created again."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return True
+    return parsed.database == ":memory:" or Path(parsed.database).exists()
+
+
 def upgrade(url: str | None = None, revision: str = "head") -> None:
-    """Brings the warehouse schema to `revision`; a no-op when it is already there."""
+    """Brings the warehouse schema to `revision`; a no-op when it is already there.
+
+    Flows call it on every run; within one process a database already brought to head is not
+    checked again (Alembic's own check costs a connection and a script scan each time).
+    """
     url = url or get_settings().database_url
+    if revision == "head" and url in _UPGRADED and _still_there(url):
+        return
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
@@ -70,6 +87,8 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+    if revision == "head":
+        _UPGRADED.add(url)
 
 
 def current_revision(url: str | None = None) -> str | None:
