@@ -82,6 +82,7 @@ def test_every_valid_invoice_lands_exactly_once_despite_faults_and_kills(
     env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
     env["CHORUS_ETL_DEPOSIT_CONCURRENCY"] = "8"
     env["CHORUS_ETL_DEPOSIT_RATE_PER_SECOND"] = "1000"
+    env["CHORUS_ETL_HTTP_MAX_RETRIES"] = "6"
     log = tmp_path / "deposit.log"
 
     rng = random.Random(20261127)

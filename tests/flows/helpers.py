@@ -25,6 +25,7 @@ def configure(
     monkeypatch.setenv("CHORUS_ETL_HTTP_TIMEOUT_SECONDS", "5")
     monkeypatch.setenv("CHORUS_ETL_LOG_LEVEL", "WARNING")
     monkeypatch.setenv("CHORUS_ETL_LOG_FORMAT", "json")
+    monkeypatch.setenv("CHORUS_ETL_LOG_STREAM", "stdout")
     reset_settings_cache()
 
 

@@ -61,6 +61,7 @@ def test_flow_logging_settings_and_an_http_error_leaks_no_secret(
     monkeypatch.setenv("CHORUS_ETL_CPRO_LOGIN", LOGIN)
     monkeypatch.setenv("CHORUS_ETL_CPRO_PASSWORD", PASSWORD)
     monkeypatch.setenv("CHORUS_ETL_LOG_FORMAT", "json")
+    monkeypatch.setenv("CHORUS_ETL_LOG_STREAM", "stdout")
     _EchoingRefusal.received.clear()
 
     state = config_check(return_state=True)
