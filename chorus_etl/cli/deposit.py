@@ -12,9 +12,10 @@ from rich.table import Table
 
 from chorus_etl import progress
 from chorus_etl.cli.console_progress import RichReporter, make_progress
-from chorus_etl.cli.output import emit
+from chorus_etl.cli.output import emit, friendly_errors
 
 
+@friendly_errors
 def deposit(
     supplier: list[str] = typer.Option([], "--supplier", help="Supplier SIRET (repeatable)."),
     entrepreneur: list[str] = typer.Option([], "--entrepreneur", help="Entrepreneur code."),
@@ -35,6 +36,17 @@ def deposit(
         "date_to": date_to.date() if date_to else None,
         "dry_run": dry_run,
     }
+    from tasks.deposit import DepositHalted
+
+    try:
+        run(deposit_flow, parameters, as_json, dry_run)
+    except DepositHalted as exc:
+        typer.echo(f"Deposit stopped: {exc}", err=True)
+        typer.echo("Run `chorus-etl doctor` to find which step fails and how to fix it.", err=True)
+        raise typer.Exit(2) from exc
+
+
+def run(deposit_flow: Any, parameters: dict[str, Any], as_json: bool, dry_run: bool) -> None:
     if as_json:
         summary = deposit_flow(**parameters)
         emit(summary, as_json=True, human="")

@@ -9,9 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chorus_etl.cli.output import emit
+from chorus_etl.cli.output import emit, friendly_errors
 
 
+@friendly_errors
 def ingest(
     export_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Export folder."),
     as_json: bool = typer.Option(

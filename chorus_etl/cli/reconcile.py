@@ -6,9 +6,10 @@ from datetime import datetime
 
 import typer
 
-from chorus_etl.cli.output import emit
+from chorus_etl.cli.output import emit, friendly_errors
 
 
+@friendly_errors
 def reconcile(
     as_of: datetime | None = typer.Option(
         None, "--as-of", formats=["%Y-%m-%d"], help="Date for the overdue rule (default: today)."

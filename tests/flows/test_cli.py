@@ -1,0 +1,40 @@
+"""The commands people type: JSON output stays parseable, credential problems end in one line."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chorus_etl.cli import app
+from chorus_etl.settings import reset_settings_cache
+from chorus_pro.simulator import SimulatorHandle
+from tasks.sample_export import generate_export
+from tests.flows.helpers import configure
+
+
+def test_ingest_and_deposit_json_then_a_wrong_secret(
+    tmp_path: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "export"
+    generate_export(folder, invoices=6, seed_value=9, today=date.today())
+    configure(monkeypatch, sqlite_url, simulator)
+    monkeypatch.setenv("CHORUS_ETL_LOG_STREAM", "stderr")
+    runner = CliRunner()
+
+    ingested = runner.invoke(app, ["ingest", str(folder), "--json"])
+    assert ingested.exit_code == 0, ingested.output
+    report = json.loads(ingested.stdout)
+    assert {i["state"] for i in report["invoices"]} == {"ready"}
+
+    monkeypatch.setenv("CHORUS_ETL_PISTE_CLIENT_SECRET", "not-the-secret")
+    reset_settings_cache()
+    refused = runner.invoke(app, ["deposit", "--json"])
+    assert refused.exit_code == 2
+    last_lines = refused.stderr.strip().splitlines()[-2:]
+    assert last_lines[0].startswith(("Chorus Pro refused the credentials", "Deposit stopped"))
+    assert "chorus-etl doctor" in last_lines[1]
+    assert "not-the-secret" not in refused.output
