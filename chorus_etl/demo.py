@@ -52,6 +52,7 @@ def _environment(workdir: Path, api_url: str, oauth_url: str) -> dict[str, str]:
         "CHORUS_ETL_INBOX_DIR": str(workdir / "inbox"),
         "CHORUS_ETL_ALERT_OUTBOX_DIR": str(workdir / "outbox"),
         "CHORUS_ETL_ALERT_URLS": "[]",
+        "CHORUS_ETL_DASHBOARD_DIR": str(workdir / "dashboard"),
         "CHORUS_ETL_VAR_DIR": str(workdir),
         "CHORUS_ETL_LOG_LEVEL": os.environ.get("CHORUS_ETL_LOG_LEVEL", "WARNING"),
     }
@@ -145,4 +146,6 @@ def run_demo(
     finally:
         engine.dispose()
     result.final_status_changes = int(last.get("status_changes", 0))
+    if last.get("dashboard"):
+        result.dashboard = Path(str(last["dashboard"]))
     return result

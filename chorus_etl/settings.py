@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     alert_accounting_email: str = "compta@cooproduction.example"
     alert_from_email: str = "chorus-pro@cooproduction.example"
     alert_outbox_dir: Path = Field(default=Path("var/outbox"))
+    dashboard_dir: Path = Field(
+        default=Path("var/dashboard"), description="Where the nightly flow writes the dashboard."
+    )
 
     log_level: str = "INFO"
     log_format: str = Field(

@@ -11,6 +11,7 @@ from chorus_etl import db
 from chorus_etl.settings import get_settings
 from flows.alerts import send_alerts
 from flows.reconcile import reconcile
+from tasks.dashboard import render_dashboard
 from tasks.runs import recorded_run
 
 
@@ -24,6 +25,7 @@ def nightly(as_of: date | None = None) -> dict[str, Any]:
         with recorded_run(engine, "nightly") as counts:
             summary = reconcile(as_of=as_of)
             summary["alerts_delivery"] = send_alerts()
+            summary["dashboard"] = str(render_dashboard(engine, settings))
             counts.update(
                 status_changes=summary["status_changes"],
                 alerts_sent=summary["alerts_delivery"]["sent"],

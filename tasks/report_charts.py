@@ -36,9 +36,7 @@ def _rect(x: float, y: float, w: float, h: float, color: str, tip: str) -> str:
 def _svg(height: float, body: list[str], label: str) -> str:
     return (
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height:.0f}" role="img" '
-        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
-        + "".join(body)
-        + "</svg>"
+        f'aria-label="{escape(label)}">' + "".join(body) + "</svg>"
     )
 
 
@@ -53,7 +51,7 @@ def _legend(series: Sequence[Series], y: float) -> list[str]:
     return parts
 
 
-def _short(label: str, limit: int = 30) -> str:
+def _short(label: str, limit: int = 27) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
@@ -66,13 +64,14 @@ def funnel(steps: Sequence[tuple[str, int]], label: str) -> str:
     if not steps or steps[0][1] == 0:
         return empty(label)
     top, row, body = steps[0][1], 30, []
+    left, right = 170, 130
+    room = WIDTH - left - right
     for i, (name, count) in enumerate(steps):
-        width = (WIDTH - 260) * count / top
+        width = room * count / top
         y = i * row + 4
         share = f"{100 * count / top:.0f} %"
-        body.append(
-            _rect((WIDTH - width) / 2 + 60, y, width, row - 6, "#2563eb", f"{name}: {count}")
-        )
+        x = left + (room - width) / 2
+        body.append(_rect(x, y, width, row - 6, "#2563eb", f"{name}: {count}"))
         body.append(_text(0, y + 17, name))
         body.append(
             _text(WIDTH, y + 17, f"{count:,}".replace(",", " ") + f" · {share}", anchor="end")
@@ -117,7 +116,7 @@ def columns(
     positions counted in columns (2.5 = the middle of the third column); `every` thins labels."""
     if not bins or not any(sum(values) for _, values in bins):
         return empty(label)
-    left, top, height = 40, 26, 180
+    left, top, height = 40, 40, 180
     step = (WIDTH - left) / len(bins)
     peak = max(sum(values) for _, values in bins)
     scale = height / peak
@@ -137,5 +136,5 @@ def columns(
     for position, text in markers:
         x = left + position * step
         body.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{base}" class="marker"/>')
-        body.append(_text(x + 3, top + 10, text, css="small"))
+        body.append(_text(x, top - 4, text, anchor="middle", css="small"))
     return _svg(base + 22, body, label)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 #: What the cooperative's people call each stage of `v_invoice_current.stage`.
 STAGE_LABELS = {
@@ -32,6 +32,11 @@ def integer(value: int | float) -> str:
     return f"{value:,.0f}".replace(",", _THIN)
 
 
+def counted(n: int, one: str, many: str) -> str:
+    """`counted(1, "facture payée", "factures payées")` → "1 facture payée"."""
+    return f"{integer(n)} {one if n in (0, 1) else many}"
+
+
 def euros(cents: int) -> str:
     whole, rest = divmod(abs(int(cents)), 100)
     sign = "-" if cents < 0 else ""
@@ -41,10 +46,6 @@ def euros(cents: int) -> str:
 def euros_short(cents: int) -> str:
     """Whole euros, for chart labels where cents are noise."""
     return f"{integer(round(cents / 100))}\u00a0€"
-
-
-def day(value: date | None) -> str:
-    return value.strftime("%d/%m/%Y") if value else ""
 
 
 def moment(value: datetime | None) -> str:

@@ -9,8 +9,7 @@ referenced by index, which halves the weight of the big tables.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any
 
 #: Kinds the script knows how to display and sort.
@@ -31,28 +30,31 @@ class Table:
     id: str
     title: str
     columns: list[Column]
+    #: JSON-ready values: dates as ISO text, amounts in cents (see tasks/report_data.py).
     rows: list[list[Any]]
     #: Index of the column offered as a drop-down filter.
     facet: int | None = None
     #: Initial order: column index and "asc" or "desc".
     sort: tuple[int, str] | None = None
     note: str = ""
-    total: int | None = field(default=None)
+
+    def column(self, label: str) -> int:
+        """A column's index by its label, for `facet` and `sort`."""
+        return [c.label for c in self.columns].index(label)
 
     def payload(self) -> str:
         """The table as JSON that is safe inside a `<script type="application/json">`."""
-        rows = [[_plain(value) for value in row] for row in self.rows]
+        columns = [list(values) for values in zip(*self.rows, strict=True)]
         pools: dict[str, list[Any]] = {}
-        for index, column in enumerate(self.columns):
-            if column.kind != "text" or not rows:
+        for index, values in enumerate(columns):
+            if self.columns[index].kind != "text":
                 continue
-            distinct = list(dict.fromkeys(row[index] for row in rows if row[index] is not None))
-            if len(distinct) * 2 <= len(rows):
+            distinct = list(dict.fromkeys(values))  # a null is pooled like any value
+            if len(distinct) * 2 <= len(values):
                 position = {value: i for i, value in enumerate(distinct)}
-                for row in rows:
-                    if row[index] is not None:
-                        row[index] = position[row[index]]
+                columns[index] = [position[value] for value in values]
                 pools[str(index)] = distinct
+        rows = list(zip(*columns, strict=True)) if columns else []
         document = {
             "columns": [{"label": c.label, "kind": c.kind} for c in self.columns],
             "rows": rows,
@@ -70,11 +72,3 @@ class Table:
         ):
             text = text.replace(char, escaped)
         return text
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value

@@ -1,14 +1,14 @@
 """The dashboard's tables, built from view rows: which columns, in which order, with which caps.
 
 Caps keep every page under a few MB whatever the warehouse holds: a table shows its most useful
-rows first (the latest, the latest, the most overdue) and says how many it left out.
+rows first (the latest invoices and events, the most overdue invoices) and says how many it
+left out.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import date
 from statistics import median
 from typing import Any
 
@@ -19,7 +19,8 @@ from tasks.report_table import Column, Table
 
 MAX_INVOICE_ROWS = 10_000
 MAX_OTHER_ROWS = 5_000
-_OLDEST = date.min
+#: Sorts before any ISO date.
+_OLDEST = ""
 
 
 def _capped(
@@ -29,10 +30,11 @@ def _capped(
     what: str,
     which: str = "les plus récentes",
 ) -> tuple[list[Row], str]:
-    """The `cap` first rows by `key`, descending, and the note saying what was left out."""
+    """The `cap` first rows by `key`, descending, and the note saying what was left out; rows
+    under the cap are left as they are (the page sorts them), which spares a sort per page."""
+    if len(rows) <= cap:
+        return list(rows), ""
     ordered = sorted(rows, key=key, reverse=True)
-    if len(ordered) <= cap:
-        return ordered, ""
     return ordered[:cap], f"{integer(cap)} {what} affichées sur {integer(len(ordered))} : {which}."
 
 
@@ -76,8 +78,10 @@ def invoices(rows: Sequence[Row], *, with_entrepreneur: bool) -> Table:
         ]
         for r in shown
     ]
-    stage = 7 if with_entrepreneur else 6
-    return Table("factures", "Factures", columns, body, facet=stage, note=note, total=len(rows))
+    table = Table("factures", "Factures", columns, body, note=note)
+    table.facet = table.column("Étape")
+    table.sort = (table.column("Déposée le"), "desc")
+    return table
 
 
 def overdue(rows: Sequence[Row], *, with_entrepreneur: bool) -> Table:
@@ -116,10 +120,9 @@ def overdue(rows: Sequence[Row], *, with_entrepreneur: bool) -> Table:
         ]
         for r in shown
     ]
-    sort = (6 if with_entrepreneur else 5, "desc")
-    return Table(
-        "retards", "Factures en retard de paiement", columns, body, sort=sort, note=note
-    )
+    table = Table("retards", "Factures en retard de paiement", columns, body, note=note)
+    table.sort = (table.column("Jours de retard"), "desc")
+    return table
 
 
 def rejections(rows: Sequence[Row], *, with_entrepreneur: bool) -> Table:
@@ -193,13 +196,9 @@ def entrepreneurs(rows: Sequence[Row], links: dict[tuple[str, str], str]) -> Tab
         cell: Any = [name, links[key]] if key in links else [name, None]
         body.append([cell, r["entrepreneur_code"], r["supplier_siret"], *_figures(r)])
     columns = [Column("Entrepreneur", "link"), Column("Code"), Column("Structure (SIRET)")]
-    return Table(
-        "entrepreneurs",
-        "Par entrepreneur",
-        columns + _FIGURE_COLUMNS,
-        body,
-        sort=(5, "desc"),
-    )
+    table = Table("entrepreneurs", "Par entrepreneur", columns + _FIGURE_COLUMNS, body)
+    table.sort = (table.column("Encours"), "desc")
+    return table
 
 
 def structures(rows: Sequence[Row]) -> Table:
@@ -237,7 +236,9 @@ def buyers(rows: Sequence[Row]) -> Table:
         Column("Montant en retard", "eur"),
         Column("Délai médian de paiement", "days"),
     ]
-    return Table("acheteurs", "Par acheteur", columns, body, sort=(4, "desc"))
+    table = Table("acheteurs", "Par acheteur", columns, body)
+    table.sort = (table.column("Encours"), "desc")
+    return table
 
 
 def runs(rows: Sequence[Row]) -> Table:

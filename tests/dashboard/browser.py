@@ -49,6 +49,8 @@ class PageVisit:
     requests: list[str] = field(default_factory=list)
     text: str = ""
     table_rows: int = 0
+    #: What the `script` given to `visit` returned.
+    result: Any = None
 
 
 class Browser:
@@ -129,8 +131,11 @@ class Browser:
                 json.loads(self._socket.recv(timeout=max(0.1, deadline - time.monotonic())))
             )
 
-    def visit(self, page: Path, screenshot: Path | None = None) -> PageVisit:
-        """Loads `page` in a fresh tab of 1280×2000, lets its script run, reports what happened."""
+    def visit(
+        self, page: Path, screenshot: Path | None = None, script: str | None = None
+    ) -> PageVisit:
+        """Loads `page` in a fresh tab of 1280×2000, lets its script run, reports what happened;
+        `script` (a JavaScript expression) then runs in the page and its value is returned."""
         events: list[dict[str, Any]] = []
         target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})[
@@ -157,6 +162,14 @@ class Browser:
             events,
         )
         found = json.loads(probe["result"]["value"])
+        result = None
+        if script is not None:
+            answer = self._send(
+                "Runtime.evaluate", {"expression": script, "returnByValue": True}, session, events
+            )
+            if "exceptionDetails" in answer:
+                raise AssertionError(f"script failed: {answer['exceptionDetails']}")
+            result = answer["result"].get("value")
         if screenshot is not None:
             shot = self._send("Page.captureScreenshot", {"format": "png"}, session, events)
             screenshot.write_bytes(base64.b64decode(shot["data"]))
@@ -166,6 +179,7 @@ class Browser:
             requests=_requests(events),
             text=found["text"],
             table_rows=found["rows"],
+            result=result,
         )
 
 

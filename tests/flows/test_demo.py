@@ -24,3 +24,6 @@ def test_demo_runs_end_to_end_at_a_small_size(tmp_path: Path) -> None:
     assert result.export.is_dir()
     assert (tmp_path / "demo" / "warehouse.db").is_file()
     assert result.emails == len(list(result.outbox.glob("*.eml")))
+    assert result.dashboard is not None
+    assert result.dashboard.is_file()
+    assert (result.dashboard.parent / "entrepreneurs").is_dir()

@@ -23,9 +23,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from chorus_etl.settings import get_settings
+    # A fresh read, not the cached settings: a migration must not fix the settings of the process
+    # that runs it (tests change the environment after migrating).
+    from chorus_etl.settings import Settings
 
-    settings = get_settings()
+    settings = Settings()
     dialect = op.get_bind().dialect.name
     for statement in views.create_statements(
         dialect, ecb_rate_percent=settings.ecb_rate_percent, buyer_kinds=settings.buyer_kinds
