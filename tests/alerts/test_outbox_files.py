@@ -68,7 +68,7 @@ def test_eml_has_headers_recipient_and_french_utf8_body(warehouse: Engine, tmp_p
     assert message["Content-Transfer-Encoding"] == "quoted-printable"
     body = message.get_content()
     assert "Bonjour Élodie Légère," in body
-    assert "Montant TTC : 1\u202f234,56 €" in body
+    assert "Montant TTC : 1\u00a0234,56\u00a0€" in body
     assert "Que faire ?" in body
     assert row.status == "sent" and row.sent_at is not None
     assert row.attempts == 1 and row.last_error is None

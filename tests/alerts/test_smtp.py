@@ -56,7 +56,7 @@ def test_each_alert_reaches_its_own_recipient_in_french(
     assert first.message["Auto-Submitted"] == "auto-generated"
     assert first.message.get_body(("plain",)) is not None
     assert "Bonjour Élodie Légère," in first.text
-    assert "Montant TTC : 1\u202f234,56 €" in first.text
+    assert "Montant TTC : 1\u00a0234,56\u00a0€" in first.text
     assert first.text.strip() == row.body.strip()
 
 
