@@ -1,7 +1,7 @@
 """The pages' stylesheet and script, inlined into every page.
 
 Inlined rather than shared files because an entrepreneur's page is meant to be sent on its own (by
-e-mail, on a USB key) and must still work offline; at ~8 kB together they cost little per page.
+e-mail, on a USB key) and must still work offline; at ~10 kB together they cost little per page.
 The script renders each table from its JSON (sort on a header click, text filter, a drop-down
 filter on one column, pages of 50 rows); it writes cells with `textContent` only, never HTML.
 """

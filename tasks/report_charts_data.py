@@ -6,7 +6,7 @@ are given, so an entrepreneur's charts cannot show anyone else's invoices.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from tasks.report_charts import Series, columns, funnel, stacked_bars
@@ -29,30 +29,51 @@ RETURNS = (
 )
 
 
-def status_funnel(invoices: Sequence[Row]) -> str:
-    """Received → valid → deposited → not rejected → paid."""
-    deposited = [r for r in invoices if r["deposit_date"] is not None]
+def status_funnel(summary: Row) -> str:
+    """Received → valid → on Chorus Pro → not rejected → paid, from a summary row's stage counts
+    (an entrepreneur's, or the cooperative's sums)."""
+    on_chorus = sum(
+        summary[f"{stage}_count"] for stage in ("in_progress", "paused", "paid", "closed")
+    )
     steps = [
-        ("Reçues", len(invoices)),
-        ("Valides", sum(1 for r in invoices if r["stage"] != "invalid")),
-        ("Déposées sur Chorus Pro", len(deposited)),
-        ("Non rejetées", sum(1 for r in deposited if r["stage"] != "closed")),
-        ("Payées", sum(1 for r in invoices if r["stage"] == "paid")),
+        ("Reçues", summary["invoice_count"]),
+        ("Valides", summary["invoice_count"] - summary["invalid_count"]),
+        ("Déposées sur Chorus Pro", on_chorus),
+        ("Non rejetées", on_chorus - summary["closed_count"]),
+        ("Payées", summary["paid_count"]),
     ]
     return funnel(steps, "Entonnoir des statuts")
 
 
-def outstanding_by(
-    invoices: Sequence[Row], label_of: Callable[[Row], str], label: str
-) -> tuple[str, str]:
-    """Unpaid invoices' TTC per entrepreneur or buyer, overdue part first, the twelve largest
-    drawn; the others are summed in the note (a bar for them would dwarf the rest)."""
+def outstanding_by_buyer(invoices: Sequence[Row]) -> tuple[str, str]:
+    """Unpaid invoices' TTC per buyer, overdue part first."""
     totals: dict[str, list[int]] = {}
     for r in invoices:
         if r["invoice_type"] != "FACTURE" or r["stage"] not in ("in_progress", "paused"):
             continue
-        pair = totals.setdefault(label_of(r), [0, 0])
-        pair[0 if r["is_overdue"] else 1] += int(r["total_ttc_cents"])
+        name = r["buyer_name"] or r["buyer_siret"] or "(acheteur inconnu)"
+        pair = totals.setdefault(name, [0, 0])
+        pair[0 if r["is_overdue"] else 1] += r["total_ttc_cents"]
+    return _ranked(totals, "Encours par acheteur")
+
+
+def outstanding_by_entrepreneur(summaries: Sequence[Row]) -> tuple[str, str]:
+    """The entrepreneur summary's outstanding amounts, overdue part first (overdue invoices are
+    among the outstanding ones)."""
+    totals = {
+        str(r["entrepreneur_name"] or r["entrepreneur_code"] or "(sans entrepreneur)"): [
+            r["overdue_ttc_cents"],
+            r["outstanding_ttc_cents"] - r["overdue_ttc_cents"],
+        ]
+        for r in summaries
+        if r["outstanding_ttc_cents"]
+    }
+    return _ranked(totals, "Encours par entrepreneur")
+
+
+def _ranked(totals: dict[str, list[int]], label: str) -> tuple[str, str]:
+    """The twelve largest drawn; the others summed in the note (a bar for them would dwarf the
+    rest)."""
     ranked = sorted(totals.items(), key=lambda item: -sum(item[1]))
     items: list[tuple[str, Sequence[int]]] = list(ranked[:TOP])
     rest = ranked[TOP:]
@@ -76,8 +97,8 @@ def payment_delays(invoices: Sequence[Row]) -> str:
         days, legal = r["days_to_payment"], r["legal_delay_days"]
         if days is None or legal is None:
             continue
-        delays.add(int(legal))
-        counts[min(max(int(days), 0) // BIN_DAYS, bins - 1)][0 if days <= legal else 1] += 1
+        delays.add(legal)
+        counts[min(max(days, 0) // BIN_DAYS, bins - 1)][days > legal] += 1
     names = [f"{i * BIN_DAYS}" for i in range(bins - 1)] + [f"{LAST_BIN}+"]
     markers = [(d / BIN_DAYS, f"{d} j") for d in sorted(delays)]
     return columns(

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from statistics import median
 
+from schemas.views import DELAYS, STRUCTURE_SUMMARY
 from tasks import report_charts_data as charts
 from tasks import report_tables as tables
 from tasks.report_data import EntrepreneurKey, ReportData, Row
@@ -96,22 +97,17 @@ def _kpis(summary: Row, delay: float | None, open_returns: int) -> list[Kpi]:
     ]
 
 
-#: The summary figures the key-figure cards show; the cooperative's are the structures' sums.
-_KPI_FIGURES = (
-    "invoice_count",
-    "paid_count",
-    "outstanding_count",
-    "outstanding_ttc_cents",
-    "overdue_count",
-    "overdue_ttc_cents",
-    "interest_cents",
-    "indemnity_cents",
-    "rejected_count",
-)
+#: The figures of a structure row that add up across structures.
+_ADDITIVE = [
+    name
+    for name in STRUCTURE_SUMMARY.column_names
+    if name.endswith(("_count", "_cents")) and name != "entrepreneur_count"
+]
 
 
 def _total(rows: Sequence[Row]) -> Row:
-    return {k: sum(int(r[k]) for r in rows) for k in _KPI_FIGURES}
+    """The cooperative's figures: the sums of the structures' counts and amounts."""
+    return {name: sum(int(r[name]) for r in rows) for name in _ADDITIVE}
 
 
 def _median_delay(invoices: Sequence[Row]) -> float | None:
@@ -123,13 +119,15 @@ def _rate_note(data: ReportData) -> str:
     rate = f"{data.late_interest_rate_bp / 100:.2f}".replace(".", ",")
     return (
         f"Retards au {data.as_of.strftime('%d/%m/%Y')} ; délai légal compté depuis le dépôt "
-        f"(30 j État et collectivités, 50 j hôpitaux, 60 j entreprises publiques) ; "
+        f"({DELAYS['state']} j État et collectivités, {DELAYS['hospital']} j hôpitaux, "
+        f"{DELAYS['public_company']} j entreprises publiques) ; "
         f"intérêts au taux BCE + 8 points = {rate} %."
     )
 
 
 def cooperative_page(data: ReportData, links: dict[EntrepreneurKey, str]) -> Page:
     invoices = data.invoices
+    totals = _total(data.structures)
     open_returns = sum(1 for r in data.rejections if not r["handled"])
     page_tables = [
         tables.entrepreneurs(data.entrepreneurs, links),
@@ -144,17 +142,13 @@ def cooperative_page(data: ReportData, links: dict[EntrepreneurKey, str]) -> Pag
         path="index.html",
         title="Factures Chorus Pro — coopérative",
         subtitle=_rate_note(data),
-        kpis=_kpis(_total(data.structures), _median_delay(invoices), open_returns),
+        kpis=_kpis(totals, _median_delay(invoices), open_returns),
         charts=[
-            Chart("Entonnoir des statuts", charts.status_funnel(invoices)),
+            Chart("Entonnoir des statuts", charts.status_funnel(totals)),
             Chart(
-                "Encours par entrepreneur",
-                *charts.outstanding_by(invoices, _entrepreneur_label, "Encours par entrepreneur"),
+                "Encours par entrepreneur", *charts.outstanding_by_entrepreneur(data.entrepreneurs)
             ),
-            Chart(
-                "Encours par acheteur",
-                *charts.outstanding_by(invoices, _buyer_label, "Encours par acheteur"),
-            ),
+            Chart("Encours par acheteur", *charts.outstanding_by_buyer(invoices)),
             Chart(
                 "Délais de paiement et délai légal",
                 charts.payment_delays(invoices),
@@ -184,11 +178,8 @@ def entrepreneur_page(data: ReportData, summary: Row, key: EntrepreneurKey, path
             sum(1 for r in returns if not r["handled"]),
         ),
         charts=[
-            Chart("Entonnoir des statuts", charts.status_funnel(invoices)),
-            Chart(
-                "Encours par acheteur",
-                *charts.outstanding_by(invoices, _buyer_label, "Encours par acheteur"),
-            ),
+            Chart("Entonnoir des statuts", charts.status_funnel(summary)),
+            Chart("Encours par acheteur", *charts.outstanding_by_buyer(invoices)),
             Chart(
                 "Délais de paiement et délai légal",
                 charts.payment_delays(invoices),
@@ -213,11 +204,3 @@ def build_pages(data: ReportData) -> Iterator[Page]:
     yield cooperative_page(data, links)
     for summary, key in zip(summaries, keys, strict=True):
         yield entrepreneur_page(data, summary, key, links[key])
-
-
-def _entrepreneur_label(row: Row) -> str:
-    return str(row["entrepreneur_name"] or row["entrepreneur_code"] or "(sans entrepreneur)")
-
-
-def _buyer_label(row: Row) -> str:
-    return str(row["buyer_name"] or row["buyer_siret"] or "(acheteur inconnu)")

@@ -22,6 +22,7 @@ from chorus_etl.cli import (
     doctor,
     ingest,
     reconcile,
+    report,
     sample,
     simulator,
 )
@@ -41,6 +42,7 @@ app.command("deposit")(deposit.deposit)
 app.command("reconcile")(reconcile.reconcile)
 app.command("demo")(demo.demo)
 app.command("doctor")(doctor.doctor)
+app.command("report")(report.report)
 
 
 def main() -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 from chorus_etl import db
@@ -49,3 +51,27 @@ def test_declared_columns_are_the_real_ones_in_order(any_warehouse: Engine) -> N
         for view in VIEWS:
             result = connection.execute(sa.text(f"SELECT * FROM {view.name}"))
             assert list(result.keys()) == view.column_names, view.name
+
+
+def _migrate(url: str, step: Callable[[Config, str], None], revision: str) -> None:
+    """Alembic itself: `db.upgrade` skips databases it already brought to head in this process."""
+    engine = db.make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = db.alembic_config(url)
+            config.attributes["connection"] = connection
+            step(config, revision)
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_drops_the_views_and_upgrade_restores_them(any_db_url: str) -> None:
+    db.upgrade(any_db_url)
+    engine = db.make_engine(any_db_url)
+    try:
+        _migrate(any_db_url, command.downgrade, "0001")
+        assert sa.inspect(engine).get_view_names() == []
+        _migrate(any_db_url, command.upgrade, "head")
+        assert set(sa.inspect(engine).get_view_names()) == {view.name for view in VIEWS}
+    finally:
+        engine.dispose()
