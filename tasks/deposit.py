@@ -486,28 +486,29 @@ class Depositor:
             assert attempt is not None
             known_pdf = attempt.pdf_attachment_id
             known = json.loads(attempt.attachment_ids_json or "{}") or {}
-        names: set[str] = set()
-        relatives = json.loads(invoice.attachments_json or "[]")
-        if known_pdf is not None and all(r in known for r in relatives):
-            return known_pdf, [(upload_name(r, names), int(known[r])) for r in relatives]
-        pdf_path = folder / (invoice.pdf_path or "")
-        self._throttle()
-        pdf_id = known_pdf or self.api.upload_file(
-            upload_name(invoice.pdf_path or f"{invoice.invoice_number}.pdf", set()),
-            pdf_path.read_bytes(),
-            "application/pdf",
-        )
+        relatives: list[str] = json.loads(invoice.attachments_json or "[]")
+        taken: set[str] = set()
+        names = {r: upload_name(r, taken) for r in relatives}
         uploaded: dict[str, int] = {k: int(v) for k, v in known.items()}
+        pdf_id = known_pdf
+        if pdf_id is None:
+            self._throttle()
+            pdf_id = self.api.upload_file(
+                upload_name(invoice.pdf_path or f"{invoice.invoice_number}.pdf", set()),
+                (folder / (invoice.pdf_path or "")).read_bytes(),
+                "application/pdf",
+            )
+            self._save_uploads(attempt_id, pdf_id, uploaded)
         for relative in relatives:
-            name = upload_name(relative, names)
             if relative not in uploaded:
                 self._throttle()
                 path = folder / relative
-                uploaded[relative] = self.api.upload_file(name, path.read_bytes(), _mime(path))
-            self._save_uploads(attempt_id, pdf_id, uploaded)
-        self._save_uploads(attempt_id, pdf_id, uploaded)
-        names = set()
-        return pdf_id, [(upload_name(r, names), uploaded[r]) for r in relatives]
+                uploaded[relative] = self.api.upload_file(
+                    names[relative], path.read_bytes(), _mime(path)
+                )
+                # Saved after each upload: a crash now must not upload it again next time.
+                self._save_uploads(attempt_id, pdf_id, uploaded)
+        return pdf_id, [(names[r], uploaded[r]) for r in relatives]
 
     def _throttle(self) -> None:
         if self.limiter is not None:

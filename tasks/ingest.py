@@ -48,7 +48,6 @@ class IngestReport:
     file_reasons: list[Reason]
     ignored_columns: list[str]
     outcomes: list[stage.StageOutcome]
-    directory_calls: int = 0
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {"invoices": len(self.outcomes)}

@@ -13,7 +13,6 @@ runs is not seen, unless detail mode reads `consulter/historique` for the invoic
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -374,7 +373,3 @@ def reconcile_supplier(
         supplier=supplier_siret,
     )
     return sync
-
-
-def counts_json(syncs: Sequence[SupplierSync]) -> str:
-    return json.dumps([s.as_dict() for s in syncs], sort_keys=True)
