@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from datetime import date
 from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.futures import PrefectFuture
 
 from chorus_etl import db, progress
 from chorus_etl.log import configure_logging, get_logger
@@ -61,6 +62,7 @@ def deposit(
                 accounting_email=settings.alert_accounting_email,
                 limiter=RateLimiter(settings.deposit_rate_per_second),
                 dry_run=dry_run,
+                concurrency=settings.deposit_concurrency,
             )
             if not dry_run:
                 stuck = select_submitting(engine, filters)
@@ -70,10 +72,23 @@ def deposit(
             log.info("deposit.start", ready=len(ready), dry_run=dry_run)
             progress.start("deposit", len(ready))
             size = settings.deposit_batch_size
-            for start in range(0, len(ready), size):
-                outcomes += deposit_batch(
-                    depositor, ready[start : start + size], settings.deposit_concurrency
-                )
+            in_flight: deque[PrefectFuture[list[DepositOutcome]]] = deque()
+            try:
+                for start in range(0, len(ready), size):
+                    # Two batches overlap so that no thread idles while a batch's last invoices
+                    # finish; the depositor's slots keep the calls to `concurrency` at once.
+                    in_flight.append(
+                        deposit_batch.submit(
+                            depositor, ready[start : start + size], settings.deposit_concurrency
+                        )
+                    )
+                    if len(in_flight) == 2:
+                        outcomes += in_flight.popleft().result()
+                while in_flight:
+                    outcomes += in_flight.popleft().result()
+            finally:
+                for future in in_flight:
+                    future.wait()
             counts.update(_count(outcomes))
     finally:
         engine.dispose()

@@ -27,7 +27,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -53,16 +52,8 @@ from schemas.payloads import (
     References,
     SubmitInvoiceRequest,
 )
-from schemas.warehouse import (
-    AttemptOutcome,
-    DepositAttempt,
-    ExportFile,
-    Invoice,
-    InvoiceState,
-    InvoiceVatLine,
-    utcnow,
-)
-from tasks import alert_messages, alert_outbox
+from schemas.warehouse import AttemptOutcome, Invoice, InvoiceState, InvoiceVatLine
+from tasks.deposit_store import DepositStore, LoadedInvoice, Uploads
 
 log = get_logger(__name__)
 
@@ -303,165 +294,31 @@ class Depositor:
         accounting_email: str,
         limiter: RateLimiter | None = None,
         dry_run: bool = False,
+        concurrency: int = 8,
     ) -> None:
-        self.engine = engine
+        self.store = DepositStore(engine, accounting_email=accounting_email)
+        # Shared by every batch in flight: the next batch starts while the last invoices of the
+        # previous one are still out, without more than `concurrency` deposits at once.
+        self.slots = threading.BoundedSemaphore(concurrency)
         self.api = api
         self.registry = SupplierRegistry(api)
-        self.accounting_email = accounting_email
         self.limiter = limiter
         self.dry_run = dry_run
+        self._prefetched: dict[int, LoadedInvoice] = {}
+        self._prefetch_lock = threading.Lock()
 
-    # --- state transitions (each one a committed transaction) ----------------------------------
+    def prefetch(self, invoice_ids: Sequence[int]) -> None:
+        """Reads a batch from the warehouse in a few queries instead of several per invoice."""
+        loaded = self.store.load(invoice_ids)
+        with self._prefetch_lock:
+            self._prefetched.update(loaded)
 
-    def _claim(self, invoice_id: int) -> int | None:
-        """`ready` → `submitting` plus a pending attempt, atomically; None if someone else has it."""
-        with Session(self.engine) as session:
-            claimed = session.execute(
-                sa.update(Invoice)
-                .where(col(Invoice.id) == invoice_id, col(Invoice.state) == InvoiceState.READY)
-                .values(state=InvoiceState.SUBMITTING.value, updated_at=utcnow())
-            )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
-                session.rollback()
-                return None
-            attempt = DepositAttempt(invoice_id=invoice_id)
-            previous = self._previous_uploads(session, invoice_id)
-            if previous is not None:
-                attempt.pdf_attachment_id, attempt.attachment_ids_json = previous
-            session.add(attempt)
-            session.commit()
-            assert attempt.id is not None
-            return attempt.id
-
-    def _previous_uploads(self, session: Session, invoice_id: int) -> tuple[int, str] | None:
-        row = session.exec(
-            select(DepositAttempt)
-            .where(
-                DepositAttempt.invoice_id == invoice_id,
-                col(DepositAttempt.pdf_attachment_id).is_not(None),
-            )
-            .order_by(col(DepositAttempt.id).desc())
-        ).first()
-        if row is None or row.pdf_attachment_id is None:
-            return None
-        return row.pdf_attachment_id, row.attachment_ids_json
-
-    def _save_uploads(self, attempt_id: int, pdf_id: int, attachments: dict[str, int]) -> None:
-        with Session(self.engine) as session:
-            attempt = session.get(DepositAttempt, attempt_id)
-            assert attempt is not None
-            attempt.pdf_attachment_id = pdf_id
-            attempt.attachment_ids_json = json.dumps(attachments, ensure_ascii=False)
-            session.add(attempt)
-            session.commit()
-
-    def _finish_attempt(
-        self,
-        session: Session,
-        attempt_id: int,
-        outcome: AttemptOutcome,
-        *,
-        error: ChorusProError | None = None,
-        chorus_id: int | None = None,
-    ) -> None:
-        attempt = session.get(DepositAttempt, attempt_id)
-        assert attempt is not None
-        attempt.outcome = outcome.value
-        attempt.finished_at = utcnow()
-        attempt.chorus_invoice_id = chorus_id
-        if isinstance(error, BusinessError):
-            attempt.error_code, attempt.error_label = str(error.code_retour), error.libelle[:2000]
-        elif error is not None:
-            attempt.error_code, attempt.error_label = type(error).__name__, str(error)[:2000]
-        session.add(attempt)
-
-    def _mark_deposited(
-        self,
-        invoice_id: int,
-        attempt_id: int | None,
-        chorus_id: int,
-        deposit_date: date | None,
-        fingerprint: str | None,
-        status: str | None,
-        outcome: AttemptOutcome,
-    ) -> None:
-        with Session(self.engine) as session:
-            invoice = session.get(Invoice, invoice_id)
-            assert invoice is not None
-            invoice.state = InvoiceState.DEPOSITED.value
-            invoice.chorus_invoice_id = chorus_id
-            invoice.deposit_date = deposit_date or utcnow().date()
-            invoice.certificate_fingerprint = fingerprint
-            invoice.current_status = invoice.current_status or status or "DEPOSEE"
-            invoice.deposit_error_code = invoice.deposit_error_label = None
-            invoice.updated_at = utcnow()
-            session.add(invoice)
-            if attempt_id is not None:
-                self._finish_attempt(session, attempt_id, outcome, chorus_id=chorus_id)
-            session.commit()
-
-    def _mark_refused(self, invoice_id: int, attempt_id: int, error: ChorusProError) -> None:
-        code = str(getattr(error, "code_retour", None) or type(error).__name__)
-        label = getattr(error, "libelle", None) or str(error)
-        with Session(self.engine) as session:
-            invoice = session.get(Invoice, invoice_id)
-            assert invoice is not None
-            invoice.state = InvoiceState.DEPOSIT_FAILED.value
-            invoice.deposit_error_code = code[:50]
-            invoice.deposit_error_label = label[:2000]
-            invoice.updated_at = utcnow()
-            session.add(invoice)
-            self._finish_attempt(session, attempt_id, AttemptOutcome.REFUSED, error=error)
-            facts, entrepreneur = alert_outbox.facts_of(session, invoice)
-            subject, body = alert_messages.deposit_refused(facts, code, label)
-            alert_outbox.queue(
-                session,
-                kind="deposit_refused",
-                event_key=f"{invoice.supplier_siret}:{invoice.invoice_number}:{attempt_id}",
-                invoice=invoice,
-                subject=subject,
-                body=body,
-                entrepreneur=entrepreneur,
-                accounting_email=self.accounting_email,
-            )
-            session.commit()
-
-    def _release(
-        self, invoice_id: int, attempt_id: int, error: ChorusProError, *, sent: bool
-    ) -> None:
-        """Back to `ready` when nothing can have reached Chorus; else stay `submitting`."""
-        with Session(self.engine) as session:
-            self._finish_attempt(
-                session,
-                attempt_id,
-                AttemptOutcome.AMBIGUOUS if sent else AttemptOutcome.FAILED,
-                error=error,
-            )
-            if not sent:
-                session.execute(
-                    sa.update(Invoice)
-                    .where(col(Invoice.id) == invoice_id)
-                    .values(state=InvoiceState.READY.value, updated_at=utcnow())
-                )
-            session.commit()
-
-    # --- one invoice ---------------------------------------------------------------------------
-
-    def _load(self, invoice_id: int) -> tuple[Invoice, list[InvoiceVatLine], Path]:
-        with Session(self.engine) as session:
-            invoice = session.get(Invoice, invoice_id)
-            assert invoice is not None
-            lines = list(
-                session.exec(
-                    select(InvoiceVatLine).where(InvoiceVatLine.invoice_id == invoice_id)
-                ).all()
-            )
-            export = (
-                session.get(ExportFile, invoice.export_file_id) if invoice.export_file_id else None
-            )
-            folder = Path(export.path) if export else Path(".")
-            session.expunge_all()
-        return invoice, lines, folder
+    def _load(self, invoice_id: int) -> LoadedInvoice:
+        with self._prefetch_lock:
+            loaded = self._prefetched.pop(invoice_id, None)
+        if loaded is None:
+            loaded = self.store.load([invoice_id])[invoice_id]
+        return loaded
 
     def _resolve(self, invoice: Invoice) -> tuple[SupplierIds, int] | str:
         supplier = self.registry.get(invoice.supplier_siret)
@@ -479,36 +336,29 @@ class Depositor:
         return supplier, service_id
 
     def _upload(
-        self, attempt_id: int, invoice: Invoice, folder: Path
+        self, attempt_id: int, invoice: Invoice, folder: Path, uploads: Uploads
     ) -> tuple[int, list[tuple[str, int]]]:
-        with Session(self.engine) as session:
-            attempt = session.get(DepositAttempt, attempt_id)
-            assert attempt is not None
-            known_pdf = attempt.pdf_attachment_id
-            known = json.loads(attempt.attachment_ids_json or "{}") or {}
+        """Uploads what earlier attempts did not, recording each id as soon as Chorus gives it."""
         relatives: list[str] = json.loads(invoice.attachments_json or "[]")
         taken: set[str] = set()
         names = {r: upload_name(r, taken) for r in relatives}
-        uploaded: dict[str, int] = {k: int(v) for k, v in known.items()}
-        pdf_id = known_pdf
-        if pdf_id is None:
+        if uploads.pdf_id is None:
             self._throttle()
-            pdf_id = self.api.upload_file(
+            uploads.pdf_id = self.api.upload_file(
                 upload_name(invoice.pdf_path or f"{invoice.invoice_number}.pdf", set()),
                 (folder / (invoice.pdf_path or "")).read_bytes(),
                 "application/pdf",
             )
-            self._save_uploads(attempt_id, pdf_id, uploaded)
+            self.store.save_uploads(attempt_id, uploads)
         for relative in relatives:
-            if relative not in uploaded:
+            if relative not in uploads.attachments:
                 self._throttle()
                 path = folder / relative
-                uploaded[relative] = self.api.upload_file(
+                uploads.attachments[relative] = self.api.upload_file(
                     names[relative], path.read_bytes(), _mime(path)
                 )
-                # Saved after each upload: a crash now must not upload it again next time.
-                self._save_uploads(attempt_id, pdf_id, uploaded)
-        return pdf_id, [(names[r], uploaded[r]) for r in relatives]
+                self.store.save_uploads(attempt_id, uploads)
+        return uploads.pdf_id, [(names[r], uploads.attachments[r]) for r in relatives]
 
     def _throttle(self) -> None:
         if self.limiter is not None:
@@ -522,7 +372,13 @@ class Depositor:
 
     def deposit(self, invoice_id: int) -> DepositOutcome:
         """The whole protocol for one `ready` invoice. Raises `DepositHalted` on auth failures."""
-        invoice, lines, folder = self._load(invoice_id)
+        loaded = self._load(invoice_id)
+        invoice, lines, folder, uploads = (
+            loaded.invoice,
+            loaded.vat_lines,
+            loaded.folder,
+            loaded.uploads,
+        )
         outcome = DepositOutcome(
             invoice_id, invoice.supplier_siret, invoice.invoice_number, DepositResult.SKIPPED
         )
@@ -547,24 +403,24 @@ class Depositor:
             outcome.payload = request.model_dump(mode="json", exclude_none=True)
             return outcome
         for _submit in range(MAX_SUBMITS_PER_RUN):
-            attempt_id = self._claim(invoice_id)
+            attempt_id = self.store.claim(invoice_id, uploads)
             if attempt_id is None:
                 outcome.detail = "invoice is no longer ready (another run has it)"
                 return outcome
             try:
-                pdf_id, attachments = self._upload(attempt_id, invoice, folder)
+                pdf_id, attachments = self._upload(attempt_id, invoice, folder, uploads)
                 request = build_request(invoice, lines, supplier, service_id, pdf_id, attachments)
                 self._throttle()
                 response = self.api.submit_invoice(request)
             except (BusinessError, TooLargeError) as exc:
-                self._mark_refused(invoice_id, attempt_id, exc)
+                self.store.mark_refused(invoice_id, attempt_id, exc)
                 outcome.result, outcome.detail = DepositResult.REFUSED, str(exc)
                 log.warning("deposit.refused", invoice=invoice.invoice_number, error=str(exc))
                 return outcome
             except AmbiguousOutcomeError as exc:
-                self._release(invoice_id, attempt_id, exc, sent=True)
+                self.store.release(invoice_id, attempt_id, exc, sent=True)
                 log.warning("deposit.ambiguous", invoice=invoice.invoice_number, error=str(exc))
-                resolved_outcome = self.resolve_submitting(invoice_id)
+                resolved_outcome = self._resolve_submitting(invoice)
                 outcome.retries += 1
                 if (
                     resolved_outcome.result is DepositResult.RETRY_LATER
@@ -574,15 +430,15 @@ class Depositor:
                 resolved_outcome.retries = outcome.retries
                 return resolved_outcome
             except (AuthenticationError, ForbiddenError) as exc:
-                self._release(invoice_id, attempt_id, exc, sent=False)
+                self.store.release(invoice_id, attempt_id, exc, sent=False)
                 raise DepositHalted(str(exc)) from exc
             except (ChorusProError, OSError) as exc:
                 error = exc if isinstance(exc, ChorusProError) else ChorusProError(str(exc))
-                self._release(invoice_id, attempt_id, error, sent=False)
+                self.store.release(invoice_id, attempt_id, error, sent=False)
                 outcome.result, outcome.detail = DepositResult.RETRY_LATER, str(exc)
                 log.warning("deposit.retry_later", invoice=invoice.invoice_number, error=str(exc))
                 return outcome
-            self._mark_deposited(
+            self.store.mark_deposited(
                 invoice_id,
                 attempt_id,
                 response.identifiantFactureCPP,
@@ -604,9 +460,12 @@ class Depositor:
 
     def resolve_submitting(self, invoice_id: int) -> DepositOutcome:
         """An invoice in `submitting`: found on Chorus → `deposited`; absent → `ready` again."""
-        invoice, _lines, _folder = self._load(invoice_id)
+        return self._resolve_submitting(self._load(invoice_id).invoice)
+
+    def _resolve_submitting(self, invoice: Invoice) -> DepositOutcome:
+        assert invoice.id is not None
         outcome = DepositOutcome(
-            invoice_id, invoice.supplier_siret, invoice.invoice_number, DepositResult.RETRY_LATER
+            invoice.id, invoice.supplier_siret, invoice.invoice_number, DepositResult.RETRY_LATER
         )
         try:
             found = self.lookup(invoice)
@@ -615,49 +474,27 @@ class Depositor:
         except ChorusProError as exc:
             outcome.detail = f"lookup failed, stays submitting: {exc}"
             return outcome
-        if found is not None:
-            self._mark_deposited(
-                invoice_id,
-                self._open_attempt(invoice_id),
-                found.identifiantFactureCPP,
-                found.dateDepot,
-                None,
-                found.statut,
-                AttemptOutcome.FOUND_EXISTING,
-            )
-            outcome.result = DepositResult.FOUND_EXISTING
-            outcome.chorus_invoice_id = found.identifiantFactureCPP
-            log.info(
-                "deposit.found_existing",
-                invoice=invoice.invoice_number,
-                chorus_invoice_id=found.identifiantFactureCPP,
-            )
+        if found is None:
+            self.store.back_to_ready(invoice.id)
+            outcome.detail = "absent"
             return outcome
-        with Session(self.engine) as session:
-            attempt_id = self._open_attempt(invoice_id)
-            if attempt_id is not None:
-                self._finish_attempt(session, attempt_id, AttemptOutcome.FAILED)
-            session.execute(
-                sa.update(Invoice)
-                .where(col(Invoice.id) == invoice_id, col(Invoice.state) == InvoiceState.SUBMITTING)
-                .values(state=InvoiceState.READY.value, updated_at=utcnow())
-            )
-            session.commit()
-        outcome.detail = "absent"
+        self.store.mark_deposited(
+            invoice.id,
+            self.store.open_attempt(invoice.id),
+            found.identifiantFactureCPP,
+            found.dateDepot,
+            None,
+            found.statut,
+            AttemptOutcome.FOUND_EXISTING,
+        )
+        outcome.result = DepositResult.FOUND_EXISTING
+        outcome.chorus_invoice_id = found.identifiantFactureCPP
+        log.info(
+            "deposit.found_existing",
+            invoice=invoice.invoice_number,
+            chorus_invoice_id=found.identifiantFactureCPP,
+        )
         return outcome
-
-    def _open_attempt(self, invoice_id: int) -> int | None:
-        with Session(self.engine) as session:
-            return session.exec(
-                select(DepositAttempt.id)
-                .where(
-                    DepositAttempt.invoice_id == invoice_id,
-                    col(DepositAttempt.outcome).in_(
-                        [AttemptOutcome.PENDING.value, AttemptOutcome.AMBIGUOUS.value]
-                    ),
-                )
-                .order_by(col(DepositAttempt.id).desc())
-            ).first()
 
 
 def select_ready(engine: Engine, filters: Filters) -> list[int]:
@@ -686,11 +523,16 @@ def run_parallel(
     on_done: Callable[[DepositOutcome], None] | None = None,
 ) -> list[DepositOutcome]:
     """Runs `work` over the invoices on a bounded thread pool; a halt stops the remaining ones."""
+
+    def in_slot(invoice_id: int) -> DepositOutcome:
+        with depositor.slots:
+            return work(depositor, invoice_id)
+
     results: list[DepositOutcome] = []
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="deposit") as pool:
         # Each thread runs in a copy of the caller's context, so logs stay attached to the task run.
         futures = [
-            pool.submit(contextvars.copy_context().run, work, depositor, invoice_id)
+            pool.submit(contextvars.copy_context().run, in_slot, invoice_id)
             for invoice_id in invoice_ids
         ]
         try:

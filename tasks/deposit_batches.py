@@ -17,6 +17,7 @@ def resolve_submitting(
     depositor: Depositor, invoice_ids: list[int], concurrency: int
 ) -> list[DepositOutcome]:
     """Invoices left `submitting` by a crash are looked up on Chorus Pro before anything else."""
+    depositor.prefetch(invoice_ids)
     outcomes = run_parallel(
         depositor, invoice_ids, concurrency, lambda d, i: d.resolve_submitting(i)
     )
@@ -32,6 +33,7 @@ def resolve_submitting(
 def deposit_batch(
     depositor: Depositor, invoice_ids: list[int], concurrency: int
 ) -> list[DepositOutcome]:
+    depositor.prefetch(invoice_ids)
     outcomes = run_parallel(
         depositor,
         invoice_ids,
