@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from chorus_etl import db
+from chorus_etl.settings import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle, seed
 from flows.deposit import deposit
 from flows.ingest import ingest
@@ -174,3 +175,50 @@ def test_submitting_invoices_are_looked_up_before_any_resubmission(
         )
     engine.dispose()
     assert outcomes["found_existing"] == 5
+
+
+def test_upload_ids_are_reused_by_later_attempts_within_and_across_runs(
+    ingested: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_attachments = [i for i in _invoices(ingested) if json.loads(i.attachments_json)][:3]
+    assert with_attachments, "the sample export has invoices with attachments"
+    numbers = [i.invoice_number for i in with_attachments]
+    files = sum(1 + len(json.loads(i.attachments_json)) for i in with_attachments)
+    soumettre = "/cpro/factures/v1/soumettre"
+
+    # Run 1: every submission is refused by the gateway before Chorus sees it (429, no retry
+    # left): the files are uploaded, the invoices go back to `ready`.
+    monkeypatch.setenv("CHORUS_ETL_HTTP_MAX_RETRIES", "0")
+    reset_settings_cache()
+    simulator.control.set_faults(rate_429=1.0, paths=[soumettre])
+    first = deposit(invoice_numbers=numbers)
+    assert first["counts"].get("retry_later") == len(numbers)
+    assert simulator.control.store()["uploads"]["count"] == files
+
+    # Run 2: each first submission fails after reaching Chorus (500, ambiguous) and is not
+    # there, so it is submitted again: neither run uploads a file twice.
+    simulator.control.set_faults(rate_500=1.0, max_faults=len(numbers), paths=[soumettre])
+    second = deposit(invoice_numbers=numbers)
+    assert second["counts"].get("deposited") == len(numbers)
+    assert second["counts"]["retried"] == len(numbers)
+    store = simulator.control.store()
+    assert store["uploads"]["count"] == files, "no upload repeated across attempts"
+    assert all(s["count"] == 1 for s in store["submissions"])
+
+    engine = db.make_engine(ingested)
+    with engine.connect() as connection:
+        attempts = connection.execute(
+            sa.select(
+                col(DepositAttempt.invoice_id),
+                col(DepositAttempt.pdf_attachment_id),
+                col(DepositAttempt.attachment_ids_json),
+            ).where(col(DepositAttempt.invoice_id).in_([i.id for i in with_attachments]))
+        ).all()
+    engine.dispose()
+    by_invoice: dict[int, set[tuple[int | None, str]]] = {}
+    for invoice_id, pdf_id, attachment_ids in attempts:
+        by_invoice.setdefault(invoice_id, set()).add((pdf_id, attachment_ids))
+    assert len(attempts) == 3 * len(numbers), (
+        "per invoice: one failed (429), one ambiguous (500), one deposited"
+    )
+    assert all(len(ids) == 1 for ids in by_invoice.values()), by_invoice
