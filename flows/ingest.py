@@ -44,12 +44,13 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
         with recorded_run(engine, "ingest") as counts:
             loaded = stages.read_export(export_dir, settings, engine)
             drafts = stages.validate_export(_as_is(loaded), settings, today or date.today())
-            changed, hashes = stages.find_changes(_as_is(drafts), export_dir, engine)
+            changed, hashes = stages.find_changes(_as_is(drafts), _as_is(loaded))
             waiting = {}
+            digests = {}
             if changed:
                 with ChorusProClient.from_settings(settings) as api:
                     waiting = stages.check_directory(_as_is(changed), api, engine, settings).waiting
-                stages.preflight_pdfs(_as_is(changed), export_dir)
+                digests = stages.preflight_pdfs(_as_is(changed), export_dir)
             report = stages.stage_drafts(
                 engine,
                 _as_is(loaded),
@@ -57,6 +58,7 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
                 _as_is(changed),
                 _as_is(hashes),
                 _as_is(waiting),
+                _as_is(digests),
             )
             counts.update(report.counts())
     finally:

@@ -22,7 +22,7 @@ from chorus_pro.api import ChorusProApi
 from schemas.export import is_valid_siret
 from schemas.issues import Reason
 from schemas.warehouse import Entrepreneur, ExportFile, Invoice, InvoiceState, ValidationIssue
-from tasks import directory, extract, stage
+from tasks import changes, directory, extract, stage
 from tasks.pdf_preflight import PdfCheck, PdfExpectations, check_attachments, check_invoice_pdfs
 from tasks.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
 
@@ -38,6 +38,13 @@ class LoadedExport:
     table: extract.Table
     entrepreneurs: dict[tuple[str, str], EntrepreneurEntry] | None
     entrepreneur_reasons: list[Reason] = field(default_factory=list)
+    #: Each row's invoice key; each invoice's source hash (`tasks.changes`), in export order.
+    row_keys: list[Key] = field(default_factory=list)
+    sources: dict[Key, str] = field(default_factory=dict)
+    #: What the warehouse holds of the export's invoices.
+    stored: dict[Key, stage.Stored] = field(default_factory=dict)
+    #: The invoices whose rows and files are as last ingested: not validated nor checked again.
+    unchanged: set[Key] = field(default_factory=set)
 
 
 @dataclass
@@ -118,10 +125,21 @@ def load_entrepreneurs(
 
 @task(name="read-export", cache_policy=NO_CACHE)
 def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedExport:
+    """Reads the export and recognises the invoices it holds exactly as last ingested."""
     table = extract.read_invoices(export_dir)
     entrepreneurs, reasons = load_entrepreneurs(export_dir, settings, engine)
     if entrepreneurs:
         stage.sync_entrepreneurs(engine, entrepreneurs.values())
+    loaded = LoadedExport(export_dir, table, entrepreneurs, reasons)
+    if table.readable:
+        loaded.row_keys = changes.row_keys(table.frame)
+        loaded.sources = changes.source_hashes(table.frame, loaded.row_keys, export_dir)
+        loaded.stored = stage.existing_fingerprints(engine, loaded.sources)
+        loaded.unchanged = {
+            key
+            for key, source in loaded.sources.items()
+            if key in loaded.stored and loaded.stored[key].source_hash == source
+        }
     log.info(
         "ingest.read",
         export=str(export_dir),
@@ -129,16 +147,22 @@ def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedE
         file_errors=len(table.reasons),
         ignored_columns=table.ignored_columns,
         entrepreneurs=len(entrepreneurs or {}),
+        invoices=len(loaded.sources),
+        unchanged=len(loaded.unchanged),
     )
-    return LoadedExport(export_dir, table, entrepreneurs, reasons)
+    return loaded
 
 
 @task(name="validate-export", cache_policy=NO_CACHE)
 def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> list[InvoiceDraft]:
+    """Validates the invoices whose rows or files moved since the last ingest, and only those."""
     if not loaded.table.readable:
         return []
+    frame = loaded.table.frame
+    if loaded.unchanged:
+        frame = frame[[key not in loaded.unchanged for key in loaded.row_keys]]
     drafts = validate_rows(
-        loaded.table.frame,
+        frame,
         today=today,
         supplier_sirets=settings.supplier_sirets,
         entrepreneurs=loaded.entrepreneurs,
@@ -153,19 +177,23 @@ def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> li
 
 @task(name="find-changes", cache_policy=NO_CACHE)
 def find_changes(
-    drafts: list[InvoiceDraft], export_dir: Path, engine: Engine
+    drafts: list[InvoiceDraft], loaded: LoadedExport
 ) -> tuple[list[InvoiceDraft], dict[Key, str]]:
-    """Hashes every invoice with its files; only what changed goes on to the costly checks."""
-    hashes = {
-        (d.supplier_siret, d.invoice_number): stage.fingerprint(d, export_dir) for d in drafts
-    }
-    known = stage.existing_fingerprints(engine, hashes)
-    changed = [
-        d
-        for d in drafts
-        if known.get((d.supplier_siret, d.invoice_number), (None, None))[1]
-        != hashes[(d.supplier_siret, d.invoice_number)]
-    ]
+    """Which validated invoices really changed; only those go on to the costly checks.
+
+    An invoice already in the warehouse is hashed with its files (`stage.fingerprint`) and
+    compared; a new one is changed by definition, and hashed once preflighted, with the digest
+    of its PDF that the preflight computes anyway.
+    """
+    hashes: dict[Key, str] = {}
+    changed: list[InvoiceDraft] = []
+    for draft in drafts:
+        key = (draft.supplier_siret, draft.invoice_number)
+        stored = loaded.stored.get(key)
+        if stored is not None:
+            hashes[key] = stage.fingerprint(draft, loaded.export_dir)
+        if stored is None or stored.content_hash != hashes[key]:
+            changed.append(draft)
     log.info("ingest.changes", invoices=len(drafts), changed=len(changed))
     return changed, hashes
 
@@ -201,10 +229,12 @@ def _expectations(draft: InvoiceDraft) -> PdfExpectations:
 
 
 @task(name="preflight-pdfs", cache_policy=NO_CACHE)
-def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> int:
-    """Checks each invoice's PDF and attachments on both cores; returns how many were read."""
+def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> dict[Key, str]:
+    """Checks each invoice's PDF and attachments on both cores; returns the PDFs' SHA-256 by
+    invoice, for the content hash."""
     with_pdf = [d for d in drafts if d.get("pdf_file")]
     workers = max(1, min(os.cpu_count() or 1, 8))
+    digests: dict[Key, str] = {}
     done = 0
     for start in range(0, len(with_pdf), PREFLIGHT_CHUNK):
         chunk = with_pdf[start : start + PREFLIGHT_CHUNK]
@@ -214,6 +244,8 @@ def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> int:
         )
         for draft, check in zip(chunk, checks, strict=True):
             draft.reasons.extend(check.reasons)
+            if check.sha256 is not None:
+                digests[(draft.supplier_siret, draft.invoice_number)] = check.sha256
             if draft.attachments:
                 attachments = check_attachments(
                     export_dir, draft.attachments, check.size_bytes or 0
@@ -221,7 +253,7 @@ def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> int:
                 draft.reasons.extend(attachments.reasons)
         done += len(chunk)
         log.info("ingest.preflight_progress", checked=done, total=len(with_pdf))
-    return done
+    return digests
 
 
 @task(name="stage-invoices", cache_policy=NO_CACHE)
@@ -232,7 +264,9 @@ def stage_drafts(
     changed: list[InvoiceDraft],
     hashes: dict[Key, str],
     waiting: dict[Key, list[Reason]],
+    digests: dict[Key, str],
 ) -> IngestReport:
+    """Stages the changed invoices; every other invoice of the export reports as unchanged."""
     problems = [r.message_en for r in loaded.table.reasons]
     if waiting:
         problems.append(f"{len(waiting)} invoices wait for the Chorus Pro directory")
@@ -241,14 +275,24 @@ def stage_drafts(
         engine, loaded.export_dir, loaded.table.sha256 or "unreadable", error
     )
     changed_keys = {(d.supplier_siret, d.invoice_number) for d in changed}
-    outcomes = stage.stage_invoices(engine, export_id, changed, hashes, waiting)
+    for draft in changed:
+        key = (draft.supplier_siret, draft.invoice_number)
+        if key not in hashes:
+            hashes[key] = stage.fingerprint(draft, loaded.export_dir, digests.get(key))
+    outcomes = stage.stage_invoices(engine, export_id, changed, hashes, waiting, loaded.sources)
     outcomes += [
-        stage.StageOutcome(
-            d.supplier_siret, d.invoice_number, stage.StageResult.UNCHANGED, None, d.reasons
-        )
-        for d in drafts
-        if (d.supplier_siret, d.invoice_number) not in changed_keys
+        stage.StageOutcome(*key, stage.StageResult.UNCHANGED, None)
+        for key in loaded.sources
+        if key not in changed_keys
     ]
+    stage.record_sources(
+        engine,
+        {
+            key: loaded.sources[key]
+            for key in ((d.supplier_siret, d.invoice_number) for d in drafts)
+            if key not in changed_keys
+        },
+    )
     _fill_unchanged_states(engine, outcomes)
     _record_counts(engine, export_id, len(loaded.table.frame), outcomes)
     report = IngestReport(
