@@ -15,6 +15,7 @@ place a new inode or change time. Only the cost of a false "changed" is paid for
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -43,18 +44,19 @@ def row_keys(frame: pd.DataFrame) -> list[Key]:
     ]
 
 
-def file_stamp(root: Path, relative: str) -> str:
+def file_stamp(root: str, relative: str) -> str:
     """The file the content hash reads (`stage._safe_file_hash`), told by its stat alone.
 
-    `root` is the export folder, resolved.
+    `root` is the export folder, resolved. Plain `os.path` rather than `pathlib`: this runs for
+    every file of every ingest, unchanged ones included.
     """
     if not relative:
         return ""
-    candidate = (root / relative).resolve()
-    if not candidate.is_relative_to(root):
+    candidate = os.path.realpath(os.path.join(root, relative))
+    if candidate != root and not candidate.startswith(root.rstrip(os.sep) + os.sep):
         return "outside"
     try:
-        found = candidate.stat()
+        found = os.stat(candidate)
     except OSError:
         return "missing"
     if not stat.S_ISREG(found.st_mode):
@@ -80,7 +82,7 @@ def source_hashes(frame: pd.DataFrame, keys: list[Key], export_dir: Path) -> dic
             firsts[key] = dict(zip(names, values, strict=True))
         rows[key].append(_CELL.join(values))
     hashes: dict[Key, str] = {}
-    root = export_dir.resolve()
+    root = str(export_dir.resolve())
     for key, texts in rows.items():
         stamps = [f"{name}{_CELL}{file_stamp(root, name)}" for name in _files_of(firsts[key])]
         digest = hashlib.sha256(_ROW.join([_VERSION, *texts, *stamps]).encode())
