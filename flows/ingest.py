@@ -48,6 +48,7 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
             waiting = {}
             digests = {}
             if changed:
+                stages.start_preflight()
                 with ChorusProClient.from_settings(settings) as api:
                     waiting = stages.check_directory(_as_is(changed), api, engine, settings).waiting
                 digests = stages.preflight_pdfs(_as_is(changed), export_dir)

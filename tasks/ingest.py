@@ -23,13 +23,17 @@ from schemas.export import is_valid_siret
 from schemas.issues import Reason
 from schemas.warehouse import Entrepreneur, ExportFile, Invoice, InvoiceState, ValidationIssue
 from tasks import changes, directory, extract, stage
-from tasks.pdf_preflight import PdfCheck, PdfExpectations, check_attachments, check_invoice_pdfs
+from tasks.pdf_preflight import (
+    PdfExpectations,
+    check_attachments,
+    check_invoice_pdfs,
+    start_workers,
+)
 from tasks.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
 
 log = get_logger(__name__)
 
 Key = tuple[str, str]
-PREFLIGHT_CHUNK = 1000
 
 
 @dataclass
@@ -228,31 +232,43 @@ def _expectations(draft: InvoiceDraft) -> PdfExpectations:
     )
 
 
+def preflight_workers() -> int:
+    """One PDF worker per core (at most 8): reading the PDFs is the bulk of a first ingest."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def start_preflight() -> None:
+    """Starts the PDF workers, so that their interpreters come up during the directory check."""
+    start_workers(workers=preflight_workers())
+
+
 @task(name="preflight-pdfs", cache_policy=NO_CACHE)
 def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> dict[Key, str]:
-    """Checks each invoice's PDF and attachments on both cores; returns the PDFs' SHA-256 by
-    invoice, for the content hash."""
+    """Checks each invoice's PDF on every core, then its attachments; returns the PDFs' SHA-256
+    by invoice, for the content hash.
+
+    All the PDFs go to the workers in one batch: batches of a thousand left a worker idle at the
+    end of each while the other finished, and both idle while the attachments were checked here.
+    """
     with_pdf = [d for d in drafts if d.get("pdf_file")]
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    digests: dict[Key, str] = {}
-    done = 0
-    for start in range(0, len(with_pdf), PREFLIGHT_CHUNK):
-        chunk = with_pdf[start : start + PREFLIGHT_CHUNK]
-        checks: list[PdfCheck] = check_invoice_pdfs(
-            [(export_dir, str(d.get("pdf_file")), _expectations(d)) for d in chunk],
-            workers=workers,
-        )
-        for draft, check in zip(chunk, checks, strict=True):
-            draft.reasons.extend(check.reasons)
-            if check.sha256 is not None:
-                digests[(draft.supplier_siret, draft.invoice_number)] = check.sha256
-            if draft.attachments:
-                attachments = check_attachments(
-                    export_dir, draft.attachments, check.size_bytes or 0
-                )
-                draft.reasons.extend(attachments.reasons)
-        done += len(chunk)
+
+    def progress(done: int) -> None:
         log.info("ingest.preflight_progress", checked=done, total=len(with_pdf))
+
+    checks = check_invoice_pdfs(
+        [(export_dir, str(d.get("pdf_file")), _expectations(d)) for d in with_pdf],
+        workers=preflight_workers(),
+        on_progress=progress,
+    )
+    digests: dict[Key, str] = {}
+    for draft, check in zip(with_pdf, checks, strict=True):
+        draft.reasons.extend(check.reasons)
+        if check.sha256 is not None:
+            digests[(draft.supplier_siret, draft.invoice_number)] = check.sha256
+        if draft.attachments:
+            attachments = check_attachments(export_dir, draft.attachments, check.size_bytes or 0)
+            draft.reasons.extend(attachments.reasons)
+    log.info("ingest.preflight_progress", checked=len(with_pdf), total=len(with_pdf))
     return digests
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "check_invoice_pdfs",
     "close_idle_workers",
     "read_pdf_text_only",
+    "start_workers",
 ]
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
@@ -274,34 +275,59 @@ def close_idle_workers() -> None:
     _idle_pool.close()
 
 
+def _pool(key: PoolKey) -> WorkerPool[Job, PdfCheck]:
+    check, timeout_seconds, workers = key
+    return _idle_pool.take(key) or WorkerPool(
+        partial(_run_check, check),
+        workers=workers,
+        timeout_seconds=timeout_seconds,
+        initializer=_prepare_worker,
+    )
+
+
+def start_workers(
+    *, workers: int = 2, timeout_seconds: float = 20, check: Check = check_invoice_pdf
+) -> None:
+    """Starts the workers of the next `check_invoice_pdfs` call with the same settings, so that
+    they come up while the caller prepares its batch."""
+    key: PoolKey = (check, timeout_seconds, workers)
+    pool = _pool(key)
+    try:
+        pool.start()
+    except BaseException:
+        pool.close()
+        raise
+    _idle_pool.keep(key, pool)
+
+
 def check_invoice_pdfs(
     jobs: list[Job],
     *,
     workers: int = 2,
     timeout_seconds: float = 20,
     check: Check = check_invoice_pdf,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[PdfCheck]:
     """`check_invoice_pdf` over many files, in `workers` processes, each file within its budget.
 
     Results are in the order of `jobs`. A file over budget gets `pdf.timeout`; one that kills its
     worker gets `pdf.unreadable`; the other files are unaffected. The workers stay up for the next
     call with the same settings. `check` must be a module-level function (it is sent to the
-    workers); tests pass one that misbehaves on purpose.
+    workers); tests pass one that misbehaves on purpose. `on_progress(done)` is called now and
+    then with the number of files checked so far.
     """
     if not jobs:
         return []
     key: PoolKey = (check, timeout_seconds, workers)
-    pool = _idle_pool.take(key) or WorkerPool(
-        partial(_run_check, check),
-        workers=workers,
-        timeout_seconds=timeout_seconds,
-        initializer=_prepare_worker,
-    )
+    pool = _pool(key)
     # Absolute paths: a kept worker lives in the directory its parent had when it started.
     absolute = [(export_dir.absolute(), path, expected) for export_dir, path, expected in jobs]
     try:
         results = pool.run(
-            absolute, on_timeout=partial(_timed_out, timeout_seconds), on_crash=_crashed
+            absolute,
+            on_timeout=partial(_timed_out, timeout_seconds),
+            on_crash=_crashed,
+            on_progress=on_progress,
         )
     except BaseException:
         pool.close()
