@@ -66,6 +66,17 @@ class PdfExpectations:
     service_code: str | None
     total_ttc_cents: int
 
+    def __reduce__(self) -> tuple[type[PdfExpectations], tuple[object, ...]]:
+        # Sent to a worker with every file: the generic pickling of slotted dataclasses looks
+        # up the fields each time, which cost more than the text checks.
+        return PdfExpectations, (
+            self.invoice_number,
+            self.buyer_siret,
+            self.engagement_number,
+            self.service_code,
+            self.total_ttc_cents,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PdfCheck:
@@ -79,6 +90,10 @@ class PdfCheck:
     @property
     def ok(self) -> bool:
         return not self.reasons
+
+    def __reduce__(self) -> tuple[type[PdfCheck], tuple[object, ...]]:
+        # Sent back for every file; see `PdfExpectations.__reduce__`.
+        return PdfCheck, (self.reasons, self.size_bytes, self.sha256, self.page_count)
 
 
 Job = tuple[Path, str, PdfExpectations]
