@@ -17,6 +17,7 @@ from chorus_pro.client import ChorusProClient
 from tasks import ingest as stages
 from tasks.runs import recorded_run
 from tasks.stage import StageResult
+from tasks.validate import InvoiceDraft
 
 log = get_logger(__name__)
 
@@ -43,8 +44,12 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
     try:
         with recorded_run(engine, "ingest") as counts:
             loaded = stages.read_export(export_dir, settings, engine)
-            drafts = stages.validate_export(_as_is(loaded), settings, today or date.today())
-            changed, hashes = stages.find_changes(_as_is(drafts), _as_is(loaded))
+            drafts: list[InvoiceDraft] = []
+            changed: list[InvoiceDraft] = []
+            hashes: dict[tuple[str, str], str] = {}
+            if loaded.to_check:
+                drafts = stages.validate_export(_as_is(loaded), settings, today or date.today())
+                changed, hashes = stages.find_changes(_as_is(drafts), _as_is(loaded))
             waiting = {}
             digests = {}
             if changed:

@@ -17,15 +17,11 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 
 from schemas.export import INVOICE_COLUMNS
-from schemas.warehouse import Invoice
 from tasks.validate import clean_siret
 
 Key = tuple[str, str]
@@ -44,24 +40,51 @@ def row_keys(frame: pd.DataFrame) -> list[Key]:
     ]
 
 
-def file_stamp(root: str, relative: str) -> str:
-    """The file the content hash reads (`stage._safe_file_hash`), told by its stat alone.
+class FileStamps:
+    """Stamps of the files one export names, told by their stat alone: for each, what the content
+    hash would read (`stage._safe_file_hash`): "", "outside", "missing", or the file's stamp.
 
-    `root` is the export folder, resolved. Plain `os.path` rather than `pathlib`: this runs for
-    every file of every ingest, unchanged ones included.
+    This runs for every file of every ingest, unchanged ones included: each folder is resolved
+    once, and a file that is not a symbolic link costs one `lstat`.
     """
-    if not relative:
-        return ""
-    candidate = os.path.realpath(os.path.join(root, relative))
-    if candidate != root and not candidate.startswith(root.rstrip(os.sep) + os.sep):
-        return "outside"
-    try:
-        found = os.stat(candidate)
-    except OSError:
-        return "missing"
-    if not stat.S_ISREG(found.st_mode):
-        return "missing"
-    return f"{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}:{found.st_ino}"
+
+    def __init__(self, export_dir: Path) -> None:
+        self.root = str(export_dir.resolve())
+        self._inside = self.root.rstrip(os.sep) + os.sep
+        self._folders: dict[str, str] = {}
+
+    def _locate(self, relative: str) -> tuple[str, os.stat_result | None]:
+        """`realpath(root/relative)`, and its `lstat` when that already tells the file."""
+        joined = os.path.join(self.root, relative)
+        folder, name = os.path.split(joined)
+        if name in ("", ".", ".."):
+            return os.path.realpath(joined), None
+        resolved = self._folders.get(folder)
+        if resolved is None:
+            resolved = self._folders[folder] = os.path.realpath(folder)
+        candidate = os.path.join(resolved, name)
+        try:
+            found = os.lstat(candidate)
+        except OSError:
+            return candidate, None  # realpath stops at a missing name too
+        if stat.S_ISLNK(found.st_mode):
+            return os.path.realpath(joined), None
+        return candidate, found
+
+    def __call__(self, relative: str) -> str:
+        if not relative:
+            return ""
+        candidate, found = self._locate(relative)
+        if candidate != self.root and not candidate.startswith(self._inside):
+            return "outside"
+        if found is None:
+            try:
+                found = os.stat(candidate)
+            except OSError:
+                return "missing"
+        if not stat.S_ISREG(found.st_mode):
+            return "missing"
+        return f"{found.st_size}:{found.st_mtime_ns}:{found.st_ctime_ns}:{found.st_ino}"
 
 
 def _files_of(first_row: dict[str, str]) -> list[str]:
@@ -82,29 +105,9 @@ def source_hashes(frame: pd.DataFrame, keys: list[Key], export_dir: Path) -> dic
             firsts[key] = dict(zip(names, values, strict=True))
         rows[key].append(_CELL.join(values))
     hashes: dict[Key, str] = {}
-    root = str(export_dir.resolve())
+    stamp = FileStamps(export_dir)
     for key, texts in rows.items():
-        stamps = [f"{name}{_CELL}{file_stamp(root, name)}" for name in _files_of(firsts[key])]
+        stamps = [f"{name}{_CELL}{stamp(name)}" for name in _files_of(firsts[key])]
         digest = hashlib.sha256(_ROW.join([_VERSION, *texts, *stamps]).encode())
         hashes[key] = digest.hexdigest()
     return hashes
-
-
-def stored_sources(engine: Engine, keys: Iterable[Key]) -> dict[Key, str | None]:
-    """The source hash stored for each of `keys` already in the warehouse (None if not recorded)."""
-    by_supplier: dict[str, list[str]] = {}
-    for supplier, number in keys:
-        by_supplier.setdefault(supplier, []).append(number)
-    found: dict[Key, str | None] = {}
-    with Session(engine) as session:
-        for supplier, numbers in by_supplier.items():
-            for start in range(0, len(numbers), 500):
-                rows = session.exec(
-                    select(Invoice.invoice_number, Invoice.source_hash).where(
-                        Invoice.supplier_siret == supplier,
-                        col(Invoice.invoice_number).in_(numbers[start : start + 500]),
-                    )
-                ).all()
-                for number, source_hash in rows:
-                    found[(supplier, number)] = source_hash
-    return found

@@ -23,6 +23,7 @@ from schemas.export import is_valid_siret
 from schemas.issues import Reason
 from schemas.warehouse import Entrepreneur, ExportFile, Invoice, InvoiceState, ValidationIssue
 from tasks import changes, directory, extract, stage
+from tasks.bulk import collector_paused
 from tasks.pdf_preflight import (
     PdfExpectations,
     check_attachments,
@@ -49,6 +50,11 @@ class LoadedExport:
     stored: dict[Key, stage.Stored] = field(default_factory=dict)
     #: The invoices whose rows and files are as last ingested: not validated nor checked again.
     unchanged: set[Key] = field(default_factory=set)
+
+    @property
+    def to_check(self) -> bool:
+        """Whether anything in the export needs validating (an unreadable file has nothing)."""
+        return len(self.unchanged) < len(self.sources)
 
 
 @dataclass
@@ -137,7 +143,8 @@ def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedE
     loaded = LoadedExport(export_dir, table, entrepreneurs, reasons)
     if table.readable:
         loaded.row_keys = changes.row_keys(table.frame)
-        loaded.sources = changes.source_hashes(table.frame, loaded.row_keys, export_dir)
+        with collector_paused():
+            loaded.sources = changes.source_hashes(table.frame, loaded.row_keys, export_dir)
         loaded.stored = stage.existing_fingerprints(engine, loaded.sources)
         loaded.unchanged = {
             key
@@ -165,12 +172,13 @@ def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> li
     frame = loaded.table.frame
     if loaded.unchanged:
         frame = frame[[key not in loaded.unchanged for key in loaded.row_keys]]
-    drafts = validate_rows(
-        frame,
-        today=today,
-        supplier_sirets=settings.supplier_sirets,
-        entrepreneurs=loaded.entrepreneurs,
-    )
+    with collector_paused():
+        drafts = validate_rows(
+            frame,
+            today=today,
+            supplier_sirets=settings.supplier_sirets,
+            entrepreneurs=loaded.entrepreneurs,
+        )
     if loaded.entrepreneurs is None:
         for draft in drafts:
             draft.reasons.extend(loaded.entrepreneur_reasons)
@@ -291,11 +299,12 @@ def stage_drafts(
         engine, loaded.export_dir, loaded.table.sha256 or "unreadable", error
     )
     changed_keys = {(d.supplier_siret, d.invoice_number) for d in changed}
-    for draft in changed:
-        key = (draft.supplier_siret, draft.invoice_number)
-        if key not in hashes:
-            hashes[key] = stage.fingerprint(draft, loaded.export_dir, digests.get(key))
-    outcomes = stage.stage_invoices(engine, export_id, changed, hashes, waiting, loaded.sources)
+    with collector_paused():
+        for draft in changed:
+            key = (draft.supplier_siret, draft.invoice_number)
+            if key not in hashes:
+                hashes[key] = stage.fingerprint(draft, loaded.export_dir, digests.get(key))
+        outcomes = stage.stage_invoices(engine, export_id, changed, hashes, waiting, loaded.sources)
     outcomes += [
         stage.StageOutcome(*key, stage.StageResult.UNCHANGED, None)
         for key in loaded.sources

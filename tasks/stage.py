@@ -8,6 +8,7 @@ deposited invoice can only be cancelled by a credit note.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -104,7 +105,10 @@ def fingerprint(draft: InvoiceDraft, export_dir: Path, pdf_sha256: str | None = 
 def _safe_file_hash(export_dir: Path, relative: str) -> str:
     if not relative:
         return ""
-    candidate = (export_dir / relative).resolve()
+    try:
+        candidate = (export_dir / relative).resolve()
+    except RuntimeError:
+        return "missing"  # a symbolic link loop, as the preflight reports it
     root = export_dir.resolve()
     if not candidate.is_relative_to(root):
         return "outside"
@@ -147,14 +151,24 @@ def existing_fingerprints(engine: Engine, keys: Iterable[Key]) -> dict[Key, Stor
     return found
 
 
+@functools.cache
+def _lengths(model: type[SQLModel]) -> dict[str, int]:
+    """The length limit of each string column of the model's table."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return {
+        column.name: length
+        for column in table.columns
+        if (length := getattr(column.type, "length", None))
+    }
+
+
 def _fit(model: type[SQLModel], values: dict[str, object]) -> dict[str, object]:
     """Invalid rows can carry anything: cut strings to their column's length rather than fail."""
-    table = model.__table__  # type: ignore[attr-defined]
+    lengths = _lengths(model)
     fitted: dict[str, object] = {}
     for name, value in values.items():
-        column = table.columns.get(name)
-        length = getattr(getattr(column, "type", None), "length", None)
-        if isinstance(value, str) and length and len(value) > length:
+        length = lengths.get(name)
+        if length and isinstance(value, str) and len(value) > length:
             value = value[: length - 1] + "…"
         fitted[name] = value
     return fitted
@@ -323,11 +337,16 @@ def _write(connection: sa.Connection, writes: _Writes, export_file_id: int) -> N
         (d, ids[(d.supplier_siret, d.invoice_number)]) for d, _ in writes.updates
     ]
     if writes.inserts:
-        inserted = connection.execute(
-            sa.insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True),
+        # A plain executemany, then the ids by key: RETURNING in parameter order makes SQLite
+        # run one INSERT per row.
+        connection.execute(
+            sa.insert(invoices),
             [{**values, "created_at": now, "updated_at": now} for _, values in writes.inserts],
-        ).scalars()
-        fresh += list(zip((d for d, _ in writes.inserts), inserted, strict=True))
+        )
+        new_ids = _ids(
+            connection, [(d.supplier_siret, d.invoice_number) for d, _ in writes.inserts]
+        )
+        fresh += [(d, new_ids[(d.supplier_siret, d.invoice_number)]) for d, _ in writes.inserts]
     vat_rows = [row for draft, invoice_id in fresh for row in _vat_rows(invoice_id, draft)]
     issue_rows = [
         _issue_row(reason, invoice_id, export_file_id, now)

@@ -8,6 +8,7 @@ invoice invalid, and never stops the other invoices.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -108,7 +109,9 @@ def parse_rate_bp(text: str) -> int | None:
     return int((Decimal(cleaned) * 100).to_integral_exact())
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_date(text: str) -> date | None:
+    """`YYYY-MM-DD` or `DD/MM/YYYY`; cached, since an export repeats a few hundred dates."""
     text = text.strip()
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:

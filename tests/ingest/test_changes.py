@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.changes import file_stamp, row_keys, source_hashes
+from tasks.changes import FileStamps, row_keys, source_hashes
 from tasks.extract import read_invoices
 from tasks.sample_export import generate_export
 from tasks.stage import _safe_file_hash
@@ -34,9 +34,14 @@ def test_stamps_name_the_files_the_content_hash_reads(export: Path, tmp_path: Pa
     outside = tmp_path / "secret.pdf"
     outside.write_bytes(b"%PDF-1.4 not yours")
     (export / "pdf" / "link-out.pdf").symlink_to(outside)
-    (export / "pdf" / "link-in.pdf").symlink_to(next((export / "pdf").glob("*.pdf")))
+    target = sorted((export / "pdf").glob("*.pdf"))[0]
+    (export / "pdf" / "link-in.pdf").symlink_to(target)
     (export / "folder.pdf").mkdir()
-    root = str(export.resolve())
+    stamp = FileStamps(export)
+    (export / "pdf" / "sub").mkdir()
+    (export / "linked-folder").symlink_to(export / "pdf")
+    (export / "pdf" / "loop.pdf").symlink_to(export / "pdf" / "loop.pdf")
+    first = next(p.name for p in (export / "pdf").glob("F*.pdf"))
     for relative in (
         "",
         "pdf/missing.pdf",
@@ -46,12 +51,23 @@ def test_stamps_name_the_files_the_content_hash_reads(export: Path, tmp_path: Pa
         "pdf/link-in.pdf",
         "folder.pdf",
         "pdf/../pdf/link-in.pdf",
+        "pdf/sub/../link-out.pdf",
+        "pdf/loop.pdf",
+        "pdf/",
+        "pdf/.",
+        "pdf/..",
+        f"./pdf//{first}",
+        f"linked-folder/{first}",
+        f"pdf/{first}/x.pdf",
+        "nowhere/at/all.pdf",
     ):
-        stamp, content = file_stamp(root, relative), _safe_file_hash(export, relative)
+        got, content = stamp(relative), _safe_file_hash(export, relative)
         if content in MARKERS:
-            assert stamp == content, relative
+            assert got == content, relative
         else:
-            assert stamp not in MARKERS, relative
+            assert got not in MARKERS, relative
+    assert stamp(f"linked-folder/{first}") == stamp(f"pdf/{first}")
+    assert stamp("pdf/link-in.pdf") == stamp(f"pdf/{target.name}")
 
 
 def test_a_rewritten_or_touched_file_changes_the_source_hash_of_its_invoice(export: Path) -> None:
