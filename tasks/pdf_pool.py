@@ -200,17 +200,21 @@ class _Batch(Generic[J, R]):
             )
 
     def drain(self, worker: _Worker[J]) -> bool:
-        """Records the answers waiting in the pipe; False when the pipe is broken."""
+        """Records the answers waiting in a pipe that `wait` found readable; False when the pipe
+        is broken."""
         while True:
             try:
-                if not worker.conn.poll():
-                    return True
                 message = worker.conn.recv()
             except Exception:
                 # EOF or a reset when the worker died; an answer that cannot be unpickled loses
                 # the thread of the conversation just the same.
                 return False
             self.record(worker, message)
+            try:
+                if not worker.conn.poll():
+                    return True
+            except OSError:
+                return False
 
     def record(self, worker: _Worker[J], message: Any) -> None:
         worker.started = time.monotonic()  # the next job's clock starts now
@@ -247,10 +251,11 @@ class _Batch(Generic[J, R]):
         if not busy:
             return
         deadline = min(w.started + self.limit_for(w) for w in busy)
-        wait([w.conn for w in busy], timeout=max(0.0, deadline - time.monotonic()))
+        ready = wait([w.conn for w in busy], timeout=max(0.0, deadline - time.monotonic()))
         now = time.monotonic()
         for worker in busy:
-            if not self.drain(worker) or (worker.inflight and not worker.alive):
+            drained = worker.conn not in ready or self.drain(worker)
+            if not drained or (worker.inflight and not worker.alive):
                 self.retire(worker, timed_out=False)
             elif worker.inflight and now - worker.started > self.limit_for(worker):
                 self.retire(worker, timed_out=True)
