@@ -98,7 +98,7 @@ def source_hashes(frame: pd.DataFrame, keys: list[Key], export_dir: Path) -> dic
     names = [c.name for c in INVOICE_COLUMNS]
     rows: dict[Key, list[str]] = {}
     firsts: dict[Key, dict[str, str]] = {}
-    cells = zip(*(frame[name].astype(str).tolist() for name in names), strict=True)
+    cells = zip(*(frame[name].tolist() for name in names), strict=True)
     for key, values in zip(keys, cells, strict=True):
         if key not in rows:
             rows[key] = []

@@ -11,17 +11,18 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from chorus_etl.log import get_logger
 from chorus_etl.settings import Settings
 from chorus_pro.api import ChorusProApi
 from schemas.export import is_valid_siret
 from schemas.issues import Reason
-from schemas.warehouse import Entrepreneur, ExportFile, Invoice, InvoiceState, ValidationIssue
+from schemas.warehouse import Entrepreneur, ExportFile, InvoiceState, ValidationIssue
 from tasks import changes, directory, extract, stage
 from tasks.bulk import collector_paused
 from tasks.pdf_preflight import (
@@ -318,7 +319,7 @@ def stage_drafts(
             if key not in changed_keys
         },
     )
-    _fill_unchanged_states(engine, outcomes)
+    _fill_unchanged_states(engine, outcomes, loaded.stored)
     _record_counts(engine, export_id, len(loaded.table.frame), outcomes)
     report = IngestReport(
         export_dir=str(loaded.export_dir),
@@ -330,43 +331,43 @@ def stage_drafts(
     return report
 
 
-def _fill_unchanged_states(engine: Engine, outcomes: list[stage.StageOutcome]) -> None:
-    """Unchanged invoices report what the warehouse holds: their state and stored reasons."""
-    missing = {
-        (o.supplier_siret, o.invoice_number): o
-        for o in outcomes
-        if o.state is None and o.result is stage.StageResult.UNCHANGED
-    }
-    if not missing:
-        return
-    with Session(engine) as session:
-        for supplier in {k[0] for k in missing}:
-            numbers = [k[1] for k in missing if k[0] == supplier]
-            for start in range(0, len(numbers), 500):
-                rows = session.exec(
-                    select(Invoice.id, Invoice.invoice_number, Invoice.state).where(
-                        Invoice.supplier_siret == supplier,
-                        col(Invoice.invoice_number).in_(numbers[start : start + 500]),
+def _fill_unchanged_states(
+    engine: Engine, outcomes: list[stage.StageOutcome], stored: dict[Key, stage.Stored]
+) -> None:
+    """Unchanged invoices report what the warehouse holds: their state (as read at the start of
+    the run) and their stored reasons."""
+    by_id: dict[int, stage.StageOutcome] = {}
+    for outcome in outcomes:
+        if outcome.state is None and outcome.result is stage.StageResult.UNCHANGED:
+            known = stored[(outcome.supplier_siret, outcome.invoice_number)]
+            outcome.state, outcome.reasons = known.state, []
+            by_id[known.invoice_id] = outcome
+    issues = ValidationIssue.__table__  # type: ignore[attr-defined]
+    ids = list(by_id)
+    with engine.connect() as connection:
+        for start in range(0, len(ids), 500):
+            rows = connection.execute(
+                sa.select(
+                    issues.c.invoice_id,
+                    issues.c.rule,
+                    issues.c.column,
+                    issues.c.value,
+                    issues.c.message_fr,
+                    issues.c.message_en,
+                )
+                .where(issues.c.invoice_id.in_(ids[start : start + 500]))
+                .order_by(issues.c.id)
+            )
+            for invoice_id, rule, column, value, message_fr, message_en in rows:
+                by_id[invoice_id].reasons.append(
+                    Reason(
+                        rule=rule,
+                        column=column,
+                        value=value,
+                        message_fr=message_fr,
+                        message_en=message_en,
                     )
-                ).all()
-                by_id = {}
-                for invoice_id, number, state in rows:
-                    outcome = missing[(supplier, number)]
-                    outcome.state, outcome.reasons = state, []
-                    by_id[invoice_id] = outcome
-                issues = session.exec(
-                    select(ValidationIssue).where(col(ValidationIssue.invoice_id).in_(list(by_id)))
-                ).all()
-                for issue in issues:
-                    by_id[issue.invoice_id].reasons.append(
-                        Reason(
-                            rule=issue.rule,
-                            column=issue.column,
-                            value=issue.value,
-                            message_fr=issue.message_fr,
-                            message_en=issue.message_en,
-                        )
-                    )
+                )
 
 
 def _record_counts(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, select
 
 from schemas.issues import Reason
 from schemas.warehouse import (
@@ -119,6 +119,7 @@ def _safe_file_hash(export_dir: Path, relative: str) -> str:
 class Stored:
     """What the warehouse holds of an invoice, to tell whether an export changes it."""
 
+    invoice_id: int
     state: str
     content_hash: str | None
     source_hash: str | None
@@ -131,23 +132,24 @@ def existing_fingerprints(engine: Engine, keys: Iterable[Key]) -> dict[Key, Stor
     by_supplier: dict[str, list[str]] = {}
     for supplier, number in wanted:
         by_supplier.setdefault(supplier, []).append(number)
-    with Session(engine) as session:
+    table = Invoice.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
         for supplier, numbers in by_supplier.items():
             for start in range(0, len(numbers), 500):
-                chunk = numbers[start : start + 500]
-                rows = session.exec(
-                    select(
-                        Invoice.invoice_number,
-                        Invoice.state,
-                        Invoice.content_hash,
-                        Invoice.source_hash,
+                rows = connection.execute(
+                    sa.select(
+                        table.c.invoice_number,
+                        table.c.id,
+                        table.c.state,
+                        table.c.content_hash,
+                        table.c.source_hash,
                     ).where(
-                        Invoice.supplier_siret == supplier,
-                        col(Invoice.invoice_number).in_(chunk),
+                        table.c.supplier_siret == supplier,
+                        table.c.invoice_number.in_(numbers[start : start + 500]),
                     )
-                ).all()
-                for number, state, content_hash, source_hash in rows:
-                    found[(supplier, number)] = Stored(state, content_hash, source_hash)
+                )
+                for number, invoice_id, state, content_hash, source_hash in rows:
+                    found[(supplier, number)] = Stored(invoice_id, state, content_hash, source_hash)
     return found
 
 
