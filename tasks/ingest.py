@@ -1,7 +1,7 @@
 """The ingest stages as Prefect tasks: each runs over the whole export, never one invoice at a time.
 
-The plain functions they call live in `extract`, `validate`, `directory`, `pdf_preflight` and
-`stage`; this module only sequences data between them and reports progress.
+The plain functions they call live in `extract`, `changes`, `validate`, `directory`,
+`pdf_preflight` and `stage`; this module only sequences data between them and reports progress.
 """
 
 from __future__ import annotations
