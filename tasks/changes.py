@@ -74,6 +74,8 @@ class FileStamps:
     def __call__(self, relative: str) -> str:
         if not relative:
             return ""
+        if "\x00" in relative:
+            return "missing"
         candidate, found = self._locate(relative)
         if candidate != self.root and not candidate.startswith(self._inside):
             return "outside"

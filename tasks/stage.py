@@ -107,8 +107,8 @@ def _safe_file_hash(export_dir: Path, relative: str) -> str:
         return ""
     try:
         candidate = (export_dir / relative).resolve()
-    except RuntimeError:
-        return "missing"  # a symbolic link loop, as the preflight reports it
+    except (RuntimeError, ValueError):
+        return "missing"  # a symbolic link loop or a NUL byte, as the preflight reports them
     root = export_dir.resolve()
     if not candidate.is_relative_to(root):
         return "outside"

@@ -60,6 +60,7 @@ def test_stamps_name_the_files_the_content_hash_reads(export: Path, tmp_path: Pa
         f"linked-folder/{first}",
         f"pdf/{first}/x.pdf",
         "nowhere/at/all.pdf",
+        "pdf/nul\x00.pdf",
     ):
         got, content = stamp(relative), _safe_file_hash(export, relative)
         if content in MARKERS:
