@@ -51,12 +51,17 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
                 drafts = stages.validate_export(_as_is(loaded), settings, today or date.today())
                 changed, hashes = stages.find_changes(_as_is(drafts), _as_is(loaded))
             waiting = {}
-            digests = {}
+            preflight = stages.Preflight()
             if changed:
-                stages.start_preflight()
-                with ChorusProClient.from_settings(settings) as api:
-                    waiting = stages.check_directory(_as_is(changed), api, engine, settings).waiting
-                digests = stages.preflight_pdfs(_as_is(changed), export_dir)
+                # The PDFs are read on every core while Chorus Pro's directory is asked.
+                checking = stages.preflight_pdfs.submit(_as_is(changed), export_dir)
+                try:
+                    with ChorusProClient.from_settings(settings) as api:
+                        result = stages.check_directory(_as_is(changed), api, engine, settings)
+                        waiting = result.waiting
+                finally:
+                    checking.wait()
+                preflight = checking.result()
             report = stages.stage_drafts(
                 engine,
                 _as_is(loaded),
@@ -64,7 +69,7 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
                 _as_is(changed),
                 _as_is(hashes),
                 _as_is(waiting),
-                _as_is(digests),
+                _as_is(preflight),
             )
             counts.update(report.counts())
     finally:

@@ -25,12 +25,7 @@ from schemas.issues import Reason
 from schemas.warehouse import Entrepreneur, ExportFile, InvoiceState, ValidationIssue
 from tasks import changes, directory, extract, stage
 from tasks.bulk import collector_paused
-from tasks.pdf_preflight import (
-    PdfExpectations,
-    check_attachments,
-    check_invoice_pdfs,
-    start_workers,
-)
+from tasks.pdf_preflight import PdfExpectations, check_attachments, check_invoice_pdfs
 from tasks.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
 
 log = get_logger(__name__)
@@ -246,15 +241,23 @@ def preflight_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def start_preflight() -> None:
-    """Starts the PDF workers, so that their interpreters come up during the directory check."""
-    start_workers(workers=preflight_workers())
+@dataclass
+class Preflight:
+    """What the preflight found. It runs while the directory is asked, so it keeps its reasons
+    apart from the drafts; `add_to` adds them after the directory's, in invoice order."""
+
+    reasons: dict[Key, list[Reason]] = field(default_factory=dict)
+    #: The PDFs' SHA-256 by invoice, for the content hash.
+    digests: dict[Key, str] = field(default_factory=dict)
+
+    def add_to(self, drafts: list[InvoiceDraft]) -> None:
+        for draft in drafts:
+            draft.reasons.extend(self.reasons.get((draft.supplier_siret, draft.invoice_number), []))
 
 
 @task(name="preflight-pdfs", cache_policy=NO_CACHE)
-def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> dict[Key, str]:
-    """Checks each invoice's PDF on every core, then its attachments; returns the PDFs' SHA-256
-    by invoice, for the content hash.
+def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> Preflight:
+    """Checks each invoice's PDF on every core, then its attachments; reads the drafts only.
 
     All the PDFs go to the workers in one batch: batches of a thousand left a worker idle at the
     end of each while the other finished, and both idle while the attachments were checked here.
@@ -269,16 +272,19 @@ def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> dict[Key, st
         workers=preflight_workers(),
         on_progress=progress,
     )
-    digests: dict[Key, str] = {}
+    found = Preflight()
     for draft, check in zip(with_pdf, checks, strict=True):
-        draft.reasons.extend(check.reasons)
+        key = (draft.supplier_siret, draft.invoice_number)
+        reasons = list(check.reasons)
         if check.sha256 is not None:
-            digests[(draft.supplier_siret, draft.invoice_number)] = check.sha256
+            found.digests[key] = check.sha256
         if draft.attachments:
             attachments = check_attachments(export_dir, draft.attachments, check.size_bytes or 0)
-            draft.reasons.extend(attachments.reasons)
+            reasons.extend(attachments.reasons)
+        if reasons:
+            found.reasons[key] = reasons
     log.info("ingest.preflight_progress", checked=len(with_pdf), total=len(with_pdf))
-    return digests
+    return found
 
 
 @task(name="stage-invoices", cache_policy=NO_CACHE)
@@ -289,9 +295,10 @@ def stage_drafts(
     changed: list[InvoiceDraft],
     hashes: dict[Key, str],
     waiting: dict[Key, list[Reason]],
-    digests: dict[Key, str],
+    preflight: Preflight,
 ) -> IngestReport:
     """Stages the changed invoices; every other invoice of the export reports as unchanged."""
+    preflight.add_to(changed)
     problems = [r.message_en for r in loaded.table.reasons]
     if waiting:
         problems.append(f"{len(waiting)} invoices wait for the Chorus Pro directory")
@@ -304,7 +311,9 @@ def stage_drafts(
         for draft in changed:
             key = (draft.supplier_siret, draft.invoice_number)
             if key not in hashes:
-                hashes[key] = stage.fingerprint(draft, loaded.export_dir, digests.get(key))
+                hashes[key] = stage.fingerprint(
+                    draft, loaded.export_dir, preflight.digests.get(key)
+                )
         outcomes = stage.stage_invoices(engine, export_id, changed, hashes, waiting, loaded.sources)
     outcomes += [
         stage.StageOutcome(*key, stage.StageResult.UNCHANGED, None)

@@ -297,12 +297,6 @@ class WorkerPool(Generic[J, R]):
         self.initializer = initializer
         self._idle: list[_Worker[J]] = []
 
-    def start(self) -> None:
-        """Starts the workers now, so that their interpreters come up while the caller does
-        something else before its first batch."""
-        while len(self._idle) < self.workers:
-            self._idle.append(self.start_worker())
-
     def start_worker(self) -> _Worker[J]:
         parent_end, child_end = socket.socketpair()
         with child_end:

@@ -42,7 +42,6 @@ __all__ = [
     "check_invoice_pdfs",
     "close_idle_workers",
     "read_pdf_text_only",
-    "start_workers",
 ]
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
@@ -298,21 +297,6 @@ def _pool(key: PoolKey) -> WorkerPool[Job, PdfCheck]:
         timeout_seconds=timeout_seconds,
         initializer=_prepare_worker,
     )
-
-
-def start_workers(
-    *, workers: int = 2, timeout_seconds: float = 20, check: Check = check_invoice_pdf
-) -> None:
-    """Starts the workers of the next `check_invoice_pdfs` call with the same settings, so that
-    they come up while the caller prepares its batch."""
-    key: PoolKey = (check, timeout_seconds, workers)
-    pool = _pool(key)
-    try:
-        pool.start()
-    except BaseException:
-        pool.close()
-        raise
-    _idle_pool.keep(key, pool)
 
 
 def check_invoice_pdfs(
