@@ -71,7 +71,7 @@ T = TypeVar("T")
 
 
 def pipeline_workers() -> int:
-    """The number of PDF workers the flow starts (`tasks.ingest.preflight_pdfs`): the yardstick
+    """The number of PDF workers the flow starts (`tasks.ingest.preflight_workers`): the yardstick
     uses the same, so the comparison is core for core."""
     return max(1, min(os.cpu_count() or 1, 8))
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.utilities.annotations import quote
 
 from chorus_etl import db
 from chorus_etl.log import configure_logging, get_logger
@@ -16,8 +17,21 @@ from chorus_pro.client import ChorusProClient
 from tasks import ingest as stages
 from tasks.runs import recorded_run
 from tasks.stage import StageResult
+from tasks.validate import InvoiceDraft
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
+
+
+def _as_is(value: T) -> T:
+    """`value`, passed to a task without Prefect walking it.
+
+    Before each task run Prefect visits every argument recursively, twice, looking for futures
+    and recording inputs: over 10,000 drafts that cost more CPU than validating them. These
+    values never hold futures; `quote` skips the walk and the task receives the value itself.
+    """
+    return cast(T, quote(value))
 
 
 @flow(name="ingest", log_prints=False, validate_parameters=True)
@@ -30,14 +44,33 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
     try:
         with recorded_run(engine, "ingest") as counts:
             loaded = stages.read_export(export_dir, settings, engine)
-            drafts = stages.validate_export(loaded, settings, today or date.today())
-            changed, hashes = stages.find_changes(drafts, export_dir, engine)
+            drafts: list[InvoiceDraft] = []
+            changed: list[InvoiceDraft] = []
+            hashes: dict[tuple[str, str], str] = {}
+            if loaded.to_check:
+                drafts = stages.validate_export(_as_is(loaded), settings, today or date.today())
+                changed, hashes = stages.find_changes(_as_is(drafts), _as_is(loaded))
             waiting = {}
+            preflight = stages.Preflight()
             if changed:
-                with ChorusProClient.from_settings(settings) as api:
-                    waiting = stages.check_directory(changed, api, engine, settings).waiting
-                stages.preflight_pdfs(changed, export_dir)
-            report = stages.stage_drafts(engine, loaded, drafts, changed, hashes, waiting)
+                # The PDFs are read on every core while Chorus Pro's directory is asked.
+                checking = stages.preflight_pdfs.submit(_as_is(changed), export_dir)
+                try:
+                    with ChorusProClient.from_settings(settings) as api:
+                        result = stages.check_directory(_as_is(changed), api, engine, settings)
+                        waiting = result.waiting
+                finally:
+                    checking.wait()
+                preflight = checking.result()
+            report = stages.stage_drafts(
+                engine,
+                _as_is(loaded),
+                _as_is(drafts),
+                _as_is(changed),
+                _as_is(hashes),
+                _as_is(waiting),
+                _as_is(preflight),
+            )
             counts.update(report.counts())
     finally:
         engine.dispose()

@@ -19,6 +19,11 @@ class Reason:
     column: str | None = None
     value: str | None = None
 
+    def __reduce__(self) -> tuple[type[Reason], tuple[str | None, ...]]:
+        # Reasons cross process boundaries (PDF workers): the generic pickling of slotted
+        # dataclasses looks the fields up on every object.
+        return Reason, (self.rule, self.message_fr, self.message_en, self.column, self.value)
+
     def as_dict(self) -> dict[str, str | None]:
         return {
             "rule": self.rule,

@@ -137,6 +137,11 @@ class Invoice(SQLModel, table=True):
     pdf_path: str | None = Field(default=None, max_length=1000)
     attachments_json: str = Field(default="[]", sa_type=sa.Text)
     content_hash: str | None = Field(default=None, max_length=64)
+    source_hash: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The export's rows and file stamps as last ingested; null before 0003.",
+    )
     export_file_id: int | None = Field(default=None, foreign_key="export_file.id")
 
     state: str = Field(default=InvoiceState.READY.value, max_length=20, index=True)

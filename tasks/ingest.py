@@ -1,7 +1,7 @@
 """The ingest stages as Prefect tasks: each runs over the whole export, never one invoice at a time.
 
-The plain functions they call live in `extract`, `validate`, `directory`, `pdf_preflight` and
-`stage`; this module only sequences data between them and reports progress.
+The plain functions they call live in `extract`, `changes`, `validate`, `directory`,
+`pdf_preflight` and `stage`; this module only sequences data between them and reports progress.
 """
 
 from __future__ import annotations
@@ -11,25 +11,26 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from chorus_etl.log import get_logger
 from chorus_etl.settings import Settings
 from chorus_pro.api import ChorusProApi
 from schemas.export import is_valid_siret
 from schemas.issues import Reason
-from schemas.warehouse import Entrepreneur, ExportFile, Invoice, InvoiceState, ValidationIssue
-from tasks import directory, extract, stage
-from tasks.pdf_preflight import PdfCheck, PdfExpectations, check_attachments, check_invoice_pdfs
+from schemas.warehouse import Entrepreneur, ExportFile, InvoiceState, ValidationIssue
+from tasks import changes, directory, extract, stage
+from tasks.bulk import collector_paused
+from tasks.pdf_preflight import PdfExpectations, check_attachments, check_invoice_pdfs
 from tasks.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
 
 log = get_logger(__name__)
 
 Key = tuple[str, str]
-PREFLIGHT_CHUNK = 1000
 
 
 @dataclass
@@ -38,6 +39,18 @@ class LoadedExport:
     table: extract.Table
     entrepreneurs: dict[tuple[str, str], EntrepreneurEntry] | None
     entrepreneur_reasons: list[Reason] = field(default_factory=list)
+    #: Each row's invoice key; each invoice's source hash (`tasks.changes`), in export order.
+    row_keys: list[Key] = field(default_factory=list)
+    sources: dict[Key, str] = field(default_factory=dict)
+    #: What the warehouse holds of the export's invoices.
+    stored: dict[Key, stage.Stored] = field(default_factory=dict)
+    #: The invoices whose rows and files are as last ingested: not validated nor checked again.
+    unchanged: set[Key] = field(default_factory=set)
+
+    @property
+    def to_check(self) -> bool:
+        """Whether anything in the export needs validating (an unreadable file has nothing)."""
+        return len(self.unchanged) < len(self.sources)
 
 
 @dataclass
@@ -118,10 +131,22 @@ def load_entrepreneurs(
 
 @task(name="read-export", cache_policy=NO_CACHE)
 def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedExport:
+    """Reads the export and recognises the invoices it holds exactly as last ingested."""
     table = extract.read_invoices(export_dir)
     entrepreneurs, reasons = load_entrepreneurs(export_dir, settings, engine)
     if entrepreneurs:
         stage.sync_entrepreneurs(engine, entrepreneurs.values())
+    loaded = LoadedExport(export_dir, table, entrepreneurs, reasons)
+    if table.readable:
+        loaded.row_keys = changes.row_keys(table.frame)
+        with collector_paused():
+            loaded.sources = changes.source_hashes(table.frame, loaded.row_keys, export_dir)
+        loaded.stored = stage.existing_fingerprints(engine, loaded.sources)
+        loaded.unchanged = {
+            key
+            for key, source in loaded.sources.items()
+            if key in loaded.stored and loaded.stored[key].source_hash == source
+        }
     log.info(
         "ingest.read",
         export=str(export_dir),
@@ -129,20 +154,27 @@ def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedE
         file_errors=len(table.reasons),
         ignored_columns=table.ignored_columns,
         entrepreneurs=len(entrepreneurs or {}),
+        invoices=len(loaded.sources),
+        unchanged=len(loaded.unchanged),
     )
-    return LoadedExport(export_dir, table, entrepreneurs, reasons)
+    return loaded
 
 
 @task(name="validate-export", cache_policy=NO_CACHE)
 def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> list[InvoiceDraft]:
+    """Validates the invoices whose rows or files moved since the last ingest, and only those."""
     if not loaded.table.readable:
         return []
-    drafts = validate_rows(
-        loaded.table.frame,
-        today=today,
-        supplier_sirets=settings.supplier_sirets,
-        entrepreneurs=loaded.entrepreneurs,
-    )
+    frame = loaded.table.frame
+    if loaded.unchanged:
+        frame = frame[[key not in loaded.unchanged for key in loaded.row_keys]]
+    with collector_paused():
+        drafts = validate_rows(
+            frame,
+            today=today,
+            supplier_sirets=settings.supplier_sirets,
+            entrepreneurs=loaded.entrepreneurs,
+        )
     if loaded.entrepreneurs is None:
         for draft in drafts:
             draft.reasons.extend(loaded.entrepreneur_reasons)
@@ -153,19 +185,23 @@ def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> li
 
 @task(name="find-changes", cache_policy=NO_CACHE)
 def find_changes(
-    drafts: list[InvoiceDraft], export_dir: Path, engine: Engine
+    drafts: list[InvoiceDraft], loaded: LoadedExport
 ) -> tuple[list[InvoiceDraft], dict[Key, str]]:
-    """Hashes every invoice with its files; only what changed goes on to the costly checks."""
-    hashes = {
-        (d.supplier_siret, d.invoice_number): stage.fingerprint(d, export_dir) for d in drafts
-    }
-    known = stage.existing_fingerprints(engine, hashes)
-    changed = [
-        d
-        for d in drafts
-        if known.get((d.supplier_siret, d.invoice_number), (None, None))[1]
-        != hashes[(d.supplier_siret, d.invoice_number)]
-    ]
+    """Which validated invoices really changed; only those go on to the costly checks.
+
+    An invoice already in the warehouse is hashed with its files (`stage.fingerprint`) and
+    compared; a new one is changed by definition, and hashed once preflighted, with the digest
+    of its PDF that the preflight computes anyway.
+    """
+    hashes: dict[Key, str] = {}
+    changed: list[InvoiceDraft] = []
+    for draft in drafts:
+        key = (draft.supplier_siret, draft.invoice_number)
+        stored = loaded.stored.get(key)
+        if stored is not None:
+            hashes[key] = stage.fingerprint(draft, loaded.export_dir)
+        if stored is None or stored.content_hash != hashes[key]:
+            changed.append(draft)
     log.info("ingest.changes", invoices=len(drafts), changed=len(changed))
     return changed, hashes
 
@@ -200,28 +236,55 @@ def _expectations(draft: InvoiceDraft) -> PdfExpectations:
     )
 
 
+def preflight_workers() -> int:
+    """One PDF worker per core (at most 8): reading the PDFs is the bulk of a first ingest."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+@dataclass
+class Preflight:
+    """What the preflight found. It runs while the directory is asked, so it keeps its reasons
+    apart from the drafts; `add_to` adds them after the directory's, in invoice order."""
+
+    reasons: dict[Key, list[Reason]] = field(default_factory=dict)
+    #: The PDFs' SHA-256 by invoice, for the content hash.
+    digests: dict[Key, str] = field(default_factory=dict)
+
+    def add_to(self, drafts: list[InvoiceDraft]) -> None:
+        for draft in drafts:
+            draft.reasons.extend(self.reasons.get((draft.supplier_siret, draft.invoice_number), []))
+
+
 @task(name="preflight-pdfs", cache_policy=NO_CACHE)
-def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> int:
-    """Checks each invoice's PDF and attachments on both cores; returns how many were read."""
+def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> Preflight:
+    """Checks each invoice's PDF on every core, then its attachments; reads the drafts only.
+
+    All the PDFs go to the workers in one batch: batches of a thousand left a worker idle at the
+    end of each while the other finished, and both idle while the attachments were checked here.
+    """
     with_pdf = [d for d in drafts if d.get("pdf_file")]
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    done = 0
-    for start in range(0, len(with_pdf), PREFLIGHT_CHUNK):
-        chunk = with_pdf[start : start + PREFLIGHT_CHUNK]
-        checks: list[PdfCheck] = check_invoice_pdfs(
-            [(export_dir, str(d.get("pdf_file")), _expectations(d)) for d in chunk],
-            workers=workers,
-        )
-        for draft, check in zip(chunk, checks, strict=True):
-            draft.reasons.extend(check.reasons)
-            if draft.attachments:
-                attachments = check_attachments(
-                    export_dir, draft.attachments, check.size_bytes or 0
-                )
-                draft.reasons.extend(attachments.reasons)
-        done += len(chunk)
+
+    def progress(done: int) -> None:
         log.info("ingest.preflight_progress", checked=done, total=len(with_pdf))
-    return done
+
+    checks = check_invoice_pdfs(
+        [(export_dir, str(d.get("pdf_file")), _expectations(d)) for d in with_pdf],
+        workers=preflight_workers(),
+        on_progress=progress,
+    )
+    found = Preflight()
+    for draft, check in zip(with_pdf, checks, strict=True):
+        key = (draft.supplier_siret, draft.invoice_number)
+        reasons = list(check.reasons)
+        if check.sha256 is not None:
+            found.digests[key] = check.sha256
+        if draft.attachments:
+            attachments = check_attachments(export_dir, draft.attachments, check.size_bytes or 0)
+            reasons.extend(attachments.reasons)
+        if reasons:
+            found.reasons[key] = reasons
+    log.info("ingest.preflight_progress", checked=len(with_pdf), total=len(with_pdf))
+    return found
 
 
 @task(name="stage-invoices", cache_policy=NO_CACHE)
@@ -232,7 +295,10 @@ def stage_drafts(
     changed: list[InvoiceDraft],
     hashes: dict[Key, str],
     waiting: dict[Key, list[Reason]],
+    preflight: Preflight,
 ) -> IngestReport:
+    """Stages the changed invoices; every other invoice of the export reports as unchanged."""
+    preflight.add_to(changed)
     problems = [r.message_en for r in loaded.table.reasons]
     if waiting:
         problems.append(f"{len(waiting)} invoices wait for the Chorus Pro directory")
@@ -241,15 +307,28 @@ def stage_drafts(
         engine, loaded.export_dir, loaded.table.sha256 or "unreadable", error
     )
     changed_keys = {(d.supplier_siret, d.invoice_number) for d in changed}
-    outcomes = stage.stage_invoices(engine, export_id, changed, hashes, waiting)
+    with collector_paused():
+        for draft in changed:
+            key = (draft.supplier_siret, draft.invoice_number)
+            if key not in hashes:
+                hashes[key] = stage.fingerprint(
+                    draft, loaded.export_dir, preflight.digests.get(key)
+                )
+        outcomes = stage.stage_invoices(engine, export_id, changed, hashes, waiting, loaded.sources)
     outcomes += [
-        stage.StageOutcome(
-            d.supplier_siret, d.invoice_number, stage.StageResult.UNCHANGED, None, d.reasons
-        )
-        for d in drafts
-        if (d.supplier_siret, d.invoice_number) not in changed_keys
+        stage.StageOutcome(*key, stage.StageResult.UNCHANGED, None)
+        for key in loaded.sources
+        if key not in changed_keys
     ]
-    _fill_unchanged_states(engine, outcomes)
+    stage.record_sources(
+        engine,
+        {
+            key: loaded.sources[key]
+            for key in ((d.supplier_siret, d.invoice_number) for d in drafts)
+            if key not in changed_keys
+        },
+    )
+    _fill_unchanged_states(engine, outcomes, loaded.stored)
     _record_counts(engine, export_id, len(loaded.table.frame), outcomes)
     report = IngestReport(
         export_dir=str(loaded.export_dir),
@@ -261,43 +340,43 @@ def stage_drafts(
     return report
 
 
-def _fill_unchanged_states(engine: Engine, outcomes: list[stage.StageOutcome]) -> None:
-    """Unchanged invoices report what the warehouse holds: their state and stored reasons."""
-    missing = {
-        (o.supplier_siret, o.invoice_number): o
-        for o in outcomes
-        if o.state is None and o.result is stage.StageResult.UNCHANGED
-    }
-    if not missing:
-        return
-    with Session(engine) as session:
-        for supplier in {k[0] for k in missing}:
-            numbers = [k[1] for k in missing if k[0] == supplier]
-            for start in range(0, len(numbers), 500):
-                rows = session.exec(
-                    select(Invoice.id, Invoice.invoice_number, Invoice.state).where(
-                        Invoice.supplier_siret == supplier,
-                        col(Invoice.invoice_number).in_(numbers[start : start + 500]),
+def _fill_unchanged_states(
+    engine: Engine, outcomes: list[stage.StageOutcome], stored: dict[Key, stage.Stored]
+) -> None:
+    """Unchanged invoices report what the warehouse holds: their state (as read at the start of
+    the run) and their stored reasons."""
+    by_id: dict[int, stage.StageOutcome] = {}
+    for outcome in outcomes:
+        if outcome.state is None and outcome.result is stage.StageResult.UNCHANGED:
+            known = stored[(outcome.supplier_siret, outcome.invoice_number)]
+            outcome.state, outcome.reasons = known.state, []
+            by_id[known.invoice_id] = outcome
+    issues = ValidationIssue.__table__  # type: ignore[attr-defined]
+    ids = list(by_id)
+    with engine.connect() as connection:
+        for start in range(0, len(ids), 500):
+            rows = connection.execute(
+                sa.select(
+                    issues.c.invoice_id,
+                    issues.c.rule,
+                    issues.c.column,
+                    issues.c.value,
+                    issues.c.message_fr,
+                    issues.c.message_en,
+                )
+                .where(issues.c.invoice_id.in_(ids[start : start + 500]))
+                .order_by(issues.c.id)
+            )
+            for invoice_id, rule, column, value, message_fr, message_en in rows:
+                by_id[invoice_id].reasons.append(
+                    Reason(
+                        rule=rule,
+                        column=column,
+                        value=value,
+                        message_fr=message_fr,
+                        message_en=message_en,
                     )
-                ).all()
-                by_id = {}
-                for invoice_id, number, state in rows:
-                    outcome = missing[(supplier, number)]
-                    outcome.state, outcome.reasons = state, []
-                    by_id[invoice_id] = outcome
-                issues = session.exec(
-                    select(ValidationIssue).where(col(ValidationIssue.invoice_id).in_(list(by_id)))
-                ).all()
-                for issue in issues:
-                    by_id[issue.invoice_id].reasons.append(
-                        Reason(
-                            rule=issue.rule,
-                            column=issue.column,
-                            value=issue.value,
-                            message_fr=issue.message_fr,
-                            message_en=issue.message_en,
-                        )
-                    )
+                )
 
 
 def _record_counts(

@@ -106,9 +106,10 @@ class _Worker(Generic[J]):
     ready: bool = False
 
     def assign(self, chunk: list[tuple[int, J]]) -> None:
-        self.inflight.extend(chunk)
-        self.started = time.monotonic()
         self.conn.send(chunk)
+        if not self.inflight:
+            self.started = time.monotonic()  # else the clock of the job under way runs on
+        self.inflight.extend(chunk)
 
     def ask_to_stop(self, *, kill: bool) -> None:
         """Idle workers are asked to leave; busy or unreachable ones are killed."""
@@ -148,12 +149,14 @@ class _Batch(Generic[J, R]):
     pool: list[_Worker[J]]
     queue: deque[list[tuple[int, J]]] = field(default_factory=deque)
     results: dict[int, R] = field(default_factory=dict)
+    chunk_size: int = 1
 
     def __post_init__(self) -> None:
         size = math.ceil(len(self.jobs) / (self.owner.workers * _CHUNKS_PER_WORKER))
-        size = max(1, min(_MAX_CHUNK, size))
+        self.chunk_size = max(1, min(_MAX_CHUNK, size))
         indexed = list(enumerate(self.jobs))
-        self.queue.extend(indexed[i : i + size] for i in range(0, len(indexed), size))
+        step = self.chunk_size
+        self.queue.extend(indexed[i : i + step] for i in range(0, len(indexed), step))
 
     def limit_for(self, worker: _Worker[J]) -> float:
         """How long the parent waits for the worker's next answer before killing it: the job's
@@ -163,8 +166,10 @@ class _Batch(Generic[J, R]):
         return self.owner.timeout_seconds + max(1.0, self.owner.timeout_seconds)
 
     def feed(self) -> None:
-        """Gives a chunk to every idle worker, starting workers (again) while there is work queued."""
-        for worker in [w for w in self.pool if not w.inflight]:
+        """Gives a chunk to every worker on its last one, starting workers (again) while there is
+        work queued. A worker gets its next chunk before it finishes the current one: it never
+        waits for this process, which may be slow to answer when other threads hold the GIL."""
+        for worker in [w for w in self.pool if len(w.inflight) <= self.chunk_size]:
             if self.queue:
                 self.assign(worker, self.queue.popleft())
         while self.queue and len(self.pool) < self.owner.workers:
@@ -178,10 +183,11 @@ class _Batch(Generic[J, R]):
                 raise BrokenPipeError
             worker.assign(chunk)
         except OSError:
-            # The worker died between two chunks: nothing of this chunk ran, so nothing is charged.
-            worker.inflight.clear()
+            # The worker died: nothing of this chunk ran, so nothing of it is charged. The jobs it
+            # still held, if any, are settled by `step` once the answers it sent are read.
             self.queue.appendleft(chunk)
-            self.discard(worker)
+            if not worker.inflight:
+                self.discard(worker)
 
     def discard(self, worker: _Worker[J]) -> None:
         worker.stop(kill=True)
@@ -194,17 +200,21 @@ class _Batch(Generic[J, R]):
             )
 
     def drain(self, worker: _Worker[J]) -> bool:
-        """Records the answers waiting in the pipe; False when the pipe is broken."""
+        """Records the answers waiting in a pipe that `wait` found readable; False when the pipe
+        is broken."""
         while True:
             try:
-                if not worker.conn.poll():
-                    return True
                 message = worker.conn.recv()
             except Exception:
                 # EOF or a reset when the worker died; an answer that cannot be unpickled loses
                 # the thread of the conversation just the same.
                 return False
             self.record(worker, message)
+            try:
+                if not worker.conn.poll():
+                    return True
+            except OSError:
+                return False
 
     def record(self, worker: _Worker[J], message: Any) -> None:
         worker.started = time.monotonic()  # the next job's clock starts now
@@ -241,17 +251,22 @@ class _Batch(Generic[J, R]):
         if not busy:
             return
         deadline = min(w.started + self.limit_for(w) for w in busy)
-        wait([w.conn for w in busy], timeout=max(0.0, deadline - time.monotonic()))
+        ready = wait([w.conn for w in busy], timeout=max(0.0, deadline - time.monotonic()))
         now = time.monotonic()
         for worker in busy:
-            if not self.drain(worker) or (worker.inflight and not worker.alive):
+            drained = worker.conn not in ready or self.drain(worker)
+            if not drained or (worker.inflight and not worker.alive):
                 self.retire(worker, timed_out=False)
             elif worker.inflight and now - worker.started > self.limit_for(worker):
                 self.retire(worker, timed_out=True)
 
-    def run(self) -> list[R]:
+    def run(self, on_progress: Callable[[int], None] | None, every: int) -> list[R]:
+        reported = 0
         while len(self.results) < len(self.jobs):
             self.step()
+            if on_progress is not None and len(self.results) >= reported + every:
+                reported = len(self.results)
+                on_progress(reported)
         return [self.results[i] for i in range(len(self.jobs))]
 
 
@@ -302,19 +317,26 @@ class WorkerPool(Generic[J, R]):
         return [worker.process.pid for worker in self._idle]
 
     def run(
-        self, jobs: Sequence[J], *, on_timeout: Callable[[J], R], on_crash: Callable[[J, str], R]
+        self,
+        jobs: Sequence[J],
+        *,
+        on_timeout: Callable[[J], R],
+        on_crash: Callable[[J, str], R],
+        on_progress: Callable[[int], None] | None = None,
+        progress_every: int = 1000,
     ) -> list[R]:
         """`[func(job) for job in jobs]`, each job within the time budget, results in order.
 
         A job that overruns gets `on_timeout(job)`, one that raises or kills its worker gets
-        `on_crash(job, what_happened)`; both run here in the parent.
+        `on_crash(job, what_happened)`; both run here in the parent, as does `on_progress(done)`,
+        called each time about `progress_every` more jobs are done.
         """
         if not jobs:
             return []
         batch = _Batch(self, jobs, on_timeout, on_crash, pool=self._idle)
         self._idle = []
         try:
-            results = batch.run()
+            results = batch.run(on_progress, max(1, progress_every))
         except BaseException:
             # Interrupted half-way: no worker is left in a state the next batch could trust.
             _stop_all(batch.pool)

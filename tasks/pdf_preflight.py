@@ -65,6 +65,17 @@ class PdfExpectations:
     service_code: str | None
     total_ttc_cents: int
 
+    def __reduce__(self) -> tuple[type[PdfExpectations], tuple[object, ...]]:
+        # Sent to a worker with every file: the generic pickling of slotted dataclasses looks
+        # up the fields each time, which cost more than the text checks.
+        return PdfExpectations, (
+            self.invoice_number,
+            self.buyer_siret,
+            self.engagement_number,
+            self.service_code,
+            self.total_ttc_cents,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class PdfCheck:
@@ -78,6 +89,10 @@ class PdfCheck:
     @property
     def ok(self) -> bool:
         return not self.reasons
+
+    def __reduce__(self) -> tuple[type[PdfCheck], tuple[object, ...]]:
+        # Sent back for every file; see `PdfExpectations.__reduce__`.
+        return PdfCheck, (self.reasons, self.size_bytes, self.sha256, self.page_count)
 
 
 Job = tuple[Path, str, PdfExpectations]
@@ -274,34 +289,44 @@ def close_idle_workers() -> None:
     _idle_pool.close()
 
 
+def _pool(key: PoolKey) -> WorkerPool[Job, PdfCheck]:
+    check, timeout_seconds, workers = key
+    return _idle_pool.take(key) or WorkerPool(
+        partial(_run_check, check),
+        workers=workers,
+        timeout_seconds=timeout_seconds,
+        initializer=_prepare_worker,
+    )
+
+
 def check_invoice_pdfs(
     jobs: list[Job],
     *,
     workers: int = 2,
     timeout_seconds: float = 20,
     check: Check = check_invoice_pdf,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[PdfCheck]:
     """`check_invoice_pdf` over many files, in `workers` processes, each file within its budget.
 
     Results are in the order of `jobs`. A file over budget gets `pdf.timeout`; one that kills its
     worker gets `pdf.unreadable`; the other files are unaffected. The workers stay up for the next
     call with the same settings. `check` must be a module-level function (it is sent to the
-    workers); tests pass one that misbehaves on purpose.
+    workers); tests pass one that misbehaves on purpose. `on_progress(done)` is called now and
+    then with the number of files checked so far.
     """
     if not jobs:
         return []
     key: PoolKey = (check, timeout_seconds, workers)
-    pool = _idle_pool.take(key) or WorkerPool(
-        partial(_run_check, check),
-        workers=workers,
-        timeout_seconds=timeout_seconds,
-        initializer=_prepare_worker,
-    )
+    pool = _pool(key)
     # Absolute paths: a kept worker lives in the directory its parent had when it started.
     absolute = [(export_dir.absolute(), path, expected) for export_dir, path, expected in jobs]
     try:
         results = pool.run(
-            absolute, on_timeout=partial(_timed_out, timeout_seconds), on_crash=_crashed
+            absolute,
+            on_timeout=partial(_timed_out, timeout_seconds),
+            on_crash=_crashed,
+            on_progress=on_progress,
         )
     except BaseException:
         pool.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 _DASHES = re.compile("[\u2010-\u2015\u2212\ufe63\uff0d]")
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
@@ -34,6 +35,23 @@ def _loose_pattern(chars: str, gap: str) -> str:
     return gap.join(re.escape(ch) for ch in chars)
 
 
+def _stands_alone(text: str, value: str, glued: Callable[[str], bool]) -> bool:
+    """True when `value` occurs verbatim in `text` with no `glued` character at either end.
+
+    The usual case, checked before the tolerant regular expression: each value makes its own
+    pattern, and compiling it cost more than the rest of the text checks together.
+    """
+    start = text.find(value)
+    while start != -1:
+        end = start + len(value)
+        if (start == 0 or not glued(text[start - 1])) and (
+            end == len(text) or not glued(text[end])
+        ):
+            return True
+        start = text.find(value, start + 1)
+    return False
+
+
 class SearchableText:
     """Extracted text, normalised once, asked for several values."""
 
@@ -50,6 +68,9 @@ class SearchableText:
         compact = normalise_text(reference).replace(" ", "")
         if not compact:
             return False
+        # `[^\W_]` is what `str.isalnum` accepts: a verbatim match is a match of the pattern.
+        if _stands_alone(self.text, compact, str.isalnum):
+            return True
         pattern = rf"(?<![^\W_]){_loose_pattern(compact, ' ?')}(?![^\W_])"
         return re.search(pattern, self.text) is not None
 
@@ -58,6 +79,9 @@ class SearchableText:
         digits = "".join(ch for ch in siret if ch.isdigit())
         if not digits:
             return False
+        # `\d` is what `str.isdecimal` accepts: a verbatim match is a match of the pattern.
+        if _stands_alone(self.text, digits, str.isdecimal):
+            return True
         pattern = rf"(?<!\d){_loose_pattern(digits, '(?:[ .-] ?)?')}(?!\d)"
         return re.search(pattern, self.text) is not None
 

@@ -8,17 +8,18 @@ deposited invoice can only be cancelled by a credit note.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, select
 
 from schemas.issues import Reason
 from schemas.warehouse import (
@@ -71,9 +72,16 @@ def file_sha256(path: Path) -> str:
         return "unreadable"
 
 
-def fingerprint(draft: InvoiceDraft, export_dir: Path) -> str:
-    """What makes two exports of one invoice the same: its data and its files' bytes."""
-    files = [draft.get("pdf_file") or "", *draft.attachments]
+def fingerprint(draft: InvoiceDraft, export_dir: Path, pdf_sha256: str | None = None) -> str:
+    """What makes two exports of one invoice the same: its data and its files' bytes.
+
+    `pdf_sha256` is the digest of the invoice PDF when the preflight already read it, so that the
+    file is not read and hashed a second time. The preflight finds the file as this hash does, but
+    for backslashes (read as separators there, not here): then the PDF is hashed here as always.
+    """
+    pdf = draft.get("pdf_file") or ""
+    files = [pdf, *draft.attachments]
+    usable = pdf_sha256 is not None and "\\" not in pdf
     digest = hashlib.sha256()
     digest.update(
         json.dumps(
@@ -83,7 +91,10 @@ def fingerprint(draft: InvoiceDraft, export_dir: Path) -> str:
                     [v.rate_bp, v.base_cents, v.vat_cents, v.exemption_reason]
                     for v in sorted(draft.vat_lines, key=lambda line: line.rate_bp)
                 ],
-                "files": [[name, _safe_file_hash(export_dir, name)] for name in files],
+                "files": [
+                    [name, pdf_sha256 if usable and i == 0 else _safe_file_hash(export_dir, name)]
+                    for i, name in enumerate(files)
+                ],
             },
             sort_keys=True,
         ).encode()
@@ -94,50 +105,79 @@ def fingerprint(draft: InvoiceDraft, export_dir: Path) -> str:
 def _safe_file_hash(export_dir: Path, relative: str) -> str:
     if not relative:
         return ""
-    candidate = (export_dir / relative).resolve()
+    try:
+        candidate = (export_dir / relative).resolve()
+    except (RuntimeError, ValueError):
+        return "missing"  # a symbolic link loop or a NUL byte, as the preflight reports them
     root = export_dir.resolve()
     if not candidate.is_relative_to(root):
         return "outside"
     return file_sha256(candidate) if candidate.is_file() else "missing"
 
 
-def existing_fingerprints(engine: Engine, keys: Iterable[Key]) -> dict[Key, tuple[str, str | None]]:
-    """(state, content hash) of the invoices already in the warehouse, by key."""
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the warehouse holds of an invoice, to tell whether an export changes it."""
+
+    invoice_id: int
+    state: str
+    content_hash: str | None
+    source_hash: str | None
+
+
+def existing_fingerprints(engine: Engine, keys: Iterable[Key]) -> dict[Key, Stored]:
+    """State and hashes of the invoices already in the warehouse, by key."""
     wanted = set(keys)
-    found: dict[Key, tuple[str, str | None]] = {}
+    found: dict[Key, Stored] = {}
     by_supplier: dict[str, list[str]] = {}
     for supplier, number in wanted:
         by_supplier.setdefault(supplier, []).append(number)
-    with Session(engine) as session:
+    table = Invoice.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
         for supplier, numbers in by_supplier.items():
             for start in range(0, len(numbers), 500):
-                chunk = numbers[start : start + 500]
-                rows = session.exec(
-                    select(Invoice.invoice_number, Invoice.state, Invoice.content_hash).where(
-                        Invoice.supplier_siret == supplier,
-                        col(Invoice.invoice_number).in_(chunk),
+                rows = connection.execute(
+                    sa.select(
+                        table.c.invoice_number,
+                        table.c.id,
+                        table.c.state,
+                        table.c.content_hash,
+                        table.c.source_hash,
+                    ).where(
+                        table.c.supplier_siret == supplier,
+                        table.c.invoice_number.in_(numbers[start : start + 500]),
                     )
-                ).all()
-                for number, state, content_hash in rows:
-                    found[(supplier, number)] = (state, content_hash)
+                )
+                for number, invoice_id, state, content_hash, source_hash in rows:
+                    found[(supplier, number)] = Stored(invoice_id, state, content_hash, source_hash)
     return found
+
+
+@functools.cache
+def _lengths(model: type[SQLModel]) -> dict[str, int]:
+    """The length limit of each string column of the model's table."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return {
+        column.name: length
+        for column in table.columns
+        if (length := getattr(column.type, "length", None))
+    }
 
 
 def _fit(model: type[SQLModel], values: dict[str, object]) -> dict[str, object]:
     """Invalid rows can carry anything: cut strings to their column's length rather than fail."""
-    table = model.__table__  # type: ignore[attr-defined]
+    lengths = _lengths(model)
     fitted: dict[str, object] = {}
     for name, value in values.items():
-        column = table.columns.get(name)
-        length = getattr(getattr(column, "type", None), "length", None)
-        if isinstance(value, str) and length and len(value) > length:
+        length = lengths.get(name)
+        if length and isinstance(value, str) and len(value) > length:
             value = value[: length - 1] + "…"
         fitted[name] = value
     return fitted
 
 
 def _invoice_values(
-    draft: InvoiceDraft, content_hash: str, export_file_id: int
+    draft: InvoiceDraft, content_hash: str, source_hash: str | None, export_file_id: int
 ) -> dict[str, object]:
     def as_date(name: str) -> date | None:
         value = draft.header.get(name)
@@ -161,12 +201,13 @@ def _invoice_values(
             "currency": draft.get("currency") or "EUR",
             "payment_mode": draft.get("payment_mode") or "VIREMENT",
             "comment": draft.get("comment"),
-            "amount_ht_cents": draft.amount_ht_cents,
-            "amount_vat_cents": draft.amount_vat_cents,
-            "total_ttc_cents": draft.total_ttc_cents,
+            "amount_ht_cents": (ht := draft.amount_ht_cents),
+            "amount_vat_cents": (vat := draft.amount_vat_cents),
+            "total_ttc_cents": ht + vat,
             "pdf_path": draft.get("pdf_file"),
             "attachments_json": json.dumps(draft.attachments, ensure_ascii=False),
             "content_hash": content_hash,
+            "source_hash": source_hash,
             "export_file_id": export_file_id,
             "state": (InvoiceState.READY if draft.valid else InvoiceState.INVALID).value,
             "deposit_error_code": None,
@@ -175,36 +216,37 @@ def _invoice_values(
     )
 
 
-def _children(session: Session, invoice_id: int, draft: InvoiceDraft, export_file_id: int) -> None:
-    merged: dict[int, InvoiceVatLine] = {}
+def _vat_rows(invoice_id: int, draft: InvoiceDraft) -> list[dict[str, object]]:
+    merged: dict[int, dict[str, object]] = {}
     for line in draft.vat_lines:
         row = merged.get(line.rate_bp)
         if row is None:
-            merged[line.rate_bp] = InvoiceVatLine(
-                invoice_id=invoice_id,
-                rate_bp=line.rate_bp,
-                base_cents=line.base_cents,
-                vat_cents=line.vat_cents,
-                exemption_reason=line.exemption_reason[:500] if line.exemption_reason else None,
-            )
+            merged[line.rate_bp] = {
+                "invoice_id": invoice_id,
+                "rate_bp": line.rate_bp,
+                "base_cents": line.base_cents,
+                "vat_cents": line.vat_cents,
+                "exemption_reason": line.exemption_reason[:500] if line.exemption_reason else None,
+            }
         else:
             # Two lines at one rate only happen on an invalid invoice; keep the sums, not a crash.
-            row.base_cents += line.base_cents
-            row.vat_cents += line.vat_cents
-    session.add_all(merged.values())
-    for reason in draft.reasons:
-        session.add(
-            ValidationIssue(
-                **_fit(
-                    ValidationIssue,
-                    {
-                        **reason.as_dict(),
-                        "invoice_id": invoice_id,
-                        "export_file_id": export_file_id,
-                    },
-                )  # type: ignore[arg-type]
-            )
-        )
+            row["base_cents"] = int(str(row["base_cents"])) + line.base_cents
+            row["vat_cents"] = int(str(row["vat_cents"])) + line.vat_cents
+    return list(merged.values())
+
+
+def _issue_row(
+    reason: Reason, invoice_id: int | None, export_file_id: int, now: datetime
+) -> dict[str, object]:
+    return _fit(
+        ValidationIssue,
+        {
+            **reason.as_dict(),
+            "invoice_id": invoice_id,
+            "export_file_id": export_file_id,
+            "created_at": now,
+        },
+    )
 
 
 def record_export(engine: Engine, path: Path, content_hash: str, error: str | None = None) -> int:
@@ -228,98 +270,152 @@ def record_export(engine: Engine, path: Path, content_hash: str, error: str | No
         return row.id
 
 
+def _refusal(draft: InvoiceDraft) -> Reason:
+    return Reason(
+        rule="invoice.deposited_changed",
+        column="invoice_number",
+        value=draft.invoice_number,
+        message_fr=(
+            "Cette facture est déjà déposée sur Chorus Pro et ne peut plus changer : "
+            "émettez un avoir puis une nouvelle facture sous un autre numéro."
+        ),
+        message_en="a deposited invoice cannot change: issue a credit note",
+    )
+
+
+@dataclass
+class _Writes:
+    """What one staging writes, gathered before the transaction."""
+
+    inserts: list[tuple[InvoiceDraft, dict[str, object]]] = field(default_factory=list)
+    updates: list[tuple[InvoiceDraft, dict[str, object]]] = field(default_factory=list)
+    refusals: list[Reason] = field(default_factory=list)
+
+
+def _ids(connection: sa.Connection, keys: Sequence[Key]) -> dict[Key, int]:
+    table = Invoice.__table__  # type: ignore[attr-defined]
+    by_supplier: dict[str, list[str]] = {}
+    for supplier, number in keys:
+        by_supplier.setdefault(supplier, []).append(number)
+    found: dict[Key, int] = {}
+    for supplier, numbers in by_supplier.items():
+        for start in range(0, len(numbers), 500):
+            rows = connection.execute(
+                sa.select(table.c.id, table.c.invoice_number).where(
+                    table.c.supplier_siret == supplier,
+                    table.c.invoice_number.in_(numbers[start : start + 500]),
+                )
+            )
+            found.update({(supplier, number): invoice_id for invoice_id, number in rows})
+    return found
+
+
+def _write(connection: sa.Connection, writes: _Writes, export_file_id: int) -> None:
+    """Core statements in batches: the values are validated already, and building and flushing
+    one ORM object per row cost more than the rest of the staging."""
+    invoices = Invoice.__table__  # type: ignore[attr-defined]
+    vat_lines = InvoiceVatLine.__table__  # type: ignore[attr-defined]
+    issues = ValidationIssue.__table__  # type: ignore[attr-defined]
+    now = utcnow()
+    ids = _ids(connection, [(d.supplier_siret, d.invoice_number) for d, _ in writes.updates])
+    replaced = list(ids.values())
+    for start in range(0, len(replaced), 500):
+        chunk = replaced[start : start + 500]
+        connection.execute(sa.delete(vat_lines).where(vat_lines.c.invoice_id.in_(chunk)))
+        connection.execute(sa.delete(issues).where(issues.c.invoice_id.in_(chunk)))
+    if writes.updates:
+        connection.execute(
+            sa.update(invoices).where(invoices.c.id == sa.bindparam("invoice_id_")),
+            [
+                {
+                    **values,
+                    "updated_at": now,
+                    "invoice_id_": ids[(d.supplier_siret, d.invoice_number)],
+                }
+                for d, values in writes.updates
+            ],
+        )
+    fresh: list[tuple[InvoiceDraft, int]] = [
+        (d, ids[(d.supplier_siret, d.invoice_number)]) for d, _ in writes.updates
+    ]
+    if writes.inserts:
+        # A plain executemany, then the ids by key: RETURNING in parameter order makes SQLite
+        # run one INSERT per row.
+        connection.execute(
+            sa.insert(invoices),
+            [{**values, "created_at": now, "updated_at": now} for _, values in writes.inserts],
+        )
+        new_ids = _ids(
+            connection, [(d.supplier_siret, d.invoice_number) for d, _ in writes.inserts]
+        )
+        fresh += [(d, new_ids[(d.supplier_siret, d.invoice_number)]) for d, _ in writes.inserts]
+    vat_rows = [row for draft, invoice_id in fresh for row in _vat_rows(invoice_id, draft)]
+    issue_rows = [
+        _issue_row(reason, invoice_id, export_file_id, now)
+        for draft, invoice_id in fresh
+        for reason in draft.reasons
+    ]
+    issue_rows += [_issue_row(r, None, export_file_id, now) for r in writes.refusals]
+    if vat_rows:
+        connection.execute(sa.insert(vat_lines), vat_rows)
+    if issue_rows:
+        connection.execute(sa.insert(issues), issue_rows)
+
+
 def stage_invoices(
     engine: Engine,
     export_file_id: int,
     drafts: Sequence[InvoiceDraft],
     hashes: dict[Key, str],
     waiting: dict[Key, list[Reason]],
+    sources: dict[Key, str] | None = None,
 ) -> list[StageOutcome]:
-    """Writes the changed invoices in one transaction and says what happened to each."""
-    outcomes: list[StageOutcome] = []
-    existing = existing_fingerprints(engine, hashes)
-    with Session(engine, expire_on_commit=False) as session:
-        changed: list[tuple[InvoiceDraft, str]] = []
-        for draft in drafts:
-            key = (draft.supplier_siret, draft.invoice_number)
-            if key in waiting:
-                outcomes.append(
-                    StageOutcome(
-                        *key, StageResult.WAITING, existing.get(key, (None,))[0], waiting[key]
-                    )
-                )
-                continue
-            before = existing.get(key)
-            state = (InvoiceState.READY if draft.valid else InvoiceState.INVALID).value
-            if before is not None and before[1] == hashes[key]:
-                outcomes.append(StageOutcome(*key, StageResult.UNCHANGED, before[0], draft.reasons))
-                continue
-            if before is not None and before[0] not in REPLACEABLE:
-                refusal = Reason(
-                    rule="invoice.deposited_changed",
-                    column="invoice_number",
-                    value=draft.invoice_number,
-                    message_fr=(
-                        "Cette facture est déjà déposée sur Chorus Pro et ne peut plus changer : "
-                        "émettez un avoir puis une nouvelle facture sous un autre numéro."
-                    ),
-                    message_en="a deposited invoice cannot change: issue a credit note",
-                )
-                session.add(
-                    ValidationIssue(
-                        **_fit(
-                            ValidationIssue,
-                            {**refusal.as_dict(), "export_file_id": export_file_id},
-                        )  # type: ignore[arg-type]
-                    )
-                )
-                outcomes.append(StageOutcome(*key, StageResult.REFUSED, before[0], [refusal]))
-                continue
-            changed.append((draft, hashes[key]))
-            result = StageResult.INSERTED if before is None else StageResult.REPLACED
-            outcomes.append(StageOutcome(*key, result, state, draft.reasons))
+    """Writes the changed invoices in one transaction and says what happened to each.
 
-        replaced_keys = [
-            (d.supplier_siret, d.invoice_number)
-            for d, _ in changed
-            if (d.supplier_siret, d.invoice_number) in existing
-        ]
-        current: dict[Key, Invoice] = {}
-        for supplier, number in replaced_keys:
-            invoice = session.exec(
-                select(Invoice).where(
-                    Invoice.supplier_siret == supplier, Invoice.invoice_number == number
-                )
-            ).one()
-            current[(supplier, number)] = invoice
-        if current:
-            ids = [i.id for i in current.values()]
-            session.execute(
-                sa.delete(InvoiceVatLine).where(col(InvoiceVatLine.invoice_id).in_(ids))
-            )
-            session.execute(
-                sa.delete(ValidationIssue).where(col(ValidationIssue.invoice_id).in_(ids))
-            )
-        now = utcnow()
-        fresh: list[tuple[Invoice, InvoiceDraft]] = []
-        for draft, content_hash in changed:
-            values = _invoice_values(draft, content_hash, export_file_id)
-            previous = current.get((draft.supplier_siret, draft.invoice_number))
-            if previous is None:
-                invoice = Invoice.model_validate(values)
-            else:
-                invoice = previous
-                for name, value in values.items():
-                    setattr(invoice, name, value)
-                invoice.updated_at = now
-            session.add(invoice)
-            fresh.append((invoice, draft))
-        session.flush()
-        for invoice, draft in fresh:
-            assert invoice.id is not None
-            _children(session, invoice.id, draft, export_file_id)
-        session.commit()
+    `sources` are the invoices' source hashes (`tasks.changes`), stored with what is written.
+    """
+    outcomes: list[StageOutcome] = []
+    existing = existing_fingerprints(engine, [(d.supplier_siret, d.invoice_number) for d in drafts])
+    writes = _Writes()
+    for draft in drafts:
+        key = (draft.supplier_siret, draft.invoice_number)
+        before = existing.get(key)
+        if key in waiting:
+            state = before.state if before is not None else None
+            outcomes.append(StageOutcome(*key, StageResult.WAITING, state, waiting[key]))
+            continue
+        if before is not None and before.content_hash == hashes[key]:
+            outcomes.append(StageOutcome(*key, StageResult.UNCHANGED, before.state, draft.reasons))
+            continue
+        if before is not None and before.state not in REPLACEABLE:
+            refusal = _refusal(draft)
+            writes.refusals.append(refusal)
+            outcomes.append(StageOutcome(*key, StageResult.REFUSED, before.state, [refusal]))
+            continue
+        values = _invoice_values(draft, hashes[key], (sources or {}).get(key), export_file_id)
+        (writes.inserts if before is None else writes.updates).append((draft, values))
+        result = StageResult.INSERTED if before is None else StageResult.REPLACED
+        outcomes.append(StageOutcome(*key, result, str(values["state"]), draft.reasons))
+    with engine.begin() as connection:
+        _write(connection, writes, export_file_id)
     return outcomes
+
+
+def record_sources(engine: Engine, sources: dict[Key, str]) -> None:
+    """Stores the source hash of invoices found unchanged by content, so that the next ingest of
+    the same files recognises them without reading them."""
+    if not sources:
+        return
+    invoices = Invoice.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        ids = _ids(connection, list(sources))
+        connection.execute(
+            sa.update(invoices).where(invoices.c.id == sa.bindparam("invoice_id_")),
+            [
+                {"source_hash": sources[key], "invoice_id_": invoice_id}
+                for key, invoice_id in ids.items()
+            ],
+        )
 
 
 def sync_entrepreneurs(engine: Engine, entries: Iterable[EntrepreneurEntry]) -> int:

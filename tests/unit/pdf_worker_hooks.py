@@ -52,3 +52,10 @@ def identity(job: int) -> int:
 def worker_pid(_job: int) -> int:
     """Which worker ran the job."""
     return os.getpid()
+
+
+def die_on_37(job: int) -> int:
+    """`identity`, except that job 37 kills its worker (with the next chunk already sent to it)."""
+    if job == 37:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return job

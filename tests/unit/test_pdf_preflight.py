@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +37,7 @@ from tasks.sample_pdfs import (
 )
 from tests.unit.pdf_worker_hooks import (
     broken_start,
+    die_on_37,
     identity,
     kill_worker_on_poison,
     raise_on_poison,
@@ -605,6 +607,31 @@ def test_a_pool_keeps_its_workers_between_batches() -> None:
         second = pool.run(list(range(20)), on_timeout=lambda job: -1, on_crash=lambda job, w: -2)
         assert set(second) == set(first)
         assert len(set(first)) == 2
+
+
+def test_a_worker_dying_with_its_next_chunk_queued_costs_only_its_job() -> None:
+    """Each worker is sent its next chunk before it finishes the current one: the jobs it held
+    but never ran go to the other worker."""
+    jobs = list(range(300))
+    with WorkerPool(die_on_37, workers=2, timeout_seconds=5) as pool:
+        results = pool.run(jobs, on_timeout=lambda job: -1, on_crash=lambda job, what: -2)
+    assert results == [-2 if job == 37 else job for job in jobs]
+
+
+def test_progress_is_reported_as_jobs_complete() -> None:
+    done: list[int] = []
+    with WorkerPool(identity, workers=2, timeout_seconds=5) as pool:
+        results = pool.run(
+            list(range(100)),
+            on_timeout=lambda job: -1,
+            on_crash=lambda job, w: -2,
+            on_progress=done.append,
+            progress_every=30,
+        )
+    assert results == list(range(100))
+    assert done == sorted(done)
+    assert done and done[0] >= 30 and done[-1] <= 100
+    assert all(b - a >= 30 for a, b in itertools.pairwise(done))
 
 
 def test_a_relative_export_folder_is_read_from_the_callers_directory(
