@@ -8,6 +8,7 @@ folder is reported, never read.
 from __future__ import annotations
 
 import enum
+import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 
@@ -27,15 +28,17 @@ def locate_in_export(export_dir: Path, relative_path: str) -> Path | PathProblem
     if posix.is_absolute() or PureWindowsPath(written).anchor or ".." in posix.parts:
         return PathProblem.OUTSIDE_EXPORT
     try:
-        root = export_dir.resolve(strict=True)
-        target = (root / posix).resolve(strict=False)
-    except (OSError, RuntimeError):
+        root = os.path.realpath(export_dir, strict=True)
+        # Symbolic links are followed to where they really lead (a loop leads nowhere: missing).
+        target = os.path.realpath(os.path.join(root, written))
+    except (OSError, ValueError):
         return PathProblem.MISSING
-    if not target.is_relative_to(root):
+    inside = root if root.endswith(os.sep) else root + os.sep
+    if target != root and not target.startswith(inside):
         return PathProblem.OUTSIDE_EXPORT
     try:
-        if not target.is_file():
+        if not os.path.isfile(target):
             return PathProblem.MISSING
     except OSError:
         return PathProblem.MISSING
-    return target
+    return Path(target)

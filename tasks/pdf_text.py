@@ -90,14 +90,50 @@ class SearchableText:
         """Every amount in the text, in cents, whatever its French or international spelling."""
         if self._amounts is None:
             self._amounts = {
-                int(re.sub(r"[ .]", "", match["int"])) * 100 + int(match["dec"] or 0)
+                int(match["int"].replace(" ", "").replace(".", "")) * 100 + int(match["dec"] or 0)
                 for match in _AMOUNT.finditer(self.text)
             }
         return self._amounts
 
     def has_amount(self, cents: int) -> bool:
         """True when the amount appears (1 234,56 / 1234.56 / 1.234,56 / 1 234 € …)."""
+        if any(_amount_stands_alone(self.text, form) for form in _decimal_spellings(abs(cents))):
+            return True
         return abs(cents) in self.amounts
+
+
+_SEPARATORS = frozenset(".,")
+
+
+def _decimal_spellings(cents: int) -> set[str]:
+    """The usual ways to print an amount with its two decimals, as normalised text has them."""
+    units, rest = divmod(cents, 100)
+    groups = [f"{units:,}".replace(",", sep) for sep in (" ", ".")] if units >= 1000 else []
+    return {f"{whole}{point}{rest:02d}" for whole in (str(units), *groups) for point in ",."}
+
+
+def _amount_stands_alone(text: str, spelling: str) -> bool:
+    """True only where `_AMOUNT` would read exactly this amount at this place: the usual case,
+    found without scanning every number of the text; anything less clear-cut is left to it.
+
+    Nothing before may join the number (a digit, a separator, or a space after either: the
+    grouping or decimal part of an earlier number), nothing after may extend its decimals.
+    """
+    start = text.find(spelling)
+    while start != -1:
+        end = start + len(spelling)
+        before = text[start - 1] if start > 0 else ""
+        joins_before = before.isdecimal() or before in _SEPARATORS
+        if before == " " and start > 1:
+            joins_before = text[start - 2].isdecimal() or text[start - 2] in _SEPARATORS
+        after = text[end] if end < len(text) else ""
+        extends_after = after.isdecimal() or (
+            after in _SEPARATORS and end + 1 < len(text) and text[end + 1].isdecimal()
+        )
+        if not joins_before and not extends_after:
+            return True
+        start = text.find(spelling, start + 1)
+    return False
 
 
 def format_euros(cents: int) -> str:

@@ -48,3 +48,23 @@ def test_siret_matching_agrees_with_the_pattern(before: str, digits: str, after:
     text = SearchableText(before + digits + after)
     expected = re.search(_siret_pattern(digits), text.text) is not None
     assert text.has_siret(digits) == expected
+
+
+AMOUNT_ALPHABET = "0123456789 .,€eurTC:-\u00a0\u202f٣"
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.text(AMOUNT_ALPHABET, max_size=20),
+    st.integers(min_value=0, max_value=12_345_678_90),
+    st.sampled_from([" ", ".", "\u00a0", "\u202f", ""]),
+    st.sampled_from([",", ".", " , "]),
+    st.text(AMOUNT_ALPHABET, max_size=20),
+)
+def test_amount_fast_path_agrees_with_the_full_scan(
+    before: str, cents: int, group: str, point: str, after: str
+) -> None:
+    units, rest = divmod(cents, 100)
+    printed = f"{units:,}".replace(",", group) + f"{point}{rest:02d}"
+    text = SearchableText(before + printed + after)
+    assert text.has_amount(cents) == (cents in text.amounts)
