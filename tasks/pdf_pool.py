@@ -7,6 +7,10 @@ rest of its chunk is handed to a fresh worker. A hand-rolled pool, rather than
 `ProcessPoolExecutor`, because the executor fails every pending job when one worker dies and cannot
 say which file did it.
 
+A worker answers for several files at once (every 50 ms and at the end of each chunk), so that the
+parent wakes a few times per second rather than once per file. When a worker dies or hangs, the
+files it had not answered for are run again one per chunk; the one that fails alone is charged.
+
 Workers are fresh interpreters started with `python -c`, not forks: the caller may be a Prefect task
 with threads (and their locks) that a fork would copy half-held. Unlike multiprocessing's "spawn",
 they do not re-import the caller's `__main__` (a flow script, a benchmark), which would cost seconds
@@ -45,6 +49,7 @@ _READY = "ready"
 _STARTUP_LIMIT = 120.0  # seconds for a fresh interpreter to import the check, even on a loaded host
 _CHUNKS_PER_WORKER = 4
 _MAX_CHUNK = 16
+_ANSWER_EVERY = 0.05  # seconds: how long a worker keeps its answers before sending them
 
 
 class _Deadline(BaseException):
@@ -79,7 +84,8 @@ def _run_one(func: Callable[[Any], Any], job: Any, timeout_seconds: float) -> Ou
 
 
 def serve(conn: Connection) -> None:
-    """Worker main loop: one chunk at a time, one answer per job so the parent knows where we are."""
+    """Worker main loop: one chunk at a time; its answers go out together, at the latest when the
+    chunk ends, so a lone job (a suspect run again) is always answered before the next one starts."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGALRM, _on_alarm)
     func, timeout_seconds, initializer = conn.recv()
@@ -93,8 +99,15 @@ def serve(conn: Connection) -> None:
             return
         if chunk is None:
             return
+        answers: list[tuple[int, Outcome]] = []
+        sent = time.monotonic()
         for index, job in chunk:
-            conn.send((index, _run_one(func, job, timeout_seconds)))
+            answers.append((index, _run_one(func, job, timeout_seconds)))
+            if time.monotonic() - sent >= _ANSWER_EVERY:
+                conn.send(answers)
+                answers, sent = [], time.monotonic()
+        if answers:
+            conn.send(answers)
 
 
 @dataclass
@@ -149,6 +162,7 @@ class _Batch(Generic[J, R]):
     pool: list[_Worker[J]]
     queue: deque[list[tuple[int, J]]] = field(default_factory=deque)
     results: dict[int, R] = field(default_factory=dict)
+    suspects: set[int] = field(default_factory=set)
     chunk_size: int = 1
 
     def __post_init__(self) -> None:
@@ -221,29 +235,44 @@ class _Batch(Generic[J, R]):
         if message == _READY:
             worker.ready = True
             return
-        index, (status, value) = message
-        _, job = worker.inflight.popleft()
-        if status == "ok":
-            self.results[index] = value
-        elif status == "timeout":
-            self.results[index] = self.on_timeout(job)
-        else:
-            self.results[index] = self.on_crash(job, str(value))
-
-    def retire(self, worker: _Worker[J], *, timed_out: bool) -> None:
-        """Charges the current job to the worker's failure and queues the rest of its chunk again."""
-        self.discard(worker)
-        if worker.inflight:
-            index, job = worker.inflight.popleft()
-            if timed_out:
+        for index, (status, value) in message:
+            _, job = worker.inflight.popleft()
+            if status == "ok":
+                self.results[index] = value
+            elif status == "timeout":
                 self.results[index] = self.on_timeout(job)
             else:
-                exit_code = worker.process.returncode
-                self.results[index] = self.on_crash(
-                    job, f"worker process died (exit code {exit_code})"
-                )
-        if worker.inflight:
-            self.queue.appendleft(list(worker.inflight))
+                self.results[index] = self.on_crash(job, str(value))
+
+    def retire(self, worker: _Worker[J], *, timed_out: bool) -> None:
+        """Charges the failure to the job the worker was on when that job is known, and queues the
+        rest again; when it is not (answers still held by the worker), every unanswered job is run
+        again alone, where a failure names its file."""
+        self.discard(worker)
+        unanswered = list(worker.inflight)
+        if not unanswered:
+            return
+        index, job = unanswered[0]
+        if len(unanswered) > 1 and index not in self.suspects:
+            self.requeue(unanswered, suspects=True)
+            return
+        if timed_out:
+            self.results[index] = self.on_timeout(job)
+        else:
+            exit_code = worker.process.returncode
+            self.results[index] = self.on_crash(job, f"worker process died (exit code {exit_code})")
+        if len(unanswered) > 1:
+            self.requeue(unanswered[1:], suspects=False)
+
+    def requeue(self, jobs: list[tuple[int, J]], *, suspects: bool) -> None:
+        """Back to the front of the queue; a suspect goes alone, so that its failure is its own."""
+        if suspects:
+            self.suspects.update(index for index, _ in jobs)
+        chunks = [[entry] for entry in jobs if entry[0] in self.suspects]
+        others = [entry for entry in jobs if entry[0] not in self.suspects]
+        if others:
+            chunks.append(others)
+        self.queue.extendleft(reversed(chunks))
 
     def step(self) -> None:
         self.feed()
