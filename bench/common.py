@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -343,8 +343,8 @@ class MemorySampler:
                 self._kinds[pid] = "pdf_worker"
             elif "prefect.server" in command:
                 self._kinds[pid] = "prefect_server"
-            elif command:
-                self._kinds[pid] = "other"
+            # Anything else is asked again next time: a child seen between fork and exec still
+            # shows its parent's command line.
         return self._kinds.get(pid, "other")
 
     def sample(self) -> None:
@@ -447,20 +447,29 @@ def write_result(path: Path, result: dict[str, Any]) -> None:
     path.write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
 
 
-def task_run_seconds(flow_run_id: UUID | None, *, timeout: float = 30.0) -> dict[str, float]:
-    """Seconds spent inside each task of a flow run (summed over runs of the same task), read
-    back from the Prefect API: the flow's own breakdown, without a profiler's distortion.
+@dataclass(frozen=True)
+class TaskTimes:
+    """Seconds inside each task of a flow run (summed over its runs), and how long at least one
+    task was running: tasks may overlap, so the flow's time outside tasks is the wall time minus
+    the latter, not minus the sum."""
+
+    per_task: dict[str, float] = field(default_factory=dict)
+    busy: float = 0.0
+
+
+def task_run_seconds(flow_run_id: UUID | None, *, timeout: float = 30.0) -> TaskTimes:
+    """The flow's own breakdown, read back from the Prefect API, without a profiler's distortion.
 
     A task's time runs from its `Running` state to its end; what Prefect does before (creating
-    the run, walking the parameters for futures) is not in it, so the flow's wall time minus
-    these sums is the flow's own code outside tasks plus Prefect's orchestration. Task-run states
-    reach the API as events, a moment after the flow returns: hence the polling.
+    the run, walking the parameters for futures) is not in it, so the flow's wall time minus the
+    time covered by tasks is the flow's own code outside tasks plus Prefect's orchestration.
+    Task-run states reach the API as events, a moment after the flow returns: hence the polling.
     """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     if flow_run_id is None:
-        return {}
+        return TaskTimes()
     deadline = time.monotonic() + timeout
     query = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
     with get_client(sync_client=True) as client:
@@ -471,19 +480,26 @@ def task_run_seconds(flow_run_id: UUID | None, *, timeout: float = 30.0) -> dict
                 break
             time.sleep(0.5)
     totals: dict[str, float] = {}
+    spans: list[tuple[float, float]] = []
     for run in runs:
         if run.start_time is None or run.end_time is None:
             continue
         name = run.name.rsplit("-", 1)[0]
         totals[name] = totals.get(name, 0.0) + (run.end_time - run.start_time).total_seconds()
-    return totals
+        spans.append((run.start_time.timestamp(), run.end_time.timestamp()))
+    busy, covered_to = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > covered_to:
+            busy += end - max(start, covered_to)
+            covered_to = end
+    return TaskTimes(totals, busy)
 
 
-def task_figures(prefix: str, wall: float, tasks: dict[str, float]) -> None:
-    """One line per task, then what the flow spent outside its tasks."""
+def task_figures(prefix: str, wall: float, tasks: dict[str, float], busy: float) -> None:
+    """One line per task, then what the flow spent outside all of them (`busy`: see TaskTimes)."""
     for name, seconds in sorted(tasks.items(), key=lambda item: -item[1]):
         figure(f"{prefix}.task.{name}", seconds, "s")
-    figure(f"{prefix}.outside_tasks", wall - sum(tasks.values()), "s")
+    figure(f"{prefix}.outside_tasks", wall - busy, "s")
 
 
 class AllThreadsProfile:

@@ -132,6 +132,7 @@ class IngestRun:
     counts: dict[str, int]
     api_calls: int
     tasks: dict[str, float]
+    tasks_busy: float
 
 
 @dataclass
@@ -190,7 +191,11 @@ def measure_ingest(
             calls = int(simulator.control.stats()["total"]) - calls_before
             report: dict[str, Any] = state.result()
             tasks = task_run_seconds(state.state_details.flow_run_id)
-            runs.append(IngestRun(watch.seconds, cpu, dict(report["counts"]), calls, tasks))
+            runs.append(
+                IngestRun(
+                    watch.seconds, cpu, dict(report["counts"]), calls, tasks.per_task, tasks.busy
+                )
+            )
     return IngestResult(
         import_seconds=imports.seconds,
         prefect_start_seconds=prefect_start,
@@ -250,7 +255,7 @@ def report(invoices: int, pypdf: PypdfResult, result: IngestResult, phase_wall: 
     figure("ingest.first.directory_api_calls", first.api_calls, "calls")
     figure("ingest.first.ratio_to_pypdf_pool", ratio, "x")
     note("time inside each Prefect task; outside_tasks = flow body + Prefect orchestration")
-    task_figures("ingest.first", first.seconds, first.tasks)
+    task_figures("ingest.first", first.seconds, first.tasks, first.tasks_busy)
     note("CPU = ingest process (all threads, simulator thread included) + reaped PDF workers")
     figure("ingest.first.cpu", first.cpu_seconds, "s")
     figure("ingest.first.cpu_ratio_to_pypdf_pool", first.cpu_seconds / pypdf.pool_cpu_seconds, "x")
@@ -258,7 +263,7 @@ def report(invoices: int, pypdf: PypdfResult, result: IngestResult, phase_wall: 
     figure("ingest.second.unchanged", second.counts.get("unchanged", 0), "invoices")
     figure("ingest.second.api_calls", second.api_calls, "calls")
     figure("ingest.second.cpu", second.cpu_seconds, "s")
-    task_figures("ingest.second", second.seconds, second.tasks)
+    task_figures("ingest.second", second.seconds, second.tasks, second.tasks_busy)
     figure("ingest.second.share_of_first", 100 * share, "%")
     note("peak memory; ru_maxrss of the ingest process and of its children (RUSAGE_CHILDREN)")
     figure("memory.ru_maxrss.process", result.peak_self_mb, "MB")
