@@ -16,6 +16,7 @@ from chorus_pro.simulator import SimulatorHandle, seed
 from flows.deposit import deposit
 from flows.ingest import ingest
 from schemas.warehouse import Alert, DepositAttempt, Invoice
+from tasks.deposit import DepositHalted
 from tasks.sample_export import generate_export
 from tests.flows.helpers import configure
 
@@ -222,3 +223,14 @@ def test_upload_ids_are_reused_by_later_attempts_within_and_across_runs(
         "per invoice: one failed (429), one ambiguous (500), one deposited"
     )
     assert all(len(ids) == 1 for ids in by_invoice.values()), by_invoice
+
+
+def test_refused_credentials_halt_every_batch_and_leave_invoices_ready(
+    ingested: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHORUS_ETL_DEPOSIT_BATCH_SIZE", "10")
+    monkeypatch.setenv("CHORUS_ETL_CPRO_PASSWORD", "not-the-password")
+    reset_settings_cache()
+    with pytest.raises(DepositHalted, match="technical account"):
+        deposit()
+    assert {i.state for i in _invoices(ingested)} == {"ready"}
