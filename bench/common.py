@@ -9,6 +9,7 @@ so the environment must be fixed first (`seal_environment`).
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import csv
 import io
@@ -605,3 +606,31 @@ class Warehouses:
         for database in reversed(self.created):
             self._admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         self.created.clear()
+
+
+def add_run_arguments(
+    parser: argparse.ArgumentParser, *, keep_help: str, profile_help: str, phases: list[str]
+) -> None:
+    """The options every phased benchmark shares: where to work, how to log and profile, and the
+    internal ones the orchestrator passes when it re-runs the module for one measured phase."""
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR", help=keep_help)
+    parser.add_argument(
+        "--log-level", default="INFO", help="pipeline log level (INFO, as in production)"
+    )
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="wall",
+        choices=["wall", "cpu"],
+        default=None,
+        help=profile_help,
+    )
+    parser.add_argument("--phase", choices=phases, help=argparse.SUPPRESS)
+    for internal in ("--workdir", "--result", "--export"):
+        parser.add_argument(internal, type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--today", help=argparse.SUPPRESS)
+
+
+def check_run_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.profile and args.keep is None and args.phase is None:
+        parser.error("--profile needs --keep DIR (the stats are written there)")

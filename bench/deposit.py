@@ -34,6 +34,8 @@ from bench.common import (
     PhaseFailed,
     Stopwatch,
     Warehouses,
+    add_run_arguments,
+    check_run_arguments,
     cpu_seconds,
     figure,
     load_average,
@@ -366,34 +368,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-overhead-run", action="store_true", help="no second run at 0 ms latency"
     )
-    parser.add_argument(
-        "--keep",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="work in DIR and keep it; a later run with the same --invoices and --seed reuses "
-        "its export",
+    add_run_arguments(
+        parser,
+        keep_help="work in DIR and keep it; a later run with the same --invoices and --seed reuses its export",
+        profile_help="run the deposits under cProfile, every thread (inflates their times); stats in the work directory",
+        phases=["deposit"],
     )
-    parser.add_argument(
-        "--log-level", default="INFO", help="pipeline log level (INFO, as in production)"
-    )
-    parser.add_argument(
-        "--profile",
-        nargs="?",
-        const="wall",
-        choices=["wall", "cpu"],
-        default=None,
-        help="run the deposits under cProfile, every thread (inflates their times); stats in "
-        "the work directory",
-    )
-    parser.add_argument("--phase", choices=["deposit"], help=argparse.SUPPRESS)
-    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--export", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--today", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.profile and args.keep is None and args.phase is None:
-        parser.error("--profile needs --keep DIR (the stats are written there)")
+    check_run_arguments(parser, args)
     if args.invoices < 1 or args.concurrency < 1 or args.latency_ms < 0:
         parser.error("--invoices and --concurrency must be >= 1, --latency-ms >= 0")
     if not 0 <= args.fault_rate <= 1:

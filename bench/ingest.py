@@ -41,6 +41,8 @@ from bench.common import (
     MemorySampler,
     PhaseFailed,
     Stopwatch,
+    add_run_arguments,
+    check_run_arguments,
     cpu_seconds,
     figure,
     fresh_file,
@@ -341,34 +343,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--invoices", type=int, default=10_000, help="export size (10000)")
     parser.add_argument("--seed", type=int, default=1, help="sample export seed (1)")
-    parser.add_argument(
-        "--keep",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="work in DIR and keep it (export, warehouse, logs); a later run with the same "
-        "--invoices and --seed reuses its export instead of generating it again",
+    add_run_arguments(
+        parser,
+        keep_help="work in DIR and keep it (export, warehouse, logs); a later run with the same --invoices and --seed reuses its export instead of generating it again",
+        profile_help="run both ingests under cProfile (inflates their times) and keep the stats",
+        phases=["pypdf", "ingest"],
     )
-    parser.add_argument(
-        "--log-level", default="INFO", help="pipeline log level (INFO, as in production)"
-    )
-    parser.add_argument(
-        "--profile",
-        nargs="?",
-        const="wall",
-        choices=["wall", "cpu"],
-        default=None,
-        help="run both ingests under cProfile (inflates their times) and keep the stats",
-    )
-    # Internal: the orchestrator re-runs this module for each measured phase.
-    parser.add_argument("--phase", choices=["pypdf", "ingest"], help=argparse.SUPPRESS)
-    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--export", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--today", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.profile and args.keep is None and args.phase is None:
-        parser.error("--profile needs --keep DIR (the stats are written there)")
+    check_run_arguments(parser, args)
     if args.invoices < 1:
         parser.error("--invoices must be at least 1")
     return args

@@ -447,14 +447,7 @@ class Depositor:
                 response.statutFacture,
                 AttemptOutcome.DEPOSITED,
             )
-            outcome.result = DepositResult.DEPOSITED
-            outcome.chorus_invoice_id = response.identifiantFactureCPP
-            log.info(
-                "deposit.deposited",
-                invoice=invoice.invoice_number,
-                chorus_invoice_id=response.identifiantFactureCPP,
-            )
-            return outcome
+            return _landed(outcome, DepositResult.DEPOSITED, response.identifiantFactureCPP)
         outcome.result, outcome.detail = DepositResult.RETRY_LATER, "too many ambiguous submissions"
         return outcome
 
@@ -487,14 +480,14 @@ class Depositor:
             found.statut,
             AttemptOutcome.FOUND_EXISTING,
         )
-        outcome.result = DepositResult.FOUND_EXISTING
-        outcome.chorus_invoice_id = found.identifiantFactureCPP
-        log.info(
-            "deposit.found_existing",
-            invoice=invoice.invoice_number,
-            chorus_invoice_id=found.identifiantFactureCPP,
-        )
-        return outcome
+        return _landed(outcome, DepositResult.FOUND_EXISTING, found.identifiantFactureCPP)
+
+
+def _landed(outcome: DepositOutcome, result: DepositResult, chorus_id: int) -> DepositOutcome:
+    """The outcome of an invoice now on Chorus Pro (deposited here, or found there), logged."""
+    outcome.result, outcome.chorus_invoice_id = result, chorus_id
+    log.info(f"deposit.{result.value}", invoice=outcome.invoice_number, chorus_invoice_id=chorus_id)
+    return outcome
 
 
 def select_ready(engine: Engine, filters: Filters) -> list[int]:

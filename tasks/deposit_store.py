@@ -137,15 +137,10 @@ class DepositStore:
                     uploads[invoice_id] = Uploads.from_row(pdf_id, attachments_json)
                 for invoice in invoices:
                     assert invoice.id is not None
-                    folder = (
-                        folders.get(invoice.export_file_id, Path("."))
-                        if invoice.export_file_id is not None
-                        else Path(".")
-                    )
                     loaded[invoice.id] = LoadedInvoice(
                         invoice,
                         lines.get(invoice.id, []),
-                        folder,
+                        folders.get(invoice.export_file_id or 0, Path(".")),
                         uploads.get(invoice.id, Uploads()),
                     )
             session.expunge_all()

@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -125,32 +126,33 @@ class Stored:
     source_hash: str | None
 
 
+def _rows_by_key(
+    connection: sa.Connection, keys: Iterable[Key], *columns: sa.ColumnElement[object]
+) -> Iterator[tuple[Key, Any]]:
+    """`columns` of the invoices with these keys, asked per supplier, 500 numbers at a time."""
+    table = Invoice.__table__  # type: ignore[attr-defined]
+    by_supplier: dict[str, list[str]] = {}
+    for supplier, number in set(keys):
+        by_supplier.setdefault(supplier, []).append(number)
+    for supplier, numbers in by_supplier.items():
+        for start in range(0, len(numbers), 500):
+            rows = connection.execute(
+                sa.select(table.c.invoice_number, *columns).where(
+                    table.c.supplier_siret == supplier,
+                    table.c.invoice_number.in_(numbers[start : start + 500]),
+                )
+            )
+            for row in rows:
+                yield (supplier, row[0]), row
+
+
 def existing_fingerprints(engine: Engine, keys: Iterable[Key]) -> dict[Key, Stored]:
     """State and hashes of the invoices already in the warehouse, by key."""
-    wanted = set(keys)
-    found: dict[Key, Stored] = {}
-    by_supplier: dict[str, list[str]] = {}
-    for supplier, number in wanted:
-        by_supplier.setdefault(supplier, []).append(number)
     table = Invoice.__table__  # type: ignore[attr-defined]
+    columns = (table.c.id, table.c.state, table.c.content_hash, table.c.source_hash)
     with engine.connect() as connection:
-        for supplier, numbers in by_supplier.items():
-            for start in range(0, len(numbers), 500):
-                rows = connection.execute(
-                    sa.select(
-                        table.c.invoice_number,
-                        table.c.id,
-                        table.c.state,
-                        table.c.content_hash,
-                        table.c.source_hash,
-                    ).where(
-                        table.c.supplier_siret == supplier,
-                        table.c.invoice_number.in_(numbers[start : start + 500]),
-                    )
-                )
-                for number, invoice_id, state, content_hash, source_hash in rows:
-                    found[(supplier, number)] = Stored(invoice_id, state, content_hash, source_hash)
-    return found
+        rows = _rows_by_key(connection, keys, *columns)
+        return {key: Stored(row[1], row[2], row[3], row[4]) for key, row in rows}
 
 
 @functools.cache
@@ -294,20 +296,7 @@ class _Writes:
 
 def _ids(connection: sa.Connection, keys: Sequence[Key]) -> dict[Key, int]:
     table = Invoice.__table__  # type: ignore[attr-defined]
-    by_supplier: dict[str, list[str]] = {}
-    for supplier, number in keys:
-        by_supplier.setdefault(supplier, []).append(number)
-    found: dict[Key, int] = {}
-    for supplier, numbers in by_supplier.items():
-        for start in range(0, len(numbers), 500):
-            rows = connection.execute(
-                sa.select(table.c.id, table.c.invoice_number).where(
-                    table.c.supplier_siret == supplier,
-                    table.c.invoice_number.in_(numbers[start : start + 500]),
-                )
-            )
-            found.update({(supplier, number): invoice_id for invoice_id, number in rows})
-    return found
+    return {key: row[1] for key, row in _rows_by_key(connection, keys, table.c.id)}
 
 
 def _write(connection: sa.Connection, writes: _Writes, export_file_id: int) -> None:
