@@ -123,6 +123,14 @@ def _safe_name(name: str, taken: set[str]) -> str:
     return next(c for c in candidates if c.casefold() not in taken)
 
 
+def upload_name_of(relative_path: str, taken: set[str]) -> str:
+    """The name a file of the export is uploaded under (see `_safe_name`); `taken` holds the
+    casefolded names already given to the same invoice's files, and gets this one."""
+    name = _safe_name(PurePosixPath(relative_path.replace("\\", "/")).name, taken)
+    taken.add(name.casefold())
+    return name
+
+
 def _located_reason(relative_path: str, problem: PathProblem) -> Reason:
     if problem is PathProblem.OUTSIDE_EXPORT:
         return _reason(
@@ -209,8 +217,7 @@ def check_attachments(
         if problem is not None:
             found.append(problem)
             continue
-        upload_name = _safe_name(name, taken)
-        taken.add(upload_name.casefold())
+        upload_name = upload_name_of(relative_path, taken)
         extension = _split_name(upload_name)[1].upper()
         planned.append(
             PlannedAttachment(

@@ -53,6 +53,7 @@ from schemas.payloads import (
     SubmitInvoiceRequest,
 )
 from schemas.warehouse import AttemptOutcome, Invoice, InvoiceState, InvoiceVatLine
+from tasks.attachments import MIME_TYPES, upload_name_of
 from tasks.deposit_store import DepositStore, LoadedInvoice, Uploads
 
 log = get_logger(__name__)
@@ -257,30 +258,8 @@ def build_request(
 
 
 def _mime(path: Path) -> str:
-    suffix = path.suffix.lower()
-    return {
-        ".pdf": "application/pdf",
-        ".txt": "text/plain",
-        ".csv": "text/csv",
-        ".xml": "application/xml",
-        ".png": "image/png",
-        ".jpg": "image/jpeg",
-        ".jpeg": "image/jpeg",
-    }.get(suffix, "application/octet-stream")
-
-
-def upload_name(relative: str, taken: set[str]) -> str:
-    """Chorus wants ≤ 50 characters with an extension; long names are shortened, kept unique."""
-    path = Path(relative)
-    stem, suffix = path.stem, path.suffix
-    name = path.name
-    counter = 1
-    while len(name) > 50 or name in taken:
-        room = 50 - len(suffix) - (len(str(counter)) + 1 if counter > 1 else 0)
-        name = stem[:room] + (f"-{counter}" if counter > 1 else "") + suffix
-        counter += 1
-    taken.add(name)
-    return name
+    """The type Chorus Pro expects for the file's extension (the preflight's table)."""
+    return MIME_TYPES.get(path.suffix.lstrip(".").upper(), "application/octet-stream")
 
 
 class Depositor:
@@ -341,11 +320,11 @@ class Depositor:
         """Uploads what earlier attempts did not, recording each id as soon as Chorus gives it."""
         relatives: list[str] = json.loads(invoice.attachments_json or "[]")
         taken: set[str] = set()
-        names = {r: upload_name(r, taken) for r in relatives}
+        names = {r: upload_name_of(r, taken) for r in relatives}
         if uploads.pdf_id is None:
             self._throttle()
             uploads.pdf_id = self.api.upload_file(
-                upload_name(invoice.pdf_path or f"{invoice.invoice_number}.pdf", set()),
+                upload_name_of(invoice.pdf_path or f"{invoice.invoice_number}.pdf", set()),
                 (folder / (invoice.pdf_path or "")).read_bytes(),
                 "application/pdf",
             )
@@ -397,7 +376,10 @@ class Depositor:
             return outcome
         supplier, service_id = resolved
         if self.dry_run:
-            attachments = [(upload_name(r, set()), 0) for r in json.loads(invoice.attachments_json)]
+            taken: set[str] = set()
+            attachments = [
+                (upload_name_of(r, taken), 0) for r in json.loads(invoice.attachments_json)
+            ]
             request = build_request(invoice, lines, supplier, service_id, 0, attachments)
             outcome.result = DepositResult.DRY_RUN
             outcome.payload = request.model_dump(mode="json", exclude_none=True)

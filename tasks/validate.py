@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-import numpy as np
 import pandas as pd
 import pandera.errors as pa_errors
 
@@ -405,14 +404,7 @@ def _header_of(record: dict[str, object]) -> dict[str, object]:
     header: dict[str, object] = {}
     for column in HEADER_COLUMNS:
         value = record[column]
-        if value is None or value == "":
-            header[column] = None
-        elif column == "total_ttc_cents":
-            # The type a row of the typed frame gives (`Series` access): kept, since drafts
-            # travel as they always did.
-            header[column] = np.int64(value)  # type: ignore[arg-type]
-        else:
-            header[column] = value
+        header[column] = None if value is None or value == "" else value
     return header
 
 

@@ -1,7 +1,8 @@
 """`group_invoices` works on whole columns; it must give what the per-invoice version gave.
 
 The reference below is the straightforward version it replaced (pandas calls per invoice, too slow
-at 10,000 invoices), building its reasons with the same message helpers: same drafts, in the same order, with the same header values and types and the
+at 10,000 invoices), building its reasons with the same message helpers: same drafts, in the
+same order, with the same header values (plain Python types, no numpy scalars) and the
 same reasons in the same order, on a sample export with every kind of error plus rows that make
 invoices disagree, carry unparseable cells or unknown entrepreneurs.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -35,8 +37,13 @@ TODAY = date(2026, 11, 27)
 
 
 def _reference_header(row: pd.Series) -> dict[str, object]:
+    """The first row's values, numpy scalars as the Python values they stand for."""
     return {
-        c: None if row[c] is None or pd.isna(row[c]) or row[c] == "" else row[c]
+        c: None
+        if row[c] is None or pd.isna(row[c]) or row[c] == ""
+        else row[c].item()
+        if isinstance(row[c], np.generic)
+        else row[c]
         for c in HEADER_COLUMNS
     }
 
