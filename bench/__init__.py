@@ -1,0 +1,1 @@
+"""Benchmarks: each module runs one and prints its figures (`python -m bench.<name>`)."""

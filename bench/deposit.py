@@ -41,9 +41,9 @@ from bench.common import (
     load_average,
     note,
     point_pipeline_at,
-    prepare_export,
     run_phase,
     seal_environment,
+    start_orchestration,
     task_figures,
     task_run_seconds,
     verdict,
@@ -293,12 +293,7 @@ def report(args: argparse.Namespace, result: DepositBenchResult) -> None:
 
 def orchestrate(args: argparse.Namespace) -> int:
     with work_directory(args.keep) as workdir:
-        seal_environment(workdir / "prefect-home-main", log_level=args.log_level)
-        export = prepare_export(workdir, invoices=args.invoices, seed=args.seed)
-        if export.reused:
-            note(f"export reused from {export.path} (generated {export.today}, not regenerated)")
-        note("export generation is not benchmark time")
-        figure("export.generation", export.generation_seconds, "s")
+        export = start_orchestration(workdir, args)
         figure("machine.cpus", os.cpu_count() or 0)
         figure("machine.load_1min.before", load_average())
         passed = [

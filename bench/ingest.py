@@ -51,10 +51,10 @@ from bench.common import (
     note,
     peak_rss_mb,
     point_pipeline_at,
-    prepare_export,
     run_phase,
     seal_environment,
     sqlite_url,
+    start_orchestration,
     task_figures,
     task_run_seconds,
     verdict,
@@ -73,7 +73,7 @@ T = TypeVar("T")
 
 
 def pipeline_workers() -> int:
-    """The number of PDF workers the flow starts (`tasks.ingest.preflight_workers`): the yardstick
+    """The number of PDF workers the flow starts (`tasks.ingest.stages.preflight_workers`): the yardstick
     uses the same, so the comparison is core for core."""
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -99,7 +99,7 @@ def measure_pypdf(export_dir: Path) -> PypdfResult:
     for the flow. The files are read once beforehand so both this and the flow find them in
     the page cache. The single-process figure shows how well the work parallelises.
     """
-    from tasks.pdf_preflight import read_pdf_text_only
+    from tasks.preflight.pdfs import read_pdf_text_only
 
     paths = invoice_pdf_paths(export_dir)
     for path in paths:
@@ -290,12 +290,7 @@ def report(invoices: int, pypdf: PypdfResult, result: IngestResult, phase_wall: 
 
 def orchestrate(args: argparse.Namespace) -> int:
     with work_directory(args.keep) as workdir:
-        seal_environment(workdir / "prefect-home-main", log_level=args.log_level)
-        export = prepare_export(workdir, invoices=args.invoices, seed=args.seed)
-        if export.reused:
-            note(f"export reused from {export.path} (generated {export.today}, not regenerated)")
-        note("export generation is not benchmark time")
-        figure("export.generation", export.generation_seconds, "s")
+        export = start_orchestration(workdir, args)
         common = ["--export", str(export.path), "--today", export.today.isoformat()]
         common += ["--log-level", args.log_level]
         figure("machine.cpus", os.cpu_count() or 0)

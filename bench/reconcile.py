@@ -220,11 +220,11 @@ def main() -> None:
             f"target: <= 60 calls: {'met' if calls <= 60 else 'MISSED'}; < 30 s: {'met' if elapsed < 30 else 'MISSED'}"
         )
 
+        from chorus_etl.chorus_client import chorus_pro_client
         from chorus_etl.settings import get_settings
-        from chorus_pro.client import ChorusProClient
 
         open_ids = [i.id for i in store.invoices.values()]
-        with ChorusProClient.from_settings(get_settings()) as api:
+        with chorus_pro_client(get_settings()) as api:
             started = time.perf_counter()
             for invoice_id in open_ids[: args.sample]:
                 api.get_history(invoice_id)

@@ -337,7 +337,7 @@ def build_warehouse(url: str, args: argparse.Namespace, today: date) -> int:
 def report_command(out_dir: Path) -> tuple[list[str], str]:
     """The installed command if the CLI registers `report`, else the same function through Typer
     after importing the whole CLI, so the import cost measured is the command's."""
-    from chorus_etl.cli import app
+    from cli import app
 
     if any(command.name == "report" for command in app.registered_commands):
         return [
@@ -348,16 +348,14 @@ def report_command(out_dir: Path) -> tuple[list[str], str]:
             str(out_dir),
             "--json",
         ], "chorus-etl report"
-    code = (
-        "import typer, chorus_etl.cli; from chorus_etl.cli.report import report; typer.run(report)"
-    )
+    code = "import typer, cli; from cli.report import report; typer.run(report)"
     return [
         sys.executable,
         "-c",
         code,
         str(out_dir),
         "--json",
-    ], "chorus_etl.cli.report.report via typer.run"
+    ], "cli.report.report via typer.run"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

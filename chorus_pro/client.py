@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import PurePath
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import structlog
@@ -73,9 +73,6 @@ from schemas.payloads import (
     UploadFileResponse,
 )
 
-if TYPE_CHECKING:
-    from chorus_etl.settings import Settings
-
 __all__ = ["ChorusProClient"]
 
 logger = structlog.get_logger("chorus_etl.chorus_pro")
@@ -132,11 +129,6 @@ class ChorusProClient:
         self._tokens = TokenCache(
             self._fetch_token, margin=config.token_refresh_margin, clock=clock
         )
-
-    @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> ChorusProClient:
-        """A client for the environment the settings select (simulator, sandbox, production)."""
-        return cls(ChorusProConfig.from_settings(settings), **kwargs)
 
     def __repr__(self) -> str:
         return f"<ChorusProClient api_url={self.config.api_url!r} login={self.config.login!r}>"

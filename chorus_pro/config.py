@@ -1,18 +1,13 @@
 """What a `ChorusProClient` needs to know, and nothing it does not.
 
-The client takes this small object rather than the whole application settings so that it can be
-used (and tested) without the pipeline's environment, and so that the secrets it holds stay
+The client takes this small object rather than the pipeline's settings so that the package knows
+nothing of the pipeline and can be used (and tested) on its own, and so that the secrets it holds stay
 `SecretStr`: the config can be printed, logged or put in a traceback without revealing them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
-if TYPE_CHECKING:
-    from chorus_etl.settings import Settings
 
 __all__ = ["ChorusProConfig"]
 
@@ -47,21 +42,3 @@ class ChorusProConfig(BaseModel):
         default=True, description="Honour HTTP(S)_PROXY / NO_PROXY, as corporate networks need."
     )
     user_agent: str = "chorus-etl"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ChorusProConfig:
-        """Builds the config from the application settings (environment, `.env`)."""
-        client_id, client_secret, login, password = settings.credentials()
-        return cls(
-            api_url=settings.api_url,
-            oauth_url=settings.oauth_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            login=login,
-            password=password,
-            timeout=settings.http_timeout_seconds,
-            connect_timeout=min(10.0, settings.http_timeout_seconds),
-            max_retries=settings.http_max_retries,
-            backoff_base=settings.http_backoff_base_seconds,
-            backoff_max=settings.http_backoff_max_seconds,
-        )

@@ -7,11 +7,9 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from chorus_etl import db
-from chorus_etl.log import configure_logging, get_logger
-from chorus_etl.settings import get_settings
-from tasks.alert_sender import send_pending_alerts
-from tasks.runs import recorded_run
+from chorus_etl.log import get_logger
+from chorus_etl.runs import flow_environment, recorded_run
+from tasks.alerts import send_pending_alerts
 
 log = get_logger(__name__)
 
@@ -20,16 +18,9 @@ log = get_logger(__name__)
 def send_alerts() -> dict[str, Any]:
     """Undelivered alerts stay pending with their reason and are retried by the next run, so a
     failed delivery leaves the run completed; the summary and the artifact show what is left."""
-    settings = get_settings()
-    configure_logging(settings)
-    db.upgrade(settings.database_url)
-    engine = db.make_engine(settings.database_url)
-    try:
-        with recorded_run(engine, "send-alerts") as counts:
-            summary = send_pending_alerts(engine, settings).as_dict()
-            counts.update(summary)
-    finally:
-        engine.dispose()
+    with flow_environment() as (settings, engine), recorded_run(engine, "send-alerts") as counts:
+        summary = send_pending_alerts(engine, settings).as_dict()
+        counts.update(summary)
     _publish(summary)
     return summary
 

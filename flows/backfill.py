@@ -7,13 +7,11 @@ from typing import Any
 
 from prefect import flow
 
-from chorus_etl import db
-from chorus_etl.log import configure_logging, get_logger
-from chorus_etl.settings import get_settings
-from chorus_pro.client import ChorusProClient
+from chorus_etl.chorus_client import chorus_pro_client
+from chorus_etl.log import get_logger
+from chorus_etl.runs import flow_environment, recorded_run
 from flows.deposit import deposit
-from tasks.history_backfill import import_history
-from tasks.runs import recorded_run
+from tasks.reconcile import import_history
 
 log = get_logger(__name__)
 
@@ -43,39 +41,33 @@ def backfill_history(date_from: date, date_to: date, window_days: int = 7) -> di
         raise ValueError(f"date_to {date_to} is before date_from {date_from}")
     if window_days < 1:
         raise ValueError("window_days must be at least 1")
-    settings = get_settings()
-    configure_logging(settings)
-    db.upgrade(settings.database_url)
-    engine = db.make_engine(settings.database_url)
-    try:
-        with (
-            recorded_run(engine, "backfill-history") as counts,
-            ChorusProClient.from_settings(settings) as api,
-        ):
-            structures = {s.identifiant: s.idStructureCPP for s in api.supplier_structures()}
-            syncs = [
-                import_history(
-                    engine,
-                    api,
-                    siret,
-                    structures[siret],
-                    date_from,
-                    date_to,
-                    window_days,
-                    settings.alert_accounting_email,
-                )
-                for siret in settings.supplier_sirets
-                if siret in structures
-            ]
-            summary: dict[str, Any] = {
-                "date_from": date_from.isoformat(),
-                "date_to": date_to.isoformat(),
-                "suppliers": [s.as_dict() for s in syncs],
-                "invoices_seen": sum(s.results for s in syncs),
-                "external_created": sum(s.external_created for s in syncs),
-                "new_events": sum(s.new_events for s in syncs),
-            }
-            counts.update({k: v for k, v in summary.items() if isinstance(v, int)})
-    finally:
-        engine.dispose()
+    with (
+        flow_environment() as (settings, engine),
+        recorded_run(engine, "backfill-history") as counts,
+        chorus_pro_client(settings) as api,
+    ):
+        structures = {s.identifiant: s.idStructureCPP for s in api.supplier_structures()}
+        syncs = [
+            import_history(
+                engine,
+                api,
+                siret,
+                structures[siret],
+                date_from,
+                date_to,
+                window_days,
+                settings.alert_accounting_email,
+            )
+            for siret in settings.supplier_sirets
+            if siret in structures
+        ]
+        summary: dict[str, Any] = {
+            "date_from": date_from.isoformat(),
+            "date_to": date_to.isoformat(),
+            "suppliers": [s.as_dict() for s in syncs],
+            "invoices_seen": sum(s.results for s in syncs),
+            "external_created": sum(s.external_created for s in syncs),
+            "new_events": sum(s.new_events for s in syncs),
+        }
+        counts.update({k: v for k, v in summary.items() if isinstance(v, int)})
     return summary

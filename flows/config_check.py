@@ -6,7 +6,7 @@ from prefect import flow
 
 from chorus_etl.log import configure_logging, get_logger
 from chorus_etl.settings import get_settings
-from tasks.connectivity import check_token
+from tasks.setup import check_token
 
 log = get_logger(__name__)
 

@@ -9,15 +9,13 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from chorus_etl import db
-from chorus_etl.log import configure_logging, get_logger
-from chorus_etl.settings import get_settings
+from chorus_etl.log import get_logger
+from chorus_etl.runs import flow_environment, recorded_run
 from flows.alerts import send_alerts
 from flows.deposit import deposit
 from flows.ingest import ingest
 from flows.reconcile import reconcile
-from tasks.inbox import pending_exports
-from tasks.runs import recorded_run
+from tasks.ingest import pending_exports
 
 log = get_logger(__name__)
 
@@ -25,13 +23,9 @@ log = get_logger(__name__)
 @flow(name="daily", log_prints=False, validate_parameters=True)
 def daily(inbox: Path | None = None, as_of: date | None = None) -> dict[str, Any]:
     """The whole pipeline once; each stage is its own flow run, visible on its own in the UI."""
-    settings = get_settings()
-    configure_logging(settings)
-    db.upgrade(settings.database_url)
-    engine = db.make_engine(settings.database_url)
-    folder = inbox or settings.inbox_dir
-    summary: dict[str, Any] = {"inbox": str(folder), "exports": []}
-    try:
+    with flow_environment() as (settings, engine):
+        folder = inbox or settings.inbox_dir
+        summary: dict[str, Any] = {"inbox": str(folder), "exports": []}
         with recorded_run(engine, "daily") as counts:
             for export in pending_exports(engine, folder):
                 report = ingest(export.resolve(), today=as_of)
@@ -47,8 +41,6 @@ def daily(inbox: Path | None = None, as_of: date | None = None) -> dict[str, Any
                 status_changes=summary["reconcile"]["status_changes"],
                 alerts_sent=summary["alerts"]["sent"],
             )
-    finally:
-        engine.dispose()
     create_markdown_artifact(
         key="daily-summary",
         markdown=_markdown(summary),

@@ -10,21 +10,21 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.futures import PrefectFuture
 
-from chorus_etl import db, progress
-from chorus_etl.log import configure_logging, get_logger
-from chorus_etl.settings import get_settings
-from chorus_pro.client import ChorusProClient
+from chorus_etl import progress
+from chorus_etl.chorus_client import chorus_pro_client
+from chorus_etl.log import get_logger
+from chorus_etl.runs import flow_environment, recorded_run
 from tasks.deposit import (
     Depositor,
     DepositOutcome,
     DepositResult,
     Filters,
     RateLimiter,
+    deposit_batch,
+    resolve_submitting,
     select_ready,
     select_submitting,
 )
-from tasks.deposit_batches import deposit_batch, resolve_submitting
-from tasks.runs import recorded_run
 
 log = get_logger(__name__)
 
@@ -39,22 +39,18 @@ def deposit(
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """Resolves interrupted deposits first, then deposits `ready` invoices in batches."""
-    settings = get_settings()
-    configure_logging(settings)
-    db.upgrade(settings.database_url)
-    engine = db.make_engine(settings.database_url)
-    filters = Filters(
-        supplier_sirets=supplier_sirets or [],
-        entrepreneur_codes=entrepreneur_codes or [],
-        invoice_numbers=invoice_numbers or [],
-        date_from=date_from,
-        date_to=date_to,
-    )
-    outcomes: list[DepositOutcome] = []
-    try:
+    with flow_environment() as (settings, engine):
+        filters = Filters(
+            supplier_sirets=supplier_sirets or [],
+            entrepreneur_codes=entrepreneur_codes or [],
+            invoice_numbers=invoice_numbers or [],
+            date_from=date_from,
+            date_to=date_to,
+        )
+        outcomes: list[DepositOutcome] = []
         with (
             recorded_run(engine, "deposit") as counts,
-            ChorusProClient.from_settings(settings) as api,
+            chorus_pro_client(settings) as api,
         ):
             depositor = Depositor(
                 engine,
@@ -90,8 +86,6 @@ def deposit(
                 for future in in_flight:
                     future.wait()
             counts.update(_count(outcomes))
-    finally:
-        engine.dispose()
     summary: dict[str, Any] = {
         "counts": _count(outcomes),
         "invoices": [o.as_dict() for o in outcomes],

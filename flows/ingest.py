@@ -10,14 +10,10 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.utilities.annotations import quote
 
-from chorus_etl import db
-from chorus_etl.log import configure_logging, get_logger
-from chorus_etl.settings import get_settings
-from chorus_pro.client import ChorusProClient
+from chorus_etl.chorus_client import chorus_pro_client
+from chorus_etl.log import get_logger
+from chorus_etl.runs import flow_environment, recorded_run
 from tasks import ingest as stages
-from tasks.runs import recorded_run
-from tasks.stage import StageResult
-from tasks.validate import InvoiceDraft
 
 log = get_logger(__name__)
 
@@ -37,43 +33,36 @@ def _as_is(value: T) -> T:
 @flow(name="ingest", log_prints=False, validate_parameters=True)
 def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
     """Reads, validates, checks against the Chorus Pro directory, preflights PDFs, stages."""
-    settings = get_settings()
-    configure_logging(settings)
-    db.upgrade(settings.database_url)
-    engine = db.make_engine(settings.database_url)
-    try:
-        with recorded_run(engine, "ingest") as counts:
-            loaded = stages.read_export(export_dir, settings, engine)
-            drafts: list[InvoiceDraft] = []
-            changed: list[InvoiceDraft] = []
-            hashes: dict[tuple[str, str], str] = {}
-            if loaded.to_check:
-                drafts = stages.validate_export(_as_is(loaded), settings, today or date.today())
-                changed, hashes = stages.find_changes(_as_is(drafts), _as_is(loaded))
-            waiting = {}
-            preflight = stages.Preflight()
-            if changed:
-                # The PDFs are read on every core while Chorus Pro's directory is asked.
-                checking = stages.preflight_pdfs.submit(_as_is(changed), export_dir)
-                try:
-                    with ChorusProClient.from_settings(settings) as api:
-                        result = stages.check_directory(_as_is(changed), api, engine, settings)
-                        waiting = result.waiting
-                finally:
-                    checking.wait()
-                preflight = checking.result()
-            report = stages.stage_drafts(
-                engine,
-                _as_is(loaded),
-                _as_is(drafts),
-                _as_is(changed),
-                _as_is(hashes),
-                _as_is(waiting),
-                _as_is(preflight),
-            )
-            counts.update(report.counts())
-    finally:
-        engine.dispose()
+    with flow_environment() as (settings, engine), recorded_run(engine, "ingest") as counts:
+        loaded = stages.read_export(export_dir, settings, engine)
+        drafts: list[stages.InvoiceDraft] = []
+        changed: list[stages.InvoiceDraft] = []
+        hashes: dict[tuple[str, str], str] = {}
+        if loaded.to_check:
+            drafts = stages.validate_export(_as_is(loaded), settings, today or date.today())
+            changed, hashes = stages.find_changes(_as_is(drafts), _as_is(loaded))
+        waiting = {}
+        preflight = stages.Preflight()
+        if changed:
+            # The PDFs are read on every core while Chorus Pro's directory is asked.
+            checking = stages.preflight_pdfs.submit(_as_is(changed), export_dir)
+            try:
+                with chorus_pro_client(settings) as api:
+                    result = stages.check_directory(_as_is(changed), api, engine, settings)
+                    waiting = result.waiting
+            finally:
+                checking.wait()
+            preflight = checking.result()
+        report = stages.stage_drafts(
+            engine,
+            _as_is(loaded),
+            _as_is(drafts),
+            _as_is(changed),
+            _as_is(hashes),
+            _as_is(waiting),
+            _as_is(preflight),
+        )
+        counts.update(report.counts())
     _publish(report)
     return report.as_dict()
 
@@ -104,7 +93,7 @@ def _publish(report: stages.IngestReport) -> None:
             "message": r.message_en,
         }
         for o in report.outcomes
-        if o.result is not StageResult.UNCHANGED
+        if o.result is not stages.StageResult.UNCHANGED
         for r in o.reasons
     ]
     if rows:

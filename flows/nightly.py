@@ -7,30 +7,22 @@ from typing import Any
 
 from prefect import flow
 
-from chorus_etl import db
-from chorus_etl.settings import get_settings
+from chorus_etl.runs import flow_environment, recorded_run
 from flows.alerts import send_alerts
 from flows.reconcile import reconcile
-from tasks.dashboard import render_dashboard
-from tasks.runs import recorded_run
+from tasks.report import render_dashboard
 
 
 @flow(name="nightly", log_prints=False, validate_parameters=True)
 def nightly(as_of: date | None = None) -> dict[str, Any]:
     """Statuses first, so that tonight's rejections are in tonight's alerts."""
-    settings = get_settings()
-    engine = db.make_engine(settings.database_url)
-    db.upgrade(settings.database_url)
-    try:
-        with recorded_run(engine, "nightly") as counts:
-            summary = reconcile(as_of=as_of)
-            summary["alerts_delivery"] = send_alerts()
-            summary["dashboard"] = str(render_dashboard(engine, settings))
-            counts.update(
-                status_changes=summary["status_changes"],
-                alerts_sent=summary["alerts_delivery"]["sent"],
-                overdue=summary["overdue"],
-            )
-    finally:
-        engine.dispose()
+    with flow_environment() as (settings, engine), recorded_run(engine, "nightly") as counts:
+        summary = reconcile(as_of=as_of)
+        summary["alerts_delivery"] = send_alerts()
+        summary["dashboard"] = str(render_dashboard(engine, settings))
+        counts.update(
+            status_changes=summary["status_changes"],
+            alerts_sent=summary["alerts_delivery"]["sent"],
+            overdue=summary["overdue"],
+        )
     return summary

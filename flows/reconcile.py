@@ -8,12 +8,10 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from chorus_etl import db
-from chorus_etl.log import configure_logging, get_logger
-from chorus_etl.settings import get_settings
-from chorus_pro.client import ChorusProClient
-from tasks.reconcile_stages import reconcile_supplier, sweep_overdue
-from tasks.runs import recorded_run
+from chorus_etl.chorus_client import chorus_pro_client
+from chorus_etl.log import get_logger
+from chorus_etl.runs import flow_environment, recorded_run
+from tasks.reconcile import reconcile_supplier, sweep_overdue
 
 log = get_logger(__name__)
 
@@ -21,15 +19,11 @@ log = get_logger(__name__)
 @flow(name="reconcile", log_prints=False, validate_parameters=True)
 def reconcile(as_of: date | None = None) -> dict[str, Any]:
     """One search per supplier structure since its watermark, then the overdue sweep."""
-    settings = get_settings()
-    configure_logging(settings)
-    db.upgrade(settings.database_url)
-    engine = db.make_engine(settings.database_url)
-    today = as_of or date.today()
-    try:
+    with flow_environment() as (settings, engine):
+        today = as_of or date.today()
         with (
             recorded_run(engine, "reconcile") as counts,
-            ChorusProClient.from_settings(settings) as api,
+            chorus_pro_client(settings) as api,
         ):
             structures = {s.identifiant: s.idStructureCPP for s in api.supplier_structures()}
             suppliers = []
@@ -53,8 +47,6 @@ def reconcile(as_of: date | None = None) -> dict[str, Any]:
                 "missing_suppliers": sorted(set(settings.supplier_sirets) - set(structures)),
             }
             counts.update({k: v for k, v in summary.items() if isinstance(v, int)})
-    finally:
-        engine.dispose()
     _publish(summary)
     return summary
 

@@ -9,7 +9,7 @@ is written as a macro, `@name(arguments)`, that `render` expands for the dialect
 integers, sums are cast to BIGINT and euros or medians to DOUBLE PRECISION, so that both engines
 return the same values, not merely equal-looking ones.
 
-Legal payment rules. They mirror `tasks/overdue.py` (this package imports nothing of ours; a test
+Legal payment rules. They mirror `tasks/reconcile/overdue.py` (this package imports nothing of ours; a test
 keeps the two equal): the delay runs from the deposit date, 30 days for the State and local bodies,
 50 for hospitals, 60 for public companies; interest is TTC × (ECB rate + 8 points) × days late / 365,
 rounded half up to the cent in integer arithmetic, plus a €40 indemnity.
@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from schemas.warehouse import UTCDateTime
 
-# --- legal rules, mirrored from tasks/overdue.py ------------------------------------------------
+# --- legal rules, mirrored from tasks/reconcile/overdue.py ------------------------------------------------
 
 DELAYS = {"state": 30, "local": 30, "hospital": 50, "public_company": 60}
 INDEMNITY_CENTS = 4000
@@ -45,7 +45,7 @@ CLOSED = ("REJETEE", "ABANDONNEE", "SUPPRIMEE")
 PAUSED = ("SUSPENDUE", "A_RECYCLER")
 REJECTED = "REJETEE"
 
-#: Buyer-name patterns of `tasks.overdue` (`_HOSPITAL`, `_PUBLIC_COMPANY`): substrings match
+#: Buyer-name patterns of `tasks.reconcile.overdue` (`_HOSPITAL`, `_PUBLIC_COMPANY`): substrings match
 #: anywhere, words only between word boundaries.
 HOSPITAL_SUBSTRINGS = ("HOSPITALI", "HOPITAL", "HÔPITAL")
 HOSPITAL_WORDS = ("CHU", "CHR", "EPSM")

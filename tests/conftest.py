@@ -51,3 +51,23 @@ def prefect_harness() -> Iterator[None]:
         temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
     ):
         yield
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Names the browser tests a machine without Chromium skipped, and the command that enables them.
+
+    pytest's own summary groups skips by the line that skipped them, which hides which tests did
+    not run; a newcomer should see it in the last lines of `make test`.
+    """
+    from tests.dashboard.browser import INSTALL_CHROMIUM, NO_CHROMIUM
+
+    skipped = [
+        report.nodeid
+        for report in terminalreporter.stats.get("skipped", [])
+        if NO_CHROMIUM in str(report.longrepr)
+    ]
+    if skipped:
+        terminalreporter.section("browser tests skipped: Chromium is not installed", yellow=True)
+        for nodeid in skipped:
+            terminalreporter.line(f"  {nodeid}")
+        terminalreporter.line(f"Enable them with: {INSTALL_CHROMIUM}")

@@ -19,9 +19,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from schemas.warehouse import Alert, Invoice
-from tasks import alert_messages
-from tasks.alert_messages import InvoiceFacts
-from tasks.alert_sender import Outgoing
+from tasks.alerts import messages
+from tasks.alerts.messages import InvoiceFacts
+from tasks.alerts.sender import Outgoing
 
 SUPPLIER = "51858054300107"
 FROM = "chorus-pro@cooproduction.example"
@@ -65,7 +65,7 @@ def add_alert(
             entrepreneur_name="Élodie Légère",
         )
         at = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-        subject, body = alert_messages.status_alert(facts, "REJETEE", at, "Montant erroné")
+        subject, body = messages.status_alert(facts, "REJETEE", at, "Montant erroné")
         key = f"{kind}:{SUPPLIER}:{number}:{at.isoformat()}:{audience}"
     else:
         subject, body = "Mot de passe bientôt expiré", "Bonjour,\n\nRenouvelez-le à temps."

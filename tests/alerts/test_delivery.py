@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 
 from chorus_etl import db
 from schemas.warehouse import Alert
-from tasks import alert_sender
-from tasks.alert_sender import (
+from tasks.alerts import sender
+from tasks.alerts.sender import (
     BREAKER_FAILURES,
     AppriseChannel,
     PendingAlert,
@@ -123,9 +123,9 @@ def test_rows_sent_meanwhile_by_another_run_are_skipped(any_warehouse: Engine) -
         session.add(row)
         session.commit()
     recorder = Recorder()
-    run = alert_sender.DeliveryRun(channels=[recorder], summary=alert_sender.SendSummary())
+    run = sender.DeliveryRun(channels=[recorder], summary=sender.SendSummary())
 
-    alert_sender.deliver_unit(warehouse, Unit(alerts=(pending,)), run, lambda a, d: None)
+    sender.deliver_unit(warehouse, Unit(alerts=(pending,)), run, lambda a, d: None)
 
     assert recorder.calls == 0 and run.summary.sent == 0
 
@@ -141,7 +141,7 @@ def test_events_carry_the_invoice_and_their_failure_never_stops_delivery(
         emitted.append(kwargs)
         raise RuntimeError("events API down")
 
-    monkeypatch.setattr(alert_sender, "emit_event", fake_emit)
+    monkeypatch.setattr(sender, "emit_event", fake_emit)
 
     summary = send_pending(warehouse, [Recorder()])
 

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from chorus_etl.cli.alerts import app
 from chorus_etl.settings import reset_settings_cache
+from cli.alerts import app
 from flows.alerts import send_alerts
 from schemas.warehouse import PipelineRun
 from tests.alerts.helpers import ACCOUNTING, add_alert, alerts

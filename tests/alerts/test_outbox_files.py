@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from chorus_etl.settings import Settings
-from tasks.alert_sender import (
+from tasks.alerts.sender import (
     EmlOutbox,
     channels_for,
     load_pending,

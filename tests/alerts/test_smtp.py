@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 
 from chorus_etl.settings import Settings
-from tasks.alert_sender import channels_for, send_pending
+from tasks.alerts.sender import channels_for, send_pending
 from tests.alerts.helpers import (
     ACCOUNTING,
     FROM,

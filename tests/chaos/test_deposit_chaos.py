@@ -21,7 +21,7 @@ from chorus_etl import db
 from chorus_pro.simulator import SimulatorHandle
 from flows.ingest import ingest
 from schemas.warehouse import Invoice
-from tasks.sample_export import generate_export
+from tasks.sample.export import generate_export
 from tests.flows.helpers import configure
 
 TODAY = date(2026, 11, 27)
@@ -50,7 +50,7 @@ def _states(url: str) -> Counter[str]:
 
 def _start_deposit(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "chorus_etl", "deposit", "--json"],
+        [sys.executable, "-m", "cli", "deposit", "--json"],
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,

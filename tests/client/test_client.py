@@ -13,9 +13,9 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from chorus_etl.chorus_client import chorus_pro_client
 from chorus_etl.settings import Settings
 from chorus_pro.api import ChorusProApi
-from chorus_pro.client import ChorusProClient
 from chorus_pro.errors import (
     AmbiguousOutcomeError,
     AuthenticationError,
@@ -591,11 +591,11 @@ def test_get_structure_service_and_invoice(harness_factory: Build) -> None:
 # --- construction ------------------------------------------------------------------------------
 
 
-def test_from_settings_uses_the_selected_environment() -> None:
+def test_settings_build_the_client_of_the_selected_environment_the_selected_environment() -> None:
     settings = Settings(
         http_max_retries=2, http_timeout_seconds=5.0, http_backoff_base_seconds=0.25
     )
-    with ChorusProClient.from_settings(settings) as client:
+    with chorus_pro_client(settings) as client:
         assert client.config.api_url == "http://127.0.0.1:8765"
         assert client.config.oauth_url == "http://127.0.0.1:8765/api/oauth/token"
         assert client.config.client_id == "simulator-client"
@@ -608,9 +608,11 @@ def test_from_settings_uses_the_selected_environment() -> None:
         assert client._http.timeout.read == 5.0
 
 
-def test_from_settings_refuses_missing_production_credentials() -> None:
+def test_settings_without_production_credentials_are_refused_missing_production_credentials() -> (
+    None
+):
     with pytest.raises(ValueError, match="CHORUS_ETL_PISTE_CLIENT_SECRET"):
-        ChorusProClient.from_settings(Settings(chorus_env="production", piste_client_id="x"))
+        chorus_pro_client(Settings(chorus_env="production", piste_client_id="x"))
 
 
 def test_context_manager_closes_the_pool(harness_factory: Build) -> None:

@@ -37,6 +37,12 @@ CHROMIUM_FLAGS = [
 ]
 
 
+#: The one command that installs what the browser tests need (Debian, Ubuntu); CI runs it.
+INSTALL_CHROMIUM = "sudo apt-get install -y chromium"
+#: How a browser test says it was skipped; the suite's closing summary looks for it.
+NO_CHROMIUM = f"Chromium is not installed (enable the browser tests with: {INSTALL_CHROMIUM})"
+
+
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 

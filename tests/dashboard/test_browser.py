@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from tasks.report import write_report
+from tasks.report.writer import write_report
 from tests.dashboard import dataset
-from tests.dashboard.browser import Browser, chromium_path
+from tests.dashboard.browser import NO_CHROMIUM, Browser, chromium_path
 from tests.dashboard.pages import entrepreneur_page, numbers_of
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -27,8 +27,8 @@ def browser() -> Iterator[Browser]:
     path = chromium_path()
     if path is None:
         if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but Chromium is not installed (apt-get install chromium)")
-        pytest.skip("Chromium is not installed: `apt-get install chromium` to run browser tests")
+            pytest.fail(f"CI=true but {NO_CHROMIUM}")
+        pytest.skip(NO_CHROMIUM)
     with Browser(path) as running:
         yield running
 

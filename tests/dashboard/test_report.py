@@ -13,11 +13,11 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from chorus_etl import db
-from chorus_etl.cli.report import report
+from cli.report import report
 from schemas.views import ENTREPRENEUR_SUMMARY, INVOICE_LIFECYCLE, REJECTION, STRUCTURE_SUMMARY
-from tasks.report import write_report
-from tasks.report_data import load_report_data
-from tasks.report_table import Column, Table
+from tasks.report.data import load_report_data
+from tasks.report.table import Column, Table
+from tasks.report.writer import write_report
 from tests.dashboard import dataset
 from tests.dashboard.helpers import rows
 from tests.dashboard.pages import entrepreneur_page, numbers_of, tables
@@ -173,7 +173,7 @@ def test_long_tables_are_capped_and_say_so(
     loaded: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What keeps a 100,000-invoice page small: the latest rows only, and a note."""
-    monkeypatch.setattr("tasks.report_tables.MAX_INVOICE_ROWS", 3)
+    monkeypatch.setattr("tasks.report.tables.MAX_INVOICE_ROWS", 3)
     write_report(loaded, tmp_path, ecb_rate_percent=2.15, buyer_kinds={})
     html = (tmp_path / "index.html").read_text(encoding="utf-8")
     shown = {row[0] for row in tables(html)["factures"]}

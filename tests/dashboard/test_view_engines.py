@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from chorus_etl import db
 from schemas.views import VIEWS
-from tasks.report_settings import sync_setting_views
+from tasks.report.setting_views import sync_setting_views
 from tests.dashboard import dataset
 from tests.dashboard.helpers import rows
 

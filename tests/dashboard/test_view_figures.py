@@ -24,8 +24,8 @@ from schemas.views import (
     STRUCTURE_SUMMARY,
 )
 from schemas.warehouse import Invoice
-from tasks import overdue
-from tasks.report_settings import sync_setting_views
+from tasks.reconcile import overdue
+from tasks.report.setting_views import sync_setting_views
 from tests.dashboard import dataset
 from tests.dashboard.dataset import ANTIGONE, ARTENREEL, day, number
 from tests.dashboard.helpers import one, records
@@ -322,7 +322,7 @@ BUYER_NAMES = [
 
 
 def test_buyer_kinds_from_names_agree_with_the_alerts(any_warehouse: Engine) -> None:
-    """The SQL approximation of the name patterns gives what `tasks.overdue.buyer_kind` gives."""
+    """The SQL approximation of the name patterns gives what `tasks.reconcile.overdue.buyer_kind` gives."""
     cases = [
         (siret, name) for name in BUYER_NAMES for siret in ("11000907300013", "21670447800017")
     ] + [(None, "COMMUNE")]

@@ -42,7 +42,7 @@ from chorus_etl import db
 from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET
 from chorus_pro.simulator import SimulatorHandle
 from schemas.warehouse import Invoice, PipelineRun, StatusEvent
-from tasks.sample_export import generate_export
+from tasks.sample.export import generate_export
 from tests.flows.helpers import configure
 
 # Each wait below has its own deadline and reports the process output; this is the backstop.

@@ -7,11 +7,12 @@ from datetime import date, timedelta
 
 import pytest
 
+from chorus_etl.chorus_client import chorus_pro_config
 from chorus_etl.settings import ANTIGONE_SIRET, get_settings, reset_settings_cache
 from chorus_pro.client import ChorusProClient
 from chorus_pro.simulator import SimulatorHandle
 from schemas.payloads import BankAccount, StructureDetail
-from tasks.doctor import Status, check_token, password_verdict, run_checks, run_remote_checks
+from tasks.setup.doctor import Status, check_token, password_verdict, run_checks, run_remote_checks
 
 TODAY = date(2026, 3, 2)
 
@@ -92,7 +93,7 @@ class _NoBankDetails(ChorusProClient):
 def test_missing_bank_details_and_expiry_date() -> None:
     settings = get_settings()
 
-    with _NoBankDetails.from_settings(settings) as api:
+    with _NoBankDetails(chorus_pro_config(settings)) as api:
         results = {r.check: r for r in run_remote_checks(settings, api, TODAY)}
 
     bank = results["bank_details"]

@@ -10,10 +10,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from chorus_etl.cli.doctor import doctor
 from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET, reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
-from tasks.doctor import CHECKS
+from cli.doctor import doctor
+from tasks.setup.doctor import CHECKS
 from tests.doctor.conftest import SEEDED, write_directory
 
 app = typer.Typer()

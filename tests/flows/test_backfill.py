@@ -16,8 +16,8 @@ from chorus_pro.simulator import SimulatorHandle, seed
 from flows.backfill import backfill_deposits, backfill_history
 from flows.ingest import ingest
 from schemas.warehouse import Invoice
-from tasks.history_backfill import progress_key
-from tasks.sample_export import generate_export
+from tasks.reconcile.history import progress_key
+from tasks.sample.export import generate_export
 from tests.flows.helpers import configure, dump
 
 TODAY = date(2026, 11, 27)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chorus_etl.cli import app
 from chorus_etl.settings import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
-from tasks.sample_export import generate_export
+from cli import app
+from tasks.sample.export import generate_export
 from tests.flows.helpers import configure
 
 

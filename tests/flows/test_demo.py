@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chorus_etl.demo import run_demo
+from cli.demo import run_demo
 
 
 def test_demo_runs_end_to_end_at_a_small_size(tmp_path: Path) -> None:

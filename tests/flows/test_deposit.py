@@ -16,8 +16,8 @@ from chorus_pro.simulator import SimulatorHandle, seed
 from flows.deposit import deposit
 from flows.ingest import ingest
 from schemas.warehouse import Alert, DepositAttempt, Invoice
-from tasks.deposit import DepositHalted
-from tasks.sample_export import generate_export
+from tasks.deposit.depositor import DepositHalted
+from tasks.sample.export import generate_export
 from tests.flows.helpers import configure
 
 TODAY = date(2026, 11, 27)

@@ -16,7 +16,7 @@ from chorus_etl import db
 from chorus_pro.simulator import SimulatorHandle
 from flows.ingest import ingest
 from schemas.warehouse import Invoice, ValidationIssue
-from tasks.sample_export import MANIFEST, generate_export
+from tasks.sample.export import MANIFEST, generate_export
 from tests.flows.helpers import configure, dump
 
 TODAY = date(2026, 11, 27)

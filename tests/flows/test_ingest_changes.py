@@ -21,11 +21,11 @@ import sqlalchemy as sa
 from chorus_etl import db
 from chorus_pro.simulator import SimulatorHandle
 from flows.ingest import ingest
-from tasks import ingest as ingest_tasks
-from tasks import stage
-from tasks.extract import read_invoices
-from tasks.sample_export import generate_export
-from tasks.validate import validate_rows
+from tasks.ingest import stages as ingest_tasks
+from tasks.ingest import staging
+from tasks.ingest.extract import read_invoices
+from tasks.ingest.validate import validate_rows
+from tasks.sample.export import generate_export
 from tests.flows.helpers import configure, dump
 
 TODAY = date(2026, 11, 27)
@@ -189,6 +189,6 @@ def test_content_hashes_from_preflight_digests_equal_hashing_the_files(
         entrepreneurs=None,
     )
     stored = _rows(sqlite_url)
-    expected = {d.invoice_number: stage.fingerprint(d, folder) for d in drafts}
+    expected = {d.invoice_number: staging.fingerprint(d, folder) for d in drafts}
     assert len(stored) == len(expected)
     assert {n: r["content_hash"] for n, r in stored.items()} == expected

@@ -17,8 +17,8 @@ from flows.deposit import deposit
 from flows.ingest import ingest
 from flows.reconcile import reconcile
 from schemas.warehouse import Alert, Entrepreneur, Invoice, StatusEvent
-from tasks.reconcile import ALERTED
-from tasks.sample_export import generate_export
+from tasks.reconcile.statuses import ALERTED
+from tasks.sample.export import generate_export
 from tests.flows.helpers import configure
 
 TODAY = date(2026, 11, 27)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.changes import FileStamps, row_keys, source_hashes
-from tasks.extract import read_invoices
-from tasks.sample_export import generate_export
-from tasks.stage import _safe_file_hash
+from tasks.ingest.changes import FileStamps, row_keys, source_hashes
+from tasks.ingest.extract import read_invoices
+from tasks.ingest.staging import _safe_file_hash
+from tasks.sample.export import generate_export
 
 TODAY = date(2026, 11, 27)
 MARKERS = {"", "outside", "missing"}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.extract import decode, detect_separator, read_invoices
-from tasks.validate import (
+from tasks.ingest.extract import decode, detect_separator, read_invoices
+from tasks.ingest.validate import (
     EntrepreneurEntry,
     InvoiceDraft,
     parse_amount_cents,

@@ -18,9 +18,8 @@ import pytest
 
 from schemas.export import HEADER_COLUMNS
 from schemas.issues import Reason
-from tasks.extract import LINE, read_invoices
-from tasks.sample_export import generate_export
-from tasks.validate import (
+from tasks.ingest.extract import LINE, read_invoices
+from tasks.ingest.validate import (
     EntrepreneurEntry,
     InvoiceDraft,
     VatLine,
@@ -32,6 +31,7 @@ from tasks.validate import (
     schema_reasons,
     typed_frame,
 )
+from tasks.sample.export import generate_export
 
 TODAY = date(2026, 11, 27)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.extract import read_invoices
-from tasks.validate import validate_rows
+from tasks.ingest.extract import read_invoices
+from tasks.ingest.validate import validate_rows
 
 VALID = (
     "numero_facture;date_facture;siret_fournisseur;code_entrepreneur;siret_client;client;"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from typer.testing import CliRunner
 
-from chorus_etl.cli import simulator as simulator_cli
 from chorus_pro.simulator import SimulatorConfig, run_simulator_in_thread, start_simulator_process
+from cli import simulator as simulator_cli
 from tests.simulator.helpers import RECHERCHER, SOUMETTRE, Api, invoice_body
 
 

@@ -11,7 +11,7 @@ import os
 import signal
 from pathlib import Path
 
-from tasks.pdf_preflight import PdfCheck, PdfExpectations, check_invoice_pdf
+from tasks.preflight.pdfs import PdfCheck, PdfExpectations, check_invoice_pdf
 
 
 def kill_worker_on_poison(

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasks.pdf_pool import WorkerPool, run_isolated
-from tasks.pdf_preflight import (
+from chorus_etl.french import format_euros
+from tasks.preflight.pdfs import (
     MAX_PDF_BYTES,
     PdfCheck,
     PdfExpectations,
@@ -24,8 +24,9 @@ from tasks.pdf_preflight import (
     check_invoice_pdfs,
     read_pdf_text_only,
 )
-from tasks.pdf_text import SearchableText, format_euros
-from tasks.sample_pdfs import (
+from tasks.preflight.pool import WorkerPool, run_isolated
+from tasks.preflight.text import SearchableText
+from tasks.sample.pdfs import (
     SampleInvoicePdf,
     example_invoice,
     invoice_pdf_bytes,

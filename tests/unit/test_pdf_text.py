@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.pdf_text import SearchableText, normalise_text
+from tasks.preflight.text import SearchableText, normalise_text
 
 # Letters, digits (ASCII, Arabic-Indic, superscript), separators the patterns care about.
 ALPHABET = "aAbF0123456789-_ /.é٣²\u00a0"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from tasks.sample_pdfs import (
+from tasks.sample.pdfs import (
     DEFAULT_EXEMPTION,
     SampleLine,
     example_invoice,

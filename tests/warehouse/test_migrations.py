@@ -13,7 +13,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from chorus_etl import db
-from chorus_etl.cli import app
+from cli import app
 from schemas.warehouse import METADATA, Invoice, StatusEvent
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from schemas.warehouse import BuyerStructure, Invoice, StatusEvent
-from tasks.overdue import DELAYS, buyer_kind, find_overdue, late_interest_cents
+from tasks.reconcile.overdue import DELAYS, buyer_kind, find_overdue, late_interest_cents
 
 DEPOSIT = date(2026, 9, 1)
 SIRETS = {

@@ -1,0 +1,24 @@
+"""How amounts and file sizes are written for French readers: in alerts, refusal reasons and PDFs.
+
+People-facing text is in French, and the same amount must read the same in the alert an
+entrepreneur gets, the reason an invoice was refused and the sample invoice it came from.
+"""
+
+from __future__ import annotations
+
+__all__ = ["format_euros", "format_megabytes"]
+
+
+def format_euros(cents: int) -> str:
+    """The French spelling of an amount, "1 234,56 €", with non-breaking spaces as typographers do."""
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(cents), 100)
+    grouped = f"{units:,}".replace(",", "\u00a0")
+    return f"{sign}{grouped},{rest:02d}\u00a0€"
+
+
+def format_megabytes(size_bytes: int) -> str:
+    """A file size as French users read it: "10,2 Mo", "10 Mo" (mebibytes, as Chorus Pro counts them)."""
+    tenths = round(size_bytes * 10 / (1024 * 1024))
+    units, tenth = divmod(tenths, 10)
+    return f"{units} Mo" if tenth == 0 else f"{units},{tenth} Mo"

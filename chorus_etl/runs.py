@@ -1,0 +1,70 @@
+"""Pipeline-run rows (one per flow run, with its counts, for the dashboards) and the set-up every flow opens with."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from chorus_etl import db
+from chorus_etl.log import configure_logging
+from chorus_etl.settings import Settings, get_settings
+from schemas.warehouse import PipelineRun, utcnow
+
+
+def _flow_run_id() -> str | None:
+    try:
+        from prefect.runtime import flow_run
+
+        run_id = flow_run.id
+    except Exception:  # outside a flow run there is simply no id
+        return None
+    return str(run_id) if run_id else None
+
+
+@contextmanager
+def recorded_run(engine: Engine, flow: str) -> Iterator[dict[str, Any]]:
+    """Yields a dict the flow fills with counts; the row records success or the error."""
+    with Session(engine) as session:
+        row = PipelineRun(flow=flow, flow_run_id=_flow_run_id())
+        session.add(row)
+        session.commit()
+        run_id = row.id
+    counts: dict[str, Any] = {}
+    outcome, message = "completed", None
+    try:
+        yield counts
+    except BaseException as exc:
+        outcome, message = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+        raise
+    finally:
+        with Session(engine) as session:
+            stored = session.get(PipelineRun, run_id)
+            if stored is not None:
+                stored.finished_at = utcnow()
+                stored.outcome = outcome
+                stored.message = message
+                stored.counts_json = json.dumps(counts, default=str, sort_keys=True)
+                session.add(stored)
+                session.commit()
+
+
+@contextmanager
+def flow_environment() -> Iterator[tuple[Settings, Engine]]:
+    """What every flow starts with: settings, logging, the warehouse at the latest revision.
+
+    A flow may be the first thing to run on a new installation (a schedule on a fresh server),
+    so it upgrades the schema itself; the engine is disposed of however the flow ends.
+    """
+    settings = get_settings()
+    configure_logging(settings)
+    db.upgrade(settings.database_url)
+    engine = db.make_engine(settings.database_url)
+    try:
+        yield settings, engine
+    finally:
+        engine.dispose()

@@ -1,0 +1,64 @@
+"""`chorus-etl doctor`: check the Chorus Pro set-up step by step and say what to fix, and where.
+
+The checks themselves live in `tasks.setup.doctor`; this module only prints them, for a person (one
+line per check, the remedy under it) or for a script (`--json`), and sets the exit code so a
+deployment can refuse to start on a broken set-up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+from cli.output import emit
+
+if TYPE_CHECKING:
+    from tasks.setup.doctor import CheckResult
+
+#: Width of the status column: the longest status is SKIPPED.
+STATUS_WIDTH = 8
+
+
+def doctor(
+    as_json: bool = typer.Option(
+        False, "--json", help="Print a JSON list of {check, status, detail, remedy}."
+    ),
+) -> None:
+    """Check credentials, PISTE token, technical account, API subscriptions, attachments,
+    entrepreneurs' services, bank details and password expiry; exit 1 if any check FAILs."""
+    from chorus_etl.log import configure_logging
+    from chorus_etl.settings import Settings, get_settings
+    from tasks.setup.doctor import Status, run_checks
+
+    settings: Settings | None
+    try:
+        settings = get_settings()
+    except ValueError:
+        # Unreadable settings are the first check's finding, reported with the others.
+        settings = None
+    else:
+        configure_logging(settings)
+    results = run_checks(settings)
+    emit([r.as_dict() for r in results], as_json=as_json, human=render(results))
+    if any(r.status is Status.FAIL for r in results):
+        raise typer.Exit(1)
+
+
+def render(results: list[CheckResult]) -> str:
+    """One line per check, its remedy indented below it, then a count per status."""
+    from tasks.setup.doctor import Status
+
+    width = max(len(r.check) for r in results) + 2
+    lines: list[str] = []
+    for result in results:
+        status = result.status.value.ljust(STATUS_WIDTH)
+        lines.append(f"{status} {result.check.ljust(width)}{result.detail}")
+        if result.remedy:
+            lines.append(f"{' ' * (STATUS_WIDTH + 1 + width)}→ {result.remedy}")
+    counts = {s: sum(r.status is s for r in results) for s in Status}
+    summary = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
+    verdict = "some checks failed" if counts[Status.FAIL] else "nothing failed"
+    lines.append("")
+    lines.append(f"{summary}: {verdict}.")
+    return "\n".join(lines)

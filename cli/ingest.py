@@ -1,0 +1,58 @@
+"""`chorus-etl ingest DIR`: read one export into the warehouse and say what became of each invoice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli.output import emit, friendly_errors
+
+
+@friendly_errors
+def ingest(
+    export_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Export folder."),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON document, one object per invoice."
+    ),
+) -> None:
+    """Validate an export, check buyers and PDFs, stage every invoice `ready` or `invalid`."""
+    from flows.ingest import ingest as ingest_flow
+
+    report: dict[str, Any] = ingest_flow(export_dir.resolve())
+    if as_json:
+        emit(report, as_json=True, human="")
+    else:
+        _print_summary(report)
+    if report["file_reasons"] and not report["invoices"]:
+        raise typer.Exit(1)
+
+
+def _print_summary(report: dict[str, Any]) -> None:
+    console = Console()
+    counts = report["counts"]
+    console.print(f"[bold]Ingest of {report['export_dir']}[/bold]")
+    console.print(
+        ", ".join(f"{name}: {value}" for name, value in sorted(counts.items()) if value),
+        highlight=False,
+    )
+    for reason in report["file_reasons"]:
+        console.print(f"[red]file error[/red] {reason['message_en']}", highlight=False)
+    if report["ignored_columns"]:
+        console.print(f"ignored columns: {', '.join(report['ignored_columns'])}", highlight=False)
+    refused = [i for i in report["invoices"] if i["reasons"] and i["result"] != "unchanged"]
+    if refused:
+        table = Table("supplier", "invoice", "state", "rule", "reason", title="Invoices refused")
+        for invoice in refused:
+            for reason in invoice["reasons"]:
+                table.add_row(
+                    invoice["supplier_siret"],
+                    invoice["invoice_number"],
+                    invoice["state"] or invoice["result"],
+                    reason["rule"],
+                    reason["message_en"],
+                )
+        console.print(table)

@@ -1,0 +1,31 @@
+"""`chorus-etl reconcile`: read Chorus Pro statuses into the warehouse and queue alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import typer
+
+from cli.output import emit, friendly_errors
+
+
+@friendly_errors
+def reconcile(
+    as_of: datetime | None = typer.Option(
+        None, "--as-of", formats=["%Y-%m-%d"], help="Date for the overdue rule (default: today)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+) -> None:
+    """One search per supplier structure since the last run; new statuses, alerts, overdue."""
+    from flows.reconcile import reconcile as reconcile_flow
+
+    summary = reconcile_flow(as_of=as_of.date() if as_of else None)
+    emit(
+        summary,
+        as_json=as_json,
+        human=(
+            f"{summary['status_changes']} status changes, {summary['alerts']} alerts queued, "
+            f"{summary['overdue']} overdue invoices, {summary['external_created']} found only on "
+            f"Chorus Pro; {summary['api_calls']} API calls."
+        ),
+    )

@@ -1,0 +1,175 @@
+"""The French messages people receive: what happened to which invoice, and what to do now.
+
+Plain functions returning (subject, body), so they are tested without a mail server and the outbox
+stores exactly what will be sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from chorus_etl.french import format_euros
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceFacts:
+    """What a message says about an invoice; built from the warehouse row."""
+
+    invoice_number: str
+    supplier_siret: str
+    buyer_name: str | None
+    buyer_siret: str | None
+    total_ttc_cents: int
+    entrepreneur_name: str | None
+    chorus_invoice_id: int | None = None
+    deposit_date: date | None = None
+
+
+def french_date(value: date | datetime | None) -> str:
+    if value is None:
+        return "date inconnue"
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y à %H:%M")
+    return value.strftime("%d/%m/%Y")
+
+
+def _facts_block(facts: InvoiceFacts) -> list[str]:
+    buyer = facts.buyer_name or "client inconnu"
+    if facts.buyer_siret:
+        buyer += f" (SIRET {facts.buyer_siret})"
+    lines = [
+        f"Facture : {facts.invoice_number}",
+        f"Client : {buyer}",
+        f"Montant TTC : {format_euros(facts.total_ttc_cents)}",
+    ]
+    if facts.chorus_invoice_id:
+        lines.append(f"Identifiant Chorus Pro : {facts.chorus_invoice_id}")
+    if facts.deposit_date:
+        lines.append(f"Déposée le : {french_date(facts.deposit_date)}")
+    return lines
+
+
+def _greeting(facts: InvoiceFacts) -> str:
+    return f"Bonjour {facts.entrepreneur_name}," if facts.entrepreneur_name else "Bonjour,"
+
+
+SIGNATURE = [
+    "",
+    "Ce message est envoyé automatiquement par le service comptable de Cooproduction.",
+    "Pour toute question, répondez à ce message ou contactez votre chargé d'accompagnement.",
+]
+
+
+def deposit_refused(facts: InvoiceFacts, code: str | None, label: str | None) -> tuple[str, str]:
+    subject = f"Facture {facts.invoice_number} refusée au dépôt sur Chorus Pro"
+    body = [
+        _greeting(facts),
+        "",
+        "Chorus Pro a refusé le dépôt de votre facture : elle n'a pas été transmise à votre client.",
+        "",
+        *_facts_block(facts),
+        f"Motif donné par Chorus Pro : {label or 'non précisé'}"
+        + (f" (code {code})" if code else ""),
+        "",
+        "Que faire ?",
+        "Corrigez la facture selon le motif ci-dessus (SIRET du client, code service, numéro "
+        "d'engagement, montants…) puis transmettez-la corrigée au service comptable, qui la "
+        "redéposera. La facture ne sera pas redéposée automatiquement tant qu'elle n'est pas corrigée.",
+        *SIGNATURE,
+    ]
+    return subject, "\n".join(body)
+
+
+_STATUS_TEXT = {
+    "REJETEE": (
+        "a été rejetée par votre client",
+        "Une facture rejetée ne peut pas être corrigée ni redéposée sous le même numéro. Émettez un "
+        "avoir qui annule cette facture, puis une nouvelle facture corrigée (nouveau numéro), et "
+        "transmettez-les au service comptable pour dépôt.",
+    ),
+    "SUSPENDUE": (
+        "a été suspendue par votre client",
+        "Le client attend des pièces ou informations complémentaires (voir le motif). Envoyez-les "
+        "au service comptable : la facture sera complétée sur Chorus Pro (action « Compléter »). "
+        "Sans réponse, elle ne sera pas payée.",
+    ),
+    "A_RECYCLER": (
+        "est à recycler",
+        "Les données d'acheminement sont erronées (SIRET du destinataire, code service ou numéro "
+        "d'engagement). Demandez à votre client les bonnes références et transmettez-les au service "
+        "comptable : la facture sera recyclée sur Chorus Pro avec les données corrigées.",
+    ),
+}
+
+
+def status_alert(
+    facts: InvoiceFacts, status: str, at: datetime, comment: str | None
+) -> tuple[str, str]:
+    what, todo = _STATUS_TEXT.get(
+        status, (f"a changé de statut ({status})", "Consultez la facture sur Chorus Pro.")
+    )
+    subject = f"Facture {facts.invoice_number} {what} ({facts.buyer_name or 'client'})"
+    body = [
+        _greeting(facts),
+        "",
+        f"Votre facture {what} sur Chorus Pro.",
+        "",
+        *_facts_block(facts),
+        f"Statut : {status} depuis le {french_date(at)}",
+        f"Commentaire de Chorus Pro / du client : {comment or 'aucun'}",
+        "",
+        "Que faire ?",
+        todo,
+        *SIGNATURE,
+    ]
+    return subject, "\n".join(body)
+
+
+def payment_overdue(
+    facts: InvoiceFacts,
+    delay_days: int,
+    due: date,
+    days_late: int,
+    interest_cents: int,
+    indemnity_cents: int,
+    rate_percent: float,
+) -> tuple[str, str]:
+    subject = f"Facture {facts.invoice_number} non payée après {delay_days} jours"
+    body = [
+        _greeting(facts),
+        "",
+        f"Votre facture n'a pas été mise en paiement dans le délai légal de {delay_days} jours "
+        "suivant son dépôt sur Chorus Pro.",
+        "",
+        *_facts_block(facts),
+        f"Échéance légale : {french_date(due)} ({days_late} jours de retard)",
+        "",
+        "Ce que la loi prévoit : des intérêts moratoires au taux de la BCE majoré de 8 points "
+        f"({rate_percent:.2f} %), soit environ {format_euros(interest_cents)} à ce jour, et une indemnité "
+        f"forfaitaire pour frais de recouvrement de {format_euros(indemnity_cents)}.",
+        "",
+        "Que faire ?",
+        "Relancez votre client (service destinataire de la facture) en rappelant la date de dépôt "
+        "sur Chorus Pro ; le service comptable peut vous aider à réclamer les intérêts moratoires.",
+        *SIGNATURE,
+    ]
+    return subject, "\n".join(body)
+
+
+def password_expiring(structure: str, expires_on: date, days_left: int) -> tuple[str, str]:
+    subject = f"Mot de passe du compte technique Chorus Pro de {structure} : expire dans {days_left} jours"
+    body = [
+        "Bonjour,",
+        "",
+        f"Le mot de passe du compte technique Chorus Pro de la structure {structure} expire le "
+        f"{french_date(expires_on)}. Après cette date, plus aucune facture ne pourra être déposée "
+        "ni suivie automatiquement.",
+        "",
+        "Que faire ?",
+        "Le gestionnaire principal de la structure doit se connecter au portail Chorus Pro, "
+        "renouveler le mot de passe du compte technique (Raccordements > comptes techniques), puis "
+        "mettre à jour CHORUS_ETL_CPRO_PASSWORD dans la configuration du pipeline.",
+        *SIGNATURE,
+    ]
+    return subject, "\n".join(body)

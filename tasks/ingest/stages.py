@@ -1,0 +1,401 @@
+"""The ingest stages as Prefect tasks: each runs over the whole export, never one invoice at a time.
+
+The plain functions they call live in `extract`, `changes`, `validate`, `directory`, the
+`tasks.preflight` package and `staging`; this module only sequences data between them and reports progress.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from chorus_etl.log import get_logger
+from chorus_etl.settings import Settings
+from chorus_pro.api import ChorusProApi
+from schemas.export import is_valid_siret
+from schemas.issues import Reason
+from schemas.warehouse import Entrepreneur, ExportFile, InvoiceState, ValidationIssue
+from tasks.ingest import changes, directory, extract, staging
+from tasks.ingest.bulk import collector_paused
+from tasks.ingest.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
+from tasks.preflight import PdfExpectations, check_attachments, check_invoice_pdfs
+
+log = get_logger(__name__)
+
+Key = tuple[str, str]
+
+
+@dataclass
+class LoadedExport:
+    export_dir: Path
+    table: extract.Table
+    entrepreneurs: dict[tuple[str, str], EntrepreneurEntry] | None
+    entrepreneur_reasons: list[Reason] = field(default_factory=list)
+    #: Each row's invoice key; each invoice's source hash (`tasks.ingest.changes`), in export order.
+    row_keys: list[Key] = field(default_factory=list)
+    sources: dict[Key, str] = field(default_factory=dict)
+    #: What the warehouse holds of the export's invoices.
+    stored: dict[Key, staging.Stored] = field(default_factory=dict)
+    #: The invoices whose rows and files are as last ingested: not validated nor checked again.
+    unchanged: set[Key] = field(default_factory=set)
+
+    @property
+    def to_check(self) -> bool:
+        """Whether anything in the export needs validating (an unreadable file has nothing)."""
+        return len(self.unchanged) < len(self.sources)
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did, for the CLI, the artifact and the pipeline-run row."""
+
+    export_dir: str
+    file_reasons: list[Reason]
+    ignored_columns: list[str]
+    outcomes: list[staging.StageOutcome]
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {"invoices": len(self.outcomes)}
+        for outcome in self.outcomes:
+            counts[outcome.result.value] = counts.get(outcome.result.value, 0) + 1
+            if outcome.state:
+                counts[f"state_{outcome.state}"] = counts.get(f"state_{outcome.state}", 0) + 1
+        counts["file_errors"] = len(self.file_reasons)
+        return counts
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "export_dir": self.export_dir,
+            "counts": self.counts(),
+            "file_reasons": [r.as_dict() for r in self.file_reasons],
+            "ignored_columns": self.ignored_columns,
+            "invoices": [o.as_dict() for o in self.outcomes],
+        }
+
+
+def _directory_entries(
+    table: extract.Table,
+) -> tuple[dict[tuple[str, str], EntrepreneurEntry], list[Reason]]:
+    entries: dict[tuple[str, str], EntrepreneurEntry] = {}
+    for _, row in table.frame.iterrows():
+        siret = extract_digits(str(row["supplier_siret"]))
+        entries[(siret, str(row["entrepreneur_code"]))] = EntrepreneurEntry(
+            code=str(row["entrepreneur_code"]),
+            name=str(row["name"]),
+            email=str(row["email"]),
+            supplier_siret=siret,
+        )
+    return entries, table.reasons
+
+
+def extract_digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def load_entrepreneurs(
+    export_dir: Path, settings: Settings, engine: Engine
+) -> tuple[dict[tuple[str, str], EntrepreneurEntry] | None, list[Reason]]:
+    """The export's own directory, else the configured file, else the warehouse's last copy."""
+    path = extract.find_entrepreneurs_file(export_dir, settings.entrepreneurs_file)
+    if path is not None:
+        table = extract.read_entrepreneurs(path)
+        if table.readable:
+            return _directory_entries(table)
+        return None, table.reasons
+    with Session(engine) as session:
+        rows = session.exec(select(Entrepreneur)).all()
+    if rows:
+        return {
+            (r.supplier_siret, r.code): EntrepreneurEntry(r.code, r.name, r.email, r.supplier_siret)
+            for r in rows
+        }, []
+    return None, [
+        Reason(
+            rule="entrepreneur.directory_missing",
+            column="entrepreneur_code",
+            value=None,
+            message_fr="L'annuaire des entrepreneurs est introuvable : impossible de vérifier "
+            "les codes entrepreneur.",
+            message_en="no entrepreneurs directory (export, configured file or warehouse)",
+        )
+    ]
+
+
+@task(name="read-export", cache_policy=NO_CACHE)
+def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedExport:
+    """Reads the export and recognises the invoices it holds exactly as last ingested."""
+    table = extract.read_invoices(export_dir)
+    entrepreneurs, reasons = load_entrepreneurs(export_dir, settings, engine)
+    if entrepreneurs:
+        staging.sync_entrepreneurs(engine, entrepreneurs.values())
+    loaded = LoadedExport(export_dir, table, entrepreneurs, reasons)
+    if table.readable:
+        loaded.row_keys = changes.row_keys(table.frame)
+        with collector_paused():
+            loaded.sources = changes.source_hashes(table.frame, loaded.row_keys, export_dir)
+        loaded.stored = staging.existing_fingerprints(engine, loaded.sources)
+        loaded.unchanged = {
+            key
+            for key, source in loaded.sources.items()
+            if key in loaded.stored and loaded.stored[key].source_hash == source
+        }
+    log.info(
+        "ingest.read",
+        export=str(export_dir),
+        rows=len(table.frame),
+        file_errors=len(table.reasons),
+        ignored_columns=table.ignored_columns,
+        entrepreneurs=len(entrepreneurs or {}),
+        invoices=len(loaded.sources),
+        unchanged=len(loaded.unchanged),
+    )
+    return loaded
+
+
+@task(name="validate-export", cache_policy=NO_CACHE)
+def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> list[InvoiceDraft]:
+    """Validates the invoices whose rows or files moved since the last ingest, and only those."""
+    if not loaded.table.readable:
+        return []
+    frame = loaded.table.frame
+    if loaded.unchanged:
+        frame = frame[[key not in loaded.unchanged for key in loaded.row_keys]]
+    with collector_paused():
+        drafts = validate_rows(
+            frame,
+            today=today,
+            supplier_sirets=settings.supplier_sirets,
+            entrepreneurs=loaded.entrepreneurs,
+        )
+    if loaded.entrepreneurs is None:
+        for draft in drafts:
+            draft.reasons.extend(loaded.entrepreneur_reasons)
+    invalid = sum(1 for d in drafts if not d.valid)
+    log.info("ingest.validated", invoices=len(drafts), invalid=invalid)
+    return drafts
+
+
+@task(name="find-changes", cache_policy=NO_CACHE)
+def find_changes(
+    drafts: list[InvoiceDraft], loaded: LoadedExport
+) -> tuple[list[InvoiceDraft], dict[Key, str]]:
+    """Which validated invoices really changed; only those go on to the costly checks.
+
+    An invoice already in the warehouse is hashed with its files (`staging.fingerprint`) and
+    compared; a new one is changed by definition, and hashed once preflighted, with the digest
+    of its PDF that the preflight computes anyway.
+    """
+    hashes: dict[Key, str] = {}
+    changed: list[InvoiceDraft] = []
+    for draft in drafts:
+        key = (draft.supplier_siret, draft.invoice_number)
+        stored = loaded.stored.get(key)
+        if stored is not None:
+            hashes[key] = staging.fingerprint(draft, loaded.export_dir)
+        if stored is None or stored.content_hash != hashes[key]:
+            changed.append(draft)
+    log.info("ingest.changes", invoices=len(drafts), changed=len(changed))
+    return changed, hashes
+
+
+@task(name="check-directory", cache_policy=NO_CACHE)
+def check_directory(
+    drafts: list[InvoiceDraft], api: ChorusProApi, engine: Engine, settings: Settings
+) -> directory.DirectoryResult:
+    candidates = [d for d in drafts if is_valid_siret(d.get("buyer_siret"))]
+    result = directory.check_buyers(
+        engine, api, candidates, ttl=timedelta(hours=settings.directory_cache_hours)
+    )
+    for draft in drafts:
+        draft.reasons.extend(result.reasons.get((draft.supplier_siret, draft.invoice_number), []))
+    log.info(
+        "ingest.directory",
+        buyers_fetched=result.buyers_fetched,
+        buyers_cached=result.buyers_cached,
+        api_calls=result.api_calls,
+        waiting=len(result.waiting),
+    )
+    return result
+
+
+def _expectations(draft: InvoiceDraft) -> PdfExpectations:
+    return PdfExpectations(
+        invoice_number=draft.invoice_number,
+        buyer_siret=draft.get("buyer_siret") or "",
+        engagement_number=draft.get("engagement_number"),
+        service_code=draft.get("buyer_service_code"),
+        total_ttc_cents=draft.total_ttc_cents,
+    )
+
+
+def preflight_workers() -> int:
+    """One PDF worker per core (at most 8): reading the PDFs is the bulk of a first ingest."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+@dataclass
+class Preflight:
+    """What the preflight found. It runs while the directory is asked, so it keeps its reasons
+    apart from the drafts; `add_to` adds them after the directory's, in invoice order."""
+
+    reasons: dict[Key, list[Reason]] = field(default_factory=dict)
+    #: The PDFs' SHA-256 by invoice, for the content hash.
+    digests: dict[Key, str] = field(default_factory=dict)
+
+    def add_to(self, drafts: list[InvoiceDraft]) -> None:
+        for draft in drafts:
+            draft.reasons.extend(self.reasons.get((draft.supplier_siret, draft.invoice_number), []))
+
+
+@task(name="preflight-pdfs", cache_policy=NO_CACHE)
+def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> Preflight:
+    """Checks each invoice's PDF on every core, then its attachments; reads the drafts only.
+
+    All the PDFs go to the workers in one batch: batches of a thousand left a worker idle at the
+    end of each while the other finished, and both idle while the attachments were checked here.
+    """
+    with_pdf = [d for d in drafts if d.get("pdf_file")]
+
+    def progress(done: int) -> None:
+        log.info("ingest.preflight_progress", checked=done, total=len(with_pdf))
+
+    checks = check_invoice_pdfs(
+        [(export_dir, str(d.get("pdf_file")), _expectations(d)) for d in with_pdf],
+        workers=preflight_workers(),
+        on_progress=progress,
+    )
+    found = Preflight()
+    for draft, check in zip(with_pdf, checks, strict=True):
+        key = (draft.supplier_siret, draft.invoice_number)
+        reasons = list(check.reasons)
+        if check.sha256 is not None:
+            found.digests[key] = check.sha256
+        if draft.attachments:
+            attachments = check_attachments(export_dir, draft.attachments, check.size_bytes or 0)
+            reasons.extend(attachments.reasons)
+        if reasons:
+            found.reasons[key] = reasons
+    log.info("ingest.preflight_progress", checked=len(with_pdf), total=len(with_pdf))
+    return found
+
+
+@task(name="stage-invoices", cache_policy=NO_CACHE)
+def stage_drafts(
+    engine: Engine,
+    loaded: LoadedExport,
+    drafts: list[InvoiceDraft],
+    changed: list[InvoiceDraft],
+    hashes: dict[Key, str],
+    waiting: dict[Key, list[Reason]],
+    preflight: Preflight,
+) -> IngestReport:
+    """Stages the changed invoices; every other invoice of the export reports as unchanged."""
+    preflight.add_to(changed)
+    problems = [r.message_en for r in loaded.table.reasons]
+    if waiting:
+        problems.append(f"{len(waiting)} invoices wait for the Chorus Pro directory")
+    error = "; ".join(problems) or None
+    export_id = staging.record_export(
+        engine, loaded.export_dir, loaded.table.sha256 or "unreadable", error
+    )
+    changed_keys = {(d.supplier_siret, d.invoice_number) for d in changed}
+    with collector_paused():
+        for draft in changed:
+            key = (draft.supplier_siret, draft.invoice_number)
+            if key not in hashes:
+                hashes[key] = staging.fingerprint(
+                    draft, loaded.export_dir, preflight.digests.get(key)
+                )
+        outcomes = staging.stage_invoices(
+            engine, export_id, changed, hashes, waiting, loaded.sources
+        )
+    outcomes += [
+        staging.StageOutcome(*key, staging.StageResult.UNCHANGED, None)
+        for key in loaded.sources
+        if key not in changed_keys
+    ]
+    staging.record_sources(
+        engine,
+        {
+            key: loaded.sources[key]
+            for key in ((d.supplier_siret, d.invoice_number) for d in drafts)
+            if key not in changed_keys
+        },
+    )
+    _fill_unchanged_states(engine, outcomes, loaded.stored)
+    _record_counts(engine, export_id, len(loaded.table.frame), outcomes)
+    report = IngestReport(
+        export_dir=str(loaded.export_dir),
+        file_reasons=[*loaded.table.reasons, *loaded.entrepreneur_reasons],
+        ignored_columns=loaded.table.ignored_columns,
+        outcomes=outcomes,
+    )
+    log.info("ingest.staged", **report.counts())
+    return report
+
+
+def _fill_unchanged_states(
+    engine: Engine, outcomes: list[staging.StageOutcome], stored: dict[Key, staging.Stored]
+) -> None:
+    """Unchanged invoices report what the warehouse holds: their state (as read at the start of
+    the run) and their stored reasons."""
+    by_id: dict[int, staging.StageOutcome] = {}
+    for outcome in outcomes:
+        if outcome.state is None and outcome.result is staging.StageResult.UNCHANGED:
+            known = stored[(outcome.supplier_siret, outcome.invoice_number)]
+            outcome.state, outcome.reasons = known.state, []
+            by_id[known.invoice_id] = outcome
+    issues = ValidationIssue.__table__  # type: ignore[attr-defined]
+    ids = list(by_id)
+    with engine.connect() as connection:
+        for start in range(0, len(ids), 500):
+            rows = connection.execute(
+                sa.select(
+                    issues.c.invoice_id,
+                    issues.c.rule,
+                    issues.c.column,
+                    issues.c.value,
+                    issues.c.message_fr,
+                    issues.c.message_en,
+                )
+                .where(issues.c.invoice_id.in_(ids[start : start + 500]))
+                .order_by(issues.c.id)
+            )
+            for invoice_id, rule, column, value, message_fr, message_en in rows:
+                by_id[invoice_id].reasons.append(
+                    Reason(
+                        rule=rule,
+                        column=column,
+                        value=value,
+                        message_fr=message_fr,
+                        message_en=message_en,
+                    )
+                )
+
+
+def _record_counts(
+    engine: Engine, export_id: int, rows: int, outcomes: list[staging.StageOutcome]
+) -> None:
+    with Session(engine) as session:
+        export = session.get(ExportFile, export_id)
+        if export is None:
+            return
+        values = {
+            "row_count": rows,
+            "invoice_count": len(outcomes),
+            "ready_count": sum(1 for o in outcomes if o.state == InvoiceState.READY),
+            "invalid_count": sum(1 for o in outcomes if o.state == InvoiceState.INVALID),
+        }
+        if any(getattr(export, k) != v for k, v in values.items()):
+            for name, value in values.items():
+                setattr(export, name, value)
+            session.add(export)
+            session.commit()

@@ -1,0 +1,6 @@
+"""Preflight: check each invoice's PDF and attachments the way the cooperative's guide asks, in
+worker processes; it imports no Prefect so that those workers start in a fraction of a second."""
+
+from tasks.preflight.pdfs import PdfExpectations, check_attachments, check_invoice_pdfs
+
+__all__ = ["PdfExpectations", "check_attachments", "check_invoice_pdfs"]

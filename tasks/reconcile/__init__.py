@@ -1,0 +1,7 @@
+"""Reconcile: bring Chorus Pro's statuses into the warehouse (nightly, or over a past range), and
+raise the alerts they call for: rejections, suspensions, late payments, an expiring password."""
+
+from tasks.reconcile.history import import_history
+from tasks.reconcile.stages import reconcile_supplier, sweep_overdue
+
+__all__ = ["import_history", "reconcile_supplier", "sweep_overdue"]

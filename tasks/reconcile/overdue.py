@@ -1,0 +1,188 @@
+"""Legal payment delays: which deposited invoices are late, and what the supplier may claim.
+
+The delay runs from the Chorus Pro deposit date: 30 days for the State, local authorities and their
+public bodies, 50 for public hospitals, 60 for public companies (Code de la commande publique,
+R. 2192-10 and R. 2192-11). Past it, moratorium interest accrues at the ECB rate plus 8 points, plus a
+€40 recovery indemnity. Chorus Pro does not say which kind a buyer is, so the kind comes from a
+configured map, else from the buyer's name, else "State or local" (30 days, the strictest).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from schemas.warehouse import (
+    Alert,
+    BuyerStructure,
+    Entrepreneur,
+    Invoice,
+    InvoiceState,
+    StatusEvent,
+)
+from tasks.alerts import messages, outbox
+
+DELAYS = {"state": 30, "local": 30, "hospital": 50, "public_company": 60}
+INDEMNITY_CENTS = 4000
+PAID = frozenset({"MISE_EN_PAIEMENT"})
+#: A buyer that never reports payment (`statutMiseEnPaiementNestPasRemonte`) stops at the mandate.
+PAID_WHEN_NOT_REPORTED = frozenset(
+    {"MANDATEE", "MISE_A_DISPOSITION_COMPTABLE", "COMPTABILISEE", "MISE_EN_PAIEMENT"}
+)
+#: Invoices that will never be paid as such: no payment reminder for them.
+CLOSED = frozenset({"REJETEE", "ABANDONNEE", "SUPPRIMEE"})
+#: Returned to the supplier: the payment delay is suspended until the supplier acts.
+PAUSED = frozenset({"SUSPENDUE", "A_RECYCLER"})
+_HOSPITAL = re.compile(r"HOSPITALI|HOPITAL|HÔPITAL|\bCHU\b|\bCHR\b|\bEPSM\b", re.IGNORECASE)
+_PUBLIC_COMPANY = re.compile(
+    r"\bREGIE\b|\bRÉGIE\b|\bEPIC\b|OFFICE PUBLIC|\bSOCIETE\b", re.IGNORECASE
+)
+
+
+def buyer_kind(siret: str | None, name: str | None, overrides: dict[str, str]) -> str:
+    if siret and siret in overrides:
+        return overrides[siret]
+    if name and _HOSPITAL.search(name):
+        return "hospital"
+    if name and _PUBLIC_COMPANY.search(name):
+        return "public_company"
+    return "state" if siret and siret.startswith("1") else "local"
+
+
+def late_interest_cents(amount_cents: int, days_late: int, rate_percent: float) -> int:
+    """Simple interest over the days late, as the moratorium-interest rule computes it."""
+    return round(amount_cents * rate_percent / 100 * days_late / 365)
+
+
+@dataclass(frozen=True)
+class Overdue:
+    invoice_id: int
+    kind: str
+    delay_days: int
+    due: date
+    days_late: int
+    interest_cents: int
+
+
+def find_overdue(
+    engine: Engine, as_of: date, overrides: dict[str, str], ecb_rate_percent: float
+) -> list[Overdue]:
+    """Deposited invoices with no payment status after their legal delay, as of `as_of`.
+
+    Reads only what decides: the candidate invoices' few columns, and the status events that
+    settle or close an invoice (not the whole event log).
+    """
+    rate = ecb_rate_percent + 8
+    earliest = as_of - timedelta(days=min(DELAYS.values()))
+    with Session(engine) as session:
+        candidates = session.execute(
+            sa.select(
+                col(Invoice.id),
+                col(Invoice.buyer_siret),
+                col(Invoice.buyer_name),
+                col(Invoice.deposit_date),
+                col(Invoice.total_ttc_cents),
+                col(Invoice.current_status),
+            ).where(
+                col(Invoice.state).in_([InvoiceState.DEPOSITED.value, InvoiceState.EXTERNAL.value]),
+                col(Invoice.deposit_date).is_not(None),
+                col(Invoice.deposit_date) < earliest,
+                col(Invoice.invoice_type) == "FACTURE",
+            )
+        ).all()
+        deciding: dict[int, set[str]] = {}
+        for invoice_id, status in session.exec(
+            select(StatusEvent.invoice_id, StatusEvent.status).where(
+                col(StatusEvent.status).in_(sorted(PAID_WHEN_NOT_REPORTED | CLOSED))
+            )
+        ).all():
+            deciding.setdefault(invoice_id, set()).add(status)
+        not_reported = set(
+            session.exec(
+                select(BuyerStructure.siret).where(col(BuyerStructure.payment_not_reported))
+            ).all()
+        )
+    late: list[Overdue] = []
+    for invoice_id, buyer_siret, buyer_name, deposit_date, ttc, current in candidates:
+        assert invoice_id is not None and deposit_date is not None
+        seen = deciding.get(invoice_id, set()) | {current or ""}
+        paid = PAID_WHEN_NOT_REPORTED if buyer_siret in not_reported else PAID
+        if seen & paid or seen & CLOSED or current in PAUSED:
+            continue
+        kind = buyer_kind(buyer_siret, buyer_name, overrides)
+        delay = DELAYS[kind]
+        due = deposit_date + timedelta(days=delay)
+        days_late = (as_of - due).days
+        if days_late > 0:
+            late.append(
+                Overdue(
+                    invoice_id,
+                    kind,
+                    delay,
+                    due,
+                    days_late,
+                    late_interest_cents(ttc, days_late, rate),
+                )
+            )
+    return late
+
+
+def queue_overdue_alerts(
+    engine: Engine,
+    overdue: list[Overdue],
+    *,
+    accounting_email: str,
+    ecb_rate_percent: float,
+) -> int:
+    """One alert per late invoice (entrepreneur and accounting), once: the key has no date."""
+    created = 0
+    with Session(engine) as session:
+        known = set(
+            session.exec(select(Alert.dedupe_key).where(col(Alert.kind) == "payment_overdue")).all()
+        )
+        directory = {
+            (e.supplier_siret, e.code): e for e in session.exec(select(Entrepreneur)).all()
+        }
+        invoices: dict[int, Invoice] = {}
+        ids = [item.invoice_id for item in overdue]
+        for start in range(0, len(ids), 500):
+            rows = session.exec(
+                select(Invoice).where(col(Invoice.id).in_(ids[start : start + 500]))
+            )
+            invoices.update({row.id: row for row in rows.all() if row.id is not None})
+        for item in overdue:
+            invoice = invoices[item.invoice_id]
+            event_key = f"{invoice.supplier_siret}:{invoice.invoice_number}"
+            if f"payment_overdue:{event_key}:accounting" in known:
+                continue
+            entrepreneur = directory.get((invoice.supplier_siret, invoice.entrepreneur_code or ""))
+            facts = outbox.facts(invoice, entrepreneur)
+            subject, body = messages.payment_overdue(
+                facts,
+                item.delay_days,
+                item.due,
+                item.days_late,
+                item.interest_cents,
+                INDEMNITY_CENTS,
+                ecb_rate_percent + 8,
+            )
+            created += len(
+                outbox.queue(
+                    session,
+                    kind="payment_overdue",
+                    event_key=event_key,
+                    invoice=invoice,
+                    subject=subject,
+                    body=body,
+                    entrepreneur=entrepreneur,
+                    accounting_email=accounting_email,
+                    known_keys=known,
+                )
+            )
+        session.commit()
+    return created
