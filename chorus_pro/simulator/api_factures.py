@@ -99,6 +99,7 @@ def deposer_flux(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     if len(content) > limit:
         raise codes.FLUX_TOO_LARGE(limit=limit)
     now = store.clock.now()
+    reading = flux.read_flux(content, syntaxe)
     deposit = Flux(
         numero=store.new_flux_number(),
         nom_fichier=name,
@@ -106,9 +107,10 @@ def deposer_flux(store: Store, body: dict[str, Any]) -> dict[str, Any]:
         avec_signature=bool(get_bool(body, "avecSignature")),
         size=len(content),
         deposited_at=now,
-        documents=flux.read_documents(content),
+        documents=reading.documents,
         state=flux.PENDING,
         state_at=now,
+        reading_errors=reading.errors,
     )
     store.flux[deposit.numero] = deposit
     return {

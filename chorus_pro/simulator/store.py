@@ -132,7 +132,12 @@ class Upload:
 
 @dataclass(frozen=True)
 class FluxDocument:
-    """One invoice found in a flux file, with whatever could be read cheaply."""
+    """One invoice read from a flux file; `refusal` is the first content rule it breaks.
+
+    Content rules are those the file alone decides (number, payment means, SIRET, totals, PDF
+    text); the rules that need the store (supplier attached, routing, duplicates) run when the
+    flux settles.
+    """
 
     numero: str | None = None
     supplier_siret: str | None = None
@@ -145,6 +150,9 @@ class FluxDocument:
     montant_tva: float | None = None
     montant_ttc: float | None = None
     montant_a_payer: float | None = None
+    numero_facture_origine: str | None = None
+    devise: str = "EUR"
+    refusal: str | None = None
 
 
 @dataclass
@@ -155,13 +163,15 @@ class Flux:
     avec_signature: bool
     size: int
     deposited_at: datetime
-    documents: list[FluxDocument] | None
+    documents: list[FluxDocument]
     state: str
     state_at: datetime
     polls: int = 0
     invoice_ids: list[int] = field(default_factory=list)
     errors_dp: list[dict[str, Any]] = field(default_factory=list)
     errors_technical: list[dict[str, Any]] = field(default_factory=list)
+    #: Technical errors found when the file was read: reported (IN_REJETE) when the flux settles.
+    reading_errors: list[dict[str, str]] = field(default_factory=list)
 
 
 class Store:
