@@ -33,6 +33,7 @@ from schemas.payloads import (
     parse_chorus_datetime,
 )
 from tests.contract.conftest import pdf_bytes, pdf_invoice
+from tests.simulator.facturx_samples import SampleInvoice, cii_xml, facturx_pdf
 
 SELLER = ANTIGONE.siret
 BUYER = BUYER_NO_REQUIREMENT.siret
@@ -159,32 +160,17 @@ UBL = f"""<?xml version="1.0" encoding="UTF-8"?>
 </Invoice>
 """
 
-CII = f"""<?xml version="1.0" encoding="UTF-8"?>
-<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
-  xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100">
-  <rsm:ExchangedDocument><ram:ID>{{number}}</ram:ID><ram:TypeCode>380</ram:TypeCode></rsm:ExchangedDocument>
-  <ram:SellerTradeParty><ram:SpecifiedLegalOrganization><ram:ID schemeID="0002">{SELLER}</ram:ID>
-    </ram:SpecifiedLegalOrganization></ram:SellerTradeParty>
-  <ram:BuyerTradeParty><ram:SpecifiedLegalOrganization><ram:ID schemeID="0002">{BUYER}</ram:ID>
-    </ram:SpecifiedLegalOrganization></ram:BuyerTradeParty>
-  <ram:SpecifiedTradeSettlementHeaderMonetarySummation>
-    <ram:TaxBasisTotalAmount>100.00</ram:TaxBasisTotalAmount>
-    <ram:TaxTotalAmount currencyID="EUR">20.00</ram:TaxTotalAmount>
-    <ram:GrandTotalAmount>120.00</ram:GrandTotalAmount>
-    <ram:DuePayableAmount>120.00</ram:DuePayableAmount>
-  </ram:SpecifiedTradeSettlementHeaderMonetarySummation>
-</rsm:CrossIndustryInvoice>
-"""
-
 
 def flux_file(syntaxe: SyntaxeFlux, number: str) -> tuple[str, bytes]:
+    """A UBL, an EN 16931 CII, or a Factur-X PDF (drafthorse + factur-x) the simulator accepts."""
     if syntaxe is SyntaxeFlux.IN_DP_E1_UBL_INVOICE:
         return f"{number}.xml", UBL.format(number=number).encode()
+    invoice = SampleInvoice(
+        number=number, buyer_siret=BUYER, buyer_name="Commune", service_code=None
+    )
     if syntaxe is SyntaxeFlux.IN_DP_E1_CII_16B:
-        return f"{number}.xml", CII.format(number=number).encode()
-    xml = CII.format(number=number).encode()
-    pdf = b"%PDF-1.7\n1 0 obj\n<< /Type /EmbeddedFile >>\nstream\n" + xml
-    return f"{number}.pdf", pdf + b"\nendstream\nendobj\n%%EOF\n"
+        return f"{number}.xml", cii_xml(invoice)
+    return f"{number}.pdf", facturx_pdf(invoice)
 
 
 @pytest.mark.parametrize(

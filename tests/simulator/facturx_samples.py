@@ -78,6 +78,7 @@ class SampleInvoice:
     preceding_invoice: str | None = None  # BT-25
     siret_scheme: str = "0002"  # of SpecifiedLegalOrganization/ID
     siret_global_id: bool = False  # also GlobalID schemeID 0009
+    legal_organization: bool = True  # SpecifiedLegalOrganization/ID (else GlobalID only)
     issue_date: date = date(2026, 11, 5)
     lines: tuple[Line, ...] = DEFAULT_LINES
     grand_total_delta: Decimal = Decimal("0")  # breaks basis + tax = grand total
@@ -127,7 +128,8 @@ def cii_xml(invoice: SampleInvoice, *, validate: bool = True) -> bytes:
         party.name = name
         if invoice.siret_global_id:
             party.global_id.add(("0009", siret))
-        party.legal_organization.id = (invoice.siret_scheme, siret)
+        if invoice.legal_organization:
+            party.legal_organization.id = (invoice.siret_scheme, siret)
         party.address.line_one = "1 place de l'Hôtel de Ville"
         party.address.postcode = "67300"
         party.address.city_name = "Schiltigheim"
