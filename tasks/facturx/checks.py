@@ -130,7 +130,7 @@ def _totals(inv: FacturxInvoice) -> Iterable[Reason]:
 
 
 def _breakdown(inv: FacturxInvoice) -> Iterable[Reason]:
-    """BR-S-08, BR-E-08 (bases per category, and per rate for S), BR-CO-17, BR-E-10."""
+    """BR-S-08, BR-E-08 (bases per category, and per rate for S), BR-S-09, BR-E-09, BR-E-10."""
     line_bases: dict[tuple[str, int], int] = defaultdict(int)
     breakdown_bases: dict[tuple[str, int], int] = defaultdict(int)
     for line in inv.lines:
@@ -156,10 +156,11 @@ def _breakdown(inv: FacturxInvoice) -> Iterable[Reason]:
             "the sum of its line net amounts (BT-131)",
         )
     for vat in inv.vat_breakdown:
-        # BR-CO-17: base × rate / 100 rounded to the cent, either way at exactly half a cent.
+        # BR-S-09 / BR-E-09 (BR-CO-17 per category): base × rate / 100 rounded to the cent,
+        # either way at exactly half a cent; an exempt line's VAT is zero.
         if abs(vat.vat_cents * 10_000 - vat.base_cents * vat.rate_bp) > 5_000:
             yield reasons.amount_mismatch(
-                "br-co-17",
+                f"br-{vat.category.lower()}-09",
                 "amount_vat",
                 f"La TVA à {french_rate(vat.rate_bp)}",
                 vat.vat_cents,

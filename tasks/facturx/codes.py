@@ -49,7 +49,7 @@ _PAYMENT_MEANS = {
 
 _ARTICLE_293B = re.compile(r"\b293\s*[-–]?\s*B\b", re.IGNORECASE)
 _ARTICLE_261 = re.compile(
-    r"\b261\s*[-–]?\s*(?P<letter>[A-E](?![a-z]))?\s*[-–.,]?\s*(?P<number>\d(?:\s*bis)?)?",
+    r"\b261\s*[-–]?\s*(?P<letter>[A-E](?![a-z]))?\s*[-–.,]?\s*(?P<number>\d(?:\s*°?\s*bis)?)?",
     re.IGNORECASE,
 )
 _ARTICLE_OTHER = {
@@ -115,7 +115,7 @@ def vatex_code(exemption_reason: str | None) -> str | None:
     match = _ARTICLE_261.search(text)
     if match:
         letter = (match.group("letter") or "").upper()
-        number = re.sub(r"\s+", "", match.group("number") or "").upper()
+        number = re.sub(r"[\s°]+", "", match.group("number") or "").upper()
         return _ARTICLE_261_CODES.get((letter, number)) or _ARTICLE_261_CODES.get((letter, ""))
     for pattern, code in _ARTICLE_OTHER.items():
         if pattern.search(text):
