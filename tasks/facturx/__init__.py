@@ -1,0 +1,27 @@
+"""Factur-X: build the EN 16931 CII XML of one warehouse invoice, check it against the XSD and the
+business rules Chorus Pro refuses on, and embed it into the invoice PDF (no Prefect, no I/O)."""
+
+from tasks.facturx.checks import check_facturx_invoice, check_facturx_xml
+from tasks.facturx.cii import build_cii
+from tasks.facturx.model import (
+    FacturxInvoice,
+    FacturxLine,
+    SupplierProfile,
+    VatBreakdown,
+    facturx_invoice,
+)
+from tasks.facturx.pdfa import FacturxPdfError, embed_facturx, read_back
+
+__all__ = [
+    "FacturxInvoice",
+    "FacturxLine",
+    "FacturxPdfError",
+    "SupplierProfile",
+    "VatBreakdown",
+    "build_cii",
+    "check_facturx_invoice",
+    "check_facturx_xml",
+    "embed_facturx",
+    "facturx_invoice",
+    "read_back",
+]

@@ -1,0 +1,176 @@
+"""The CII XML (Factur-X profile EN 16931) of one invoice, with what Chorus Pro routes on.
+
+drafthorse models the Cross Industry Invoice element by element, so no XML is written by hand
+here. What is ours is the mapping: where Chorus Pro reads the buyer's SIRET, the service code and
+the engagement number (chorus-pro-api §3.5, the OCA connector), and amounts written as two-decimal
+numbers from cents. Validation is not done here but by `checks` (the factur-x library's Factur-X
+1.09 XSD, newer than the 1.0.07 one drafthorse bundles, and the business rules), so that an
+invoice with a missing value still gets an XML and a reason saying what to fix, not a stack trace.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from drafthorse.models.accounting import ApplicableTradeTax
+from drafthorse.models.document import Document
+from drafthorse.models.note import IncludedNote
+from drafthorse.models.party import TaxRegistration
+from drafthorse.models.payment import PaymentMeans, PaymentTerms
+from drafthorse.models.tradelines import LineItem
+
+from tasks.facturx import codes
+from tasks.facturx.model import FacturxInvoice, FacturxLine, VatBreakdown
+
+__all__ = [
+    "BUSINESS_PROCESS",
+    "EN16931_GUIDELINE",
+    "SIRET_SCHEME",
+    "UNIT_CODE",
+    "build_cii",
+    "cents",
+    "percent",
+]
+
+#: BT-24: the EN 16931 core, the Factur-X profile called EN 16931 (formerly Comfort).
+EN16931_GUIDELINE = "urn:cen.eu:en16931:2017"
+#: BT-23: Chorus Pro's "cadre de facturation" A1 (a supplier's invoice deposited by the supplier).
+BUSINESS_PROCESS = "A1"
+#: ISO 6523 ICD of the French SIRENE register: Chorus Pro identifies both parties by 14-digit SIRET.
+SIRET_SCHEME = "0002"
+#: UN/ECE recommendation 20 "one": each line is one service.
+UNIT_CODE = "C62"
+_ONE = Decimal(1)
+_PAYMENT_INFORMATION = {
+    "30": "Virement",
+    "58": "Virement SEPA",
+    "20": "Chèque",
+    "49": "Prélèvement",
+}
+
+
+def cents(amount_cents: int) -> Decimal:
+    """An integer amount of cents as the XML writes it: `123456` → `Decimal("1234.56")`."""
+    return Decimal(amount_cents).scaleb(-2)
+
+
+def percent(rate_bp: int) -> Decimal:
+    """A rate in basis points as the XML writes it: `550` → `Decimal("5.50")`."""
+    return Decimal(rate_bp).scaleb(-2)
+
+
+def _header(doc: Document, inv: FacturxInvoice) -> None:
+    doc.context.guideline_parameter.id = EN16931_GUIDELINE
+    doc.context.business_parameter.id = BUSINESS_PROCESS
+    doc.header.id = inv.number  # BT-1
+    doc.header.type_code = inv.type_code  # BT-3
+    if inv.issue_date is not None:
+        doc.header.issue_date_time = inv.issue_date  # BT-2
+    if inv.note:
+        note = IncludedNote()
+        note.content = inv.note  # BT-22
+        doc.header.notes.add(note)
+
+
+def _parties(doc: Document, inv: FacturxInvoice) -> None:
+    agreement = doc.trade.agreement
+    if inv.service_code:
+        agreement.buyer_reference = inv.service_code  # BT-10: Chorus' code service exécutant
+    seller = agreement.seller
+    seller.name = inv.seller.name  # BT-27
+    seller.legal_organization.id = (SIRET_SCHEME, inv.seller.siret)  # BT-30
+    seller.address.line_one = inv.seller.address_line  # BT-35
+    seller.address.postcode = inv.seller.postcode  # BT-38
+    seller.address.city_name = inv.seller.city  # BT-37
+    seller.address.country_id = inv.seller.country_code  # BT-40
+    if inv.seller.vat_id:
+        seller.tax_registrations.add(TaxRegistration(id=("VA", inv.seller.vat_id)))  # BT-31
+    buyer = agreement.buyer
+    if inv.buyer_name:
+        buyer.name = inv.buyer_name  # BT-44
+    buyer.legal_organization.id = (SIRET_SCHEME, inv.buyer_siret)  # BT-47: Chorus' destinataire
+    buyer.address.country_id = "FR"  # BT-55: Chorus Pro's buyers are French public bodies
+    if inv.engagement_number:
+        agreement.buyer_order.issuer_assigned_id = inv.engagement_number  # BT-13
+    if inv.market_number:
+        agreement.contract.issuer_assigned_id = inv.market_number  # BT-12
+
+
+def _line_item(line: FacturxLine) -> LineItem:
+    item = LineItem()
+    item.document.line_id = line.line_id  # BT-126
+    item.product.name = line.name  # BT-153
+    item.agreement.net.amount = cents(line.net_cents)  # BT-146, for a quantity of one
+    item.delivery.billed_quantity = (_ONE, UNIT_CODE)  # BT-129, BT-130
+    item.settlement.trade_tax.type_code = "VAT"
+    item.settlement.trade_tax.category_code = line.category  # BT-151
+    item.settlement.trade_tax.rate_applicable_percent = percent(line.rate_bp)  # BT-152
+    item.settlement.monetary_summation.total_amount = cents(line.net_cents)  # BT-131
+    return item
+
+
+def _trade_tax(vat: VatBreakdown) -> ApplicableTradeTax:
+    tax = ApplicableTradeTax()
+    tax.calculated_amount = cents(vat.vat_cents)  # BT-117
+    tax.type_code = "VAT"
+    if vat.category == codes.EXEMPT and vat.exemption_reason:
+        tax.exemption_reason = vat.exemption_reason  # BT-120
+    tax.basis_amount = cents(vat.base_cents)  # BT-116
+    tax.category_code = vat.category  # BT-118
+    if vat.category == codes.EXEMPT and vat.exemption_code:
+        tax.exemption_reason_code = vat.exemption_code  # BT-121
+    tax.rate_applicable_percent = percent(vat.rate_bp)  # BT-119
+    return tax
+
+
+def _delivery(doc: Document, inv: FacturxInvoice) -> None:
+    """BT-72. The export has no date of service; French law requires one on the invoice only
+    when it differs from the issue date (CGI art. 242 nonies A, I-7°), so without one it is the
+    issue date. Leaving the element empty instead is flagged by the Schematron (PEPPOL-R008)."""
+    if inv.issue_date is not None:
+        doc.trade.delivery.event.occurrence = inv.issue_date
+
+
+def _settlement(doc: Document, inv: FacturxInvoice) -> None:
+    settlement = doc.trade.settlement
+    settlement.currency_code = inv.currency  # BT-5
+    if inv.original_invoice_number:
+        # BT-25: the invoice a credit note corrects.
+        settlement.invoice_referenced_document.issuer_assigned_id = inv.original_invoice_number
+    means = PaymentMeans()
+    means.type_code = inv.payment_means_code  # BT-81: Chorus Pro refuses a Factur-X without it
+    information = _PAYMENT_INFORMATION.get(inv.payment_means_code)
+    if information:
+        means.information.add(information)  # BT-82
+    if inv.payment_means_code in codes.CREDIT_TRANSFER_CODES and inv.seller.iban:
+        means.payee_account.iban = inv.seller.iban  # BT-84
+    settlement.payment_means.add(means)
+    for vat in inv.vat_breakdown:
+        settlement.trade_tax.add(_trade_tax(vat))
+    if inv.due_date is not None:
+        terms = PaymentTerms()
+        terms.due = inv.due_date  # BT-9
+        settlement.terms.add(terms)
+    totals = settlement.monetary_summation
+    totals.line_total = cents(inv.line_total_cents)  # BT-106
+    totals.tax_basis_total = cents(inv.tax_basis_total_cents)  # BT-109
+    totals.tax_total = (cents(inv.tax_total_cents), inv.currency)  # BT-110, with its currency
+    totals.grand_total = cents(inv.grand_total_cents)  # BT-112
+    totals.due_amount = cents(inv.due_payable_cents)  # BT-115
+
+
+def build_cii(inv: FacturxInvoice) -> bytes:
+    """The CII XML of `inv`, UTF-8 with its XML declaration; never raises on missing values.
+
+    An empty optional value is left out; an empty mandatory one (no issue date, no buyer name)
+    leaves its element out too, which `check_facturx_xml` reports.
+    """
+    doc = Document()
+    _header(doc, inv)
+    for line in inv.lines:
+        doc.trade.items.add(_line_item(line))
+    _parties(doc, inv)
+    _delivery(doc, inv)
+    _settlement(doc, inv)
+    xml: bytes = doc.serialize(schema=None)
+    return xml

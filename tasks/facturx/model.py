@@ -1,0 +1,176 @@
+"""One invoice as its Factur-X says it: the single input of the builder and of the checks.
+
+The warehouse rows are the export's words (invoice type, payment mode, VAT rate in basis points,
+free-text exemption reason) and know nothing of the seller's postal address or bank account. This
+module turns them, once, into plain frozen values in EN 16931's terms, so that the XML builder
+writes what the checks judged and both stay free of database objects. Amounts stay integer cents;
+they become two-decimal numbers only when the XML is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from schemas.warehouse import Invoice, InvoiceVatLine
+from tasks.facturx import codes
+
+__all__ = [
+    "FacturxInvoice",
+    "FacturxLine",
+    "SupplierProfile",
+    "VatBreakdown",
+    "facturx_invoice",
+    "french_rate",
+    "line_name",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierProfile:
+    """The seller (BG-4): the cooperative's structure, as it is registered on Chorus Pro."""
+
+    siret: str
+    name: str
+    vat_id: str
+    address_line: str
+    postcode: str
+    city: str
+    country_code: str = "FR"
+    iban: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VatBreakdown:
+    """One VAT breakdown (BG-23): one per rate, as the export has one row per rate."""
+
+    category: str
+    rate_bp: int
+    base_cents: int
+    vat_cents: int
+    exemption_reason: str | None = None
+    exemption_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FacturxLine:
+    """One invoice line (BG-25). The export has no item lines: one line per VAT rate."""
+
+    line_id: str
+    name: str
+    net_cents: int
+    category: str
+    rate_bp: int
+
+
+@dataclass(frozen=True, slots=True)
+class FacturxInvoice:
+    """Everything the CII XML of one invoice carries; totals are the warehouse's own figures."""
+
+    number: str
+    type_code: str
+    issue_date: date | None
+    due_date: date | None
+    currency: str
+    seller: SupplierProfile
+    buyer_siret: str
+    buyer_name: str | None
+    service_code: str | None
+    engagement_number: str | None
+    market_number: str | None
+    original_invoice_number: str | None
+    payment_means_code: str
+    note: str | None
+    lines: tuple[FacturxLine, ...]
+    vat_breakdown: tuple[VatBreakdown, ...]
+    line_total_cents: int
+    tax_basis_total_cents: int
+    tax_total_cents: int
+    grand_total_cents: int
+    due_payable_cents: int
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.type_code == codes.CREDIT_NOTE
+
+
+def french_rate(rate_bp: int) -> str:
+    """A rate in basis points as French readers write it: 550 → "5,5 %", 2000 → "20 %"."""
+    units, hundredths = divmod(rate_bp, 100)
+    if not hundredths:
+        return f"{units} %"
+    return f"{units},{hundredths:02d}".rstrip("0") + " %"
+
+
+def line_name(category: str, rate_bp: int) -> str:
+    """The item name (BT-153) of the line standing for one VAT rate."""
+    if category == codes.EXEMPT:
+        return "Prestation — exonérée de TVA"
+    return f"Prestation — TVA {french_rate(rate_bp)}"
+
+
+def _text(value: str | None) -> str | None:
+    cleaned = (value or "").strip()
+    return cleaned or None
+
+
+def facturx_invoice(
+    invoice: Invoice,
+    vat_lines: Sequence[InvoiceVatLine],
+    supplier: SupplierProfile,
+    buyer_name: str | None = None,
+) -> FacturxInvoice:
+    """The Factur-X of one warehouse invoice and its VAT lines, sold by `supplier`.
+
+    Lines and breakdown are ordered by decreasing rate, as the sample PDFs list them. `buyer_name`
+    replaces the export's (for instance the name Chorus Pro's directory gives). Nothing is checked
+    here: `check_facturx_xml` says what is wrong, in words the entrepreneur can act on.
+    """
+    ordered = sorted(vat_lines, key=lambda line: -line.rate_bp)
+    breakdown = tuple(
+        VatBreakdown(
+            category=(category := codes.vat_category(line.rate_bp)),
+            rate_bp=line.rate_bp,
+            base_cents=line.base_cents,
+            vat_cents=line.vat_cents,
+            exemption_reason=_text(line.exemption_reason) if category == codes.EXEMPT else None,
+            exemption_code=codes.vatex_code(line.exemption_reason)
+            if category == codes.EXEMPT
+            else None,
+        )
+        for line in ordered
+    )
+    lines = tuple(
+        FacturxLine(
+            line_id=str(index),
+            name=line_name(vat.category, vat.rate_bp),
+            net_cents=vat.base_cents,
+            category=vat.category,
+            rate_bp=vat.rate_bp,
+        )
+        for index, vat in enumerate(breakdown, start=1)
+    )
+    return FacturxInvoice(
+        number=invoice.invoice_number.strip(),
+        type_code=codes.document_type_code(invoice.invoice_type),
+        issue_date=invoice.invoice_date,
+        due_date=invoice.due_date,
+        currency=(invoice.currency or "EUR").strip().upper(),
+        seller=supplier,
+        buyer_siret=(invoice.buyer_siret or "").strip(),
+        buyer_name=_text(buyer_name) or _text(invoice.buyer_name),
+        service_code=_text(invoice.buyer_service_code),
+        engagement_number=_text(invoice.engagement_number),
+        market_number=_text(invoice.market_number),
+        original_invoice_number=_text(invoice.original_invoice_number),
+        payment_means_code=codes.payment_means_code(invoice.payment_mode or "VIREMENT"),
+        note=_text(invoice.comment),
+        lines=lines,
+        vat_breakdown=breakdown,
+        line_total_cents=invoice.amount_ht_cents,
+        tax_basis_total_cents=invoice.amount_ht_cents,
+        tax_total_cents=invoice.amount_vat_cents,
+        grand_total_cents=invoice.total_ttc_cents,
+        due_payable_cents=invoice.total_ttc_cents,
+    )
