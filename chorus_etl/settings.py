@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ANTIGONE_SIRET = "51858054300107"
@@ -41,6 +41,31 @@ SIMULATOR_CLIENT_ID = "simulator-client"
 SIMULATOR_CLIENT_SECRET = "simulator-secret"  # noqa: S105 - public, simulator only
 SIMULATOR_LOGIN = "TECH_1_cooproduction@cpro.fr"
 SIMULATOR_PASSWORD = "simulator-password"  # noqa: S105 - public, simulator only
+
+
+class DepositMode(StrEnum):
+    """How a supplier structure's invoices go to Chorus Pro (see docs/design.md, the two modes)."""
+
+    #: The PDF uploaded, then `soumettre` in mode DEPOT_PDF_API: Chorus Pro reads the PDF (OCR).
+    PDF = "pdf"
+    #: The PDF made Factur-X (PDF/A-3 carrying an EN 16931 CII XML), deposited with `deposer/flux`.
+    FACTURX = "facturx"
+
+
+class SupplierIdentity(BaseModel):
+    """The seller of a Factur-X (EN 16931 BG-4): what the XML says about the cooperative."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    address_line: str = Field(min_length=1)
+    postcode: str = Field(min_length=1)
+    city: str = Field(min_length=1)
+    country_code: str = Field(default="FR", min_length=2, max_length=2)
+    vat_id: str | None = Field(
+        default=None, description="Intra-community VAT number; derived from the SIREN if unset."
+    )
+    iban: str | None = Field(default=None, description="Where buyers pay (BT-84).")
 
 
 class Settings(BaseSettings):
@@ -83,6 +108,20 @@ class Settings(BaseSettings):
     )
     inbox_dir: Path = Field(default=Path("var/inbox"), description="Where exports are dropped.")
 
+    deposit_modes: dict[str, DepositMode] = Field(
+        default_factory=dict,
+        description="Supplier SIRET -> pdf | facturx; a structure left out deposits PDFs.",
+    )
+    supplier_identities: dict[str, SupplierIdentity] = Field(
+        default_factory=dict,
+        description="Supplier SIRET -> its name, address, VAT number and IBAN, for Factur-X.",
+    )
+    flux_resend_grace_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="A Factur-X whose deposit answer was lost is looked up, not resent, until "
+        "it has had this long to appear on Chorus Pro.",
+    )
     deposit_concurrency: int = Field(default=8, ge=1)
     deposit_rate_per_second: float = Field(default=20.0, gt=0)
     deposit_batch_size: int = Field(default=200, ge=1)
@@ -120,6 +159,33 @@ class Settings(BaseSettings):
         default="stdout",
         description="stdout or stderr; the CLI uses stderr so that --json output stays parseable.",
     )
+
+    def deposit_mode(self, supplier_siret: str) -> DepositMode:
+        return self.deposit_modes.get(supplier_siret, DepositMode.PDF)
+
+    @property
+    def facturx_sirets(self) -> frozenset[str]:
+        """The supplier structures that deposit Factur-X."""
+        return frozenset(s for s, m in self.deposit_modes.items() if m is DepositMode.FACTURX)
+
+    def supplier_identity(self, supplier_siret: str) -> SupplierIdentity | None:
+        """The configured identity; against the simulator, its seeded structures' by default."""
+        configured = self.supplier_identities.get(supplier_siret)
+        if configured is not None or self.chorus_env is not ChorusEnv.SIMULATOR:
+            return configured
+        from chorus_pro.simulator.seed import supplier_by_siret
+
+        seeded = supplier_by_siret(supplier_siret)
+        if seeded is None:
+            return None
+        return SupplierIdentity(
+            name=seeded.name,
+            address_line=seeded.address.street,
+            postcode=seeded.address.postal_code,
+            city=seeded.address.city,
+            country_code=seeded.address.country,
+            iban=seeded.bank_accounts[0].iban if seeded.bank_accounts else None,
+        )
 
     @property
     def api_url(self) -> str:

@@ -20,6 +20,7 @@ from cli import (
     demo,
     deposit,
     doctor,
+    facturx,
     ingest,
     reconcile,
     report,
@@ -43,6 +44,7 @@ app.command("reconcile")(reconcile.reconcile)
 app.command("demo")(demo.demo)
 app.command("doctor")(doctor.doctor)
 app.command("report")(report.report)
+app.command("facturx")(facturx.facturx)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ cooperative's invoices would live. Everything it writes stays under one folder.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections import Counter
@@ -20,12 +21,12 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from chorus_etl import db
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl.settings import ARTENREEL_SIRET, DepositMode, reset_settings_cache
 from cli.console_progress import make_progress
-from schemas.warehouse import Alert, Invoice
+from schemas.warehouse import Alert, AttemptOutcome, DepositAttempt, Invoice
 
 
 @dataclass
@@ -40,6 +41,8 @@ class DemoResult:
     states: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     alerts: Counter[str] = field(default_factory=Counter)
+    #: Invoices on Chorus Pro by deposit mode (pdf, facturx).
+    modes: Counter[str] = field(default_factory=Counter)
     emails: int = 0
     overdue: list[dict[str, Any]] = field(default_factory=list)
     rejected_rows: int = 0
@@ -59,6 +62,9 @@ def _environment(workdir: Path, api_url: str, oauth_url: str) -> dict[str, str]:
         "CHORUS_ETL_DASHBOARD_DIR": str(workdir / "dashboard"),
         "CHORUS_ETL_VAR_DIR": str(workdir),
         "CHORUS_ETL_LOG_LEVEL": os.environ.get("CHORUS_ETL_LOG_LEVEL", "WARNING"),
+        # One structure in each deposit mode: Antigone's PDFs are read by Chorus Pro's OCR,
+        # Artenréel's go as Factur-X fluxes.
+        "CHORUS_ETL_DEPOSIT_MODES": json.dumps({ARTENREEL_SIRET: DepositMode.FACTURX.value}),
     }
 
 
@@ -125,6 +131,14 @@ def run_demo(
                     result.statuses[invoice.current_status] += 1
             for alert in session.exec(select(Alert)).all():
                 result.alerts[alert.kind] += 1
+            for attempt in session.exec(
+                select(DepositAttempt).where(
+                    col(DepositAttempt.outcome).in_(
+                        [AttemptOutcome.DEPOSITED.value, AttemptOutcome.FOUND_EXISTING.value]
+                    )
+                )
+            ).all():
+                result.modes[attempt.mode] += 1
     finally:
         engine.dispose()
     result.emails = len(list(result.outbox.glob("*.eml"))) if result.outbox.exists() else 0
@@ -187,7 +201,10 @@ def demo(
     alerts = Table("alert", "messages", title="Alerts (entrepreneur + accounting copies)")
     for kind, count in sorted(result.alerts.items()):
         alerts.add_row(kind, str(count))
-    console.print(states, statuses, alerts)
+    modes = Table("deposit mode", "invoices", title="Deposited by mode (PDF + OCR, or Factur-X)")
+    for mode, count in sorted(result.modes.items()):
+        modes.add_row(mode, str(count))
+    console.print(states, modes, statuses, alerts)
     if result.overdue:
         late = Table(
             "invoice", "buyer", "deposited", "delay", "days late", "interest", title="Overdue"

@@ -36,7 +36,7 @@ def deposit(
         "date_to": date_to.date() if date_to else None,
         "dry_run": dry_run,
     }
-    from tasks.deposit.depositor import DepositHalted
+    from tasks.deposit import DepositHalted
 
     try:
         run(deposit_flow, parameters, as_json, dry_run)

@@ -19,8 +19,8 @@ from tasks.deposit import (
     DepositOutcome,
     DepositResult,
     Filters,
-    RateLimiter,
     deposit_batch,
+    make_depositor,
     resolve_submitting,
     select_ready,
     select_submitting,
@@ -52,14 +52,7 @@ def deposit(
             recorded_run(engine, "deposit") as counts,
             chorus_pro_client(settings) as api,
         ):
-            depositor = Depositor(
-                engine,
-                api,
-                accounting_email=settings.alert_accounting_email,
-                limiter=RateLimiter(settings.deposit_rate_per_second),
-                dry_run=dry_run,
-                concurrency=settings.deposit_concurrency,
-            )
+            depositor = make_depositor(engine, api, settings, dry_run=dry_run)
             if not dry_run:
                 stuck = select_submitting(engine, filters)
                 if stuck:
@@ -85,6 +78,8 @@ def deposit(
             finally:
                 for future in in_flight:
                     future.wait()
+            if not dry_run:
+                outcomes = _follow_sent_fluxes(depositor, outcomes, settings.deposit_concurrency)
             counts.update(_count(outcomes))
     summary: dict[str, Any] = {
         "counts": _count(outcomes),
@@ -92,6 +87,18 @@ def deposit(
     }
     _publish(summary, dry_run)
     return summary
+
+
+def _follow_sent_fluxes(
+    depositor: Depositor, outcomes: list[DepositOutcome], concurrency: int
+) -> list[DepositOutcome]:
+    """Asks once for the report of each flux this run sent: a quick Chorus Pro settles them now,
+    a slow one leaves them to the next run (and to the nightly reconciliation)."""
+    sent = [o.invoice_id for o in outcomes if o.result is DepositResult.AWAITING]
+    if not sent:
+        return outcomes
+    followed = {o.invoice_id: o for o in resolve_submitting(depositor, sent, concurrency)}
+    return [followed.get(o.invoice_id, o) for o in outcomes]
 
 
 def _count(outcomes: list[DepositOutcome]) -> dict[str, int]:

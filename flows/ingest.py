@@ -45,11 +45,15 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
         preflight = stages.Preflight()
         if changed:
             # The PDFs are read on every core while Chorus Pro's directory is asked.
-            checking = stages.preflight_pdfs.submit(_as_is(changed), export_dir)
+            checking = stages.preflight_pdfs.submit(
+                _as_is(changed), export_dir, settings.facturx_sirets
+            )
             try:
                 with chorus_pro_client(settings) as api:
                     result = stages.check_directory(_as_is(changed), api, engine, settings)
                     waiting = result.waiting
+                if settings.facturx_sirets:
+                    stages.check_facturx(_as_is(changed), settings)
             finally:
                 checking.wait()
             preflight = checking.result()

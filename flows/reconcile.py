@@ -11,6 +11,12 @@ from prefect.artifacts import create_markdown_artifact
 from chorus_etl.chorus_client import chorus_pro_client
 from chorus_etl.log import get_logger
 from chorus_etl.runs import flow_environment, recorded_run
+from tasks.deposit import (
+    DepositResult,
+    make_depositor,
+    resolve_submitting,
+    select_awaiting_flux,
+)
 from tasks.reconcile import reconcile_supplier, sweep_overdue
 
 log = get_logger(__name__)
@@ -25,6 +31,16 @@ def reconcile(as_of: date | None = None) -> dict[str, Any]:
             recorded_run(engine, "reconcile") as counts,
             chorus_pro_client(settings) as api,
         ):
+            # Factur-X fluxes first: an invoice they integrated is then `deposited` when its
+            # status is read below, instead of a `submitting` one.
+            awaiting = select_awaiting_flux(engine)
+            followed = (
+                resolve_submitting(
+                    make_depositor(engine, api, settings), awaiting, settings.deposit_concurrency
+                )
+                if awaiting
+                else []
+            )
             structures = {s.identifiant: s.idStructureCPP for s in api.supplier_structures()}
             suppliers = []
             for siret in settings.supplier_sirets:
@@ -45,6 +61,10 @@ def reconcile(as_of: date | None = None) -> dict[str, Any]:
                 "alerts": sum(s.alerts for s in suppliers) + overdue_alerts,
                 "overdue": len(late),
                 "missing_suppliers": sorted(set(settings.supplier_sirets) - set(structures)),
+                "fluxes_followed": len(followed),
+                "fluxes_settled": sum(
+                    1 for o in followed if o.result is not DepositResult.AWAITING
+                ),
             }
             counts.update({k: v for k, v in summary.items() if isinstance(v, int)})
     _publish(summary)

@@ -187,6 +187,12 @@ class ValidationIssue(SQLModel, table=True):
     value: str | None = Field(default=None, max_length=500)
     message_fr: str = Field(max_length=2000)
     message_en: str = Field(max_length=2000)
+    severity: str = Field(
+        default="error",
+        max_length=10,
+        sa_column_kwargs={"server_default": "error"},
+        description="error (the invoice is invalid) or warning (shown, not blocking).",
+    )
     created_at: datetime = _ts(default_factory=utcnow)
 
 
@@ -206,6 +212,18 @@ class DepositAttempt(SQLModel, table=True):
     error_code: str | None = Field(default=None, max_length=50)
     error_label: str | None = Field(default=None, max_length=2000)
     chorus_invoice_id: int | None = Field(default=None, sa_type=sa.BigInteger)
+    mode: str = Field(
+        default="pdf",
+        max_length=10,
+        sa_column_kwargs={"server_default": "pdf"},
+        description="pdf (upload + soumettre DEPOT_PDF_API) or facturx (deposer/flux).",
+    )
+    flux_number: str | None = Field(
+        default=None,
+        max_length=40,
+        index=True,
+        description="numeroFluxDepot of a Factur-X deposit, saved as soon as Chorus answers.",
+    )
 
 
 class StatusEvent(SQLModel, table=True):

@@ -2,15 +2,15 @@
 lost answers, within the configured concurrency and request rate."""
 
 from tasks.deposit.depositor import (
-    DepositHalted,
     Depositor,
-    DepositOutcome,
-    DepositResult,
     Filters,
     RateLimiter,
+    select_awaiting_flux,
     select_ready,
     select_submitting,
 )
+from tasks.deposit.factory import make_depositor
+from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult
 from tasks.deposit.stages import deposit_batch, resolve_submitting
 
 __all__ = [
@@ -21,7 +21,9 @@ __all__ = [
     "Filters",
     "RateLimiter",
     "deposit_batch",
+    "make_depositor",
     "resolve_submitting",
+    "select_awaiting_flux",
     "select_ready",
     "select_submitting",
 ]

@@ -19,11 +19,10 @@ import contextvars
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import date
-from enum import StrEnum
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from chorus_etl.log import get_logger
+from chorus_etl.settings import DepositMode
 from chorus_pro.api import ChorusProApi
 from chorus_pro.errors import (
     AmbiguousOutcomeError,
@@ -51,53 +51,23 @@ from schemas.payloads import (
     PieceJointePrincipale,
     References,
     SubmitInvoiceRequest,
+    SyntaxeFlux,
 )
-from schemas.warehouse import AttemptOutcome, Invoice, InvoiceState, InvoiceVatLine
+from schemas.warehouse import (
+    AttemptOutcome,
+    DepositAttempt,
+    Invoice,
+    InvoiceState,
+    InvoiceVatLine,
+)
+from tasks.deposit.flux import FacturxBuilder, FacturxRefusal, FluxDeposits, flux_file_name
+from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult, landed
 from tasks.deposit.store import DepositStore, LoadedInvoice, Uploads
 from tasks.preflight.attachments import MIME_TYPES, upload_name_of
 
 log = get_logger(__name__)
 
 MAX_SUBMITS_PER_RUN = 3
-
-
-class DepositResult(StrEnum):
-    DEPOSITED = "deposited"
-    FOUND_EXISTING = "found_existing"
-    REFUSED = "refused"
-    SKIPPED = "skipped"
-    RETRY_LATER = "retry_later"
-    DRY_RUN = "dry_run"
-
-
-@dataclass
-class DepositOutcome:
-    invoice_id: int
-    supplier_siret: str
-    invoice_number: str
-    result: DepositResult
-    chorus_invoice_id: int | None = None
-    detail: str | None = None
-    retries: int = 0
-    payload: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        data: dict[str, object] = {
-            "invoice_id": self.invoice_id,
-            "supplier_siret": self.supplier_siret,
-            "invoice_number": self.invoice_number,
-            "result": self.result.value,
-            "chorus_invoice_id": self.chorus_invoice_id,
-            "detail": self.detail,
-            "retries": self.retries,
-        }
-        if self.payload is not None:
-            data["payload"] = self.payload
-        return data
-
-
-class DepositHalted(Exception):
-    """Credentials or subscriptions are wrong: every further call would fail the same way."""
 
 
 @dataclass
@@ -274,6 +244,9 @@ class Depositor:
         limiter: RateLimiter | None = None,
         dry_run: bool = False,
         concurrency: int = 8,
+        modes: Mapping[str, DepositMode] | None = None,
+        facturx: FacturxBuilder | None = None,
+        flux_grace: timedelta = timedelta(minutes=60),
     ) -> None:
         self.store = DepositStore(engine, accounting_email=accounting_email)
         # Shared by every batch in flight: the next batch starts while the last invoices of the
@@ -283,6 +256,15 @@ class Depositor:
         self.registry = SupplierRegistry(api)
         self.limiter = limiter
         self.dry_run = dry_run
+        self.modes = dict(modes or {})
+        self.fluxes = FluxDeposits(
+            self.store,
+            api,
+            build=facturx or _no_facturx,
+            supplier_id=self._supplier_id,
+            throttle=self._throttle,
+            grace=flux_grace,
+        )
         self._prefetched: dict[int, LoadedInvoice] = {}
         self._prefetch_lock = threading.Lock()
 
@@ -339,6 +321,13 @@ class Depositor:
                 self.store.save_uploads(attempt_id, uploads)
         return uploads.pdf_id, [(names[r], uploads.attachments[r]) for r in relatives]
 
+    def _supplier_id(self, siret: str) -> int | None:
+        supplier = self.registry.get(siret)
+        return None if supplier is None else supplier.id_fournisseur
+
+    def mode_of(self, invoice: Invoice) -> DepositMode:
+        return self.modes.get(invoice.supplier_siret, DepositMode.PDF)
+
     def _throttle(self) -> None:
         if self.limiter is not None:
             self.limiter.acquire()
@@ -375,6 +364,16 @@ class Depositor:
             )
             return outcome
         supplier, service_id = resolved
+        if self.mode_of(invoice) is DepositMode.FACTURX:
+            if self.dry_run:
+                outcome.result = DepositResult.DRY_RUN
+                outcome.payload = {
+                    "operation": "deposer/flux",
+                    "syntaxeFlux": SyntaxeFlux.IN_DP_E2_CII_FACTURX.value,
+                    "nomFichier": flux_file_name(invoice),
+                }
+                return outcome
+            return self.fluxes.send(loaded, outcome)
         if self.dry_run:
             taken: set[str] = set()
             attachments = [
@@ -429,13 +428,20 @@ class Depositor:
                 response.statutFacture,
                 AttemptOutcome.DEPOSITED,
             )
-            return _landed(outcome, DepositResult.DEPOSITED, response.identifiantFactureCPP)
+            return landed(outcome, DepositResult.DEPOSITED, response.identifiantFactureCPP)
         outcome.result, outcome.detail = DepositResult.RETRY_LATER, "too many ambiguous submissions"
         return outcome
 
     def resolve_submitting(self, invoice_id: int) -> DepositOutcome:
-        """An invoice in `submitting`: found on Chorus → `deposited`; absent → `ready` again."""
-        return self._resolve_submitting(self._load(invoice_id).invoice)
+        """An invoice in `submitting`: found on Chorus → `deposited`; absent → `ready` again.
+
+        A Factur-X is followed through its flux report instead (`FluxDeposits.follow`).
+        """
+        invoice = self._load(invoice_id).invoice
+        pending = self.store.open_flux(invoice_id)
+        if pending is not None:
+            return self.fluxes.follow(invoice, pending)
+        return self._resolve_submitting(invoice)
 
     def _resolve_submitting(self, invoice: Invoice) -> DepositOutcome:
         assert invoice.id is not None
@@ -462,14 +468,14 @@ class Depositor:
             found.statut,
             AttemptOutcome.FOUND_EXISTING,
         )
-        return _landed(outcome, DepositResult.FOUND_EXISTING, found.identifiantFactureCPP)
+        return landed(outcome, DepositResult.FOUND_EXISTING, found.identifiantFactureCPP)
 
 
-def _landed(outcome: DepositOutcome, result: DepositResult, chorus_id: int) -> DepositOutcome:
-    """The outcome of an invoice now on Chorus Pro (deposited here, or found there), logged."""
-    outcome.result, outcome.chorus_invoice_id = result, chorus_id
-    log.info(f"deposit.{result.value}", invoice=outcome.invoice_number, chorus_invoice_id=chorus_id)
-    return outcome
+def _no_facturx(loaded: LoadedInvoice) -> bytes:
+    raise FacturxRefusal(
+        "FACTURX_UNAVAILABLE",
+        f"no Factur-X builder configured for {loaded.invoice.supplier_siret}",
+    )
 
 
 def select_ready(engine: Engine, filters: Filters) -> list[int]:
@@ -488,6 +494,26 @@ def select_submitting(engine: Engine, filters: Filters) -> list[int]:
             .order_by(col(Invoice.id))
         )
         return [int(i) for i in session.exec(query).all()]
+
+
+def select_awaiting_flux(engine: Engine) -> list[int]:
+    """`submitting` invoices whose open attempt is a Factur-X flux: they wait for its report."""
+    open_outcomes = [AttemptOutcome.PENDING.value, AttemptOutcome.AMBIGUOUS.value]
+    with Session(engine) as session:
+        query = (
+            select(Invoice.id)
+            .where(
+                Invoice.state == InvoiceState.SUBMITTING,
+                col(Invoice.id).in_(
+                    select(DepositAttempt.invoice_id).where(
+                        DepositAttempt.mode == DepositMode.FACTURX.value,
+                        col(DepositAttempt.outcome).in_(open_outcomes),
+                    )
+                ),
+            )
+            .order_by(col(Invoice.id))
+        )
+        return [int(i) for i in session.exec(query).all() if i is not None]
 
 
 def run_parallel(

@@ -7,7 +7,8 @@ from prefect.cache_policies import NO_CACHE
 
 from chorus_etl import progress
 from chorus_etl.log import get_logger
-from tasks.deposit.depositor import Depositor, DepositOutcome, run_parallel
+from tasks.deposit.depositor import Depositor, run_parallel
+from tasks.deposit.outcomes import DepositOutcome
 
 log = get_logger(__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,16 @@ class LoadedInvoice:
     vat_lines: list[InvoiceVatLine]
     folder: Path
     uploads: Uploads
+
+
+@dataclass(frozen=True)
+class OpenFlux:
+    """A Factur-X attempt whose outcome is not known yet."""
+
+    attempt_id: int
+    #: None when the deposit's answer was lost: then only a search by invoice number can tell.
+    flux_number: str | None
+    started_at: datetime
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
@@ -162,9 +172,34 @@ class DepositStore:
             ).scalar()
         return None if found is None else int(found)
 
+    def open_flux(self, invoice_id: int) -> OpenFlux | None:
+        """The latest open Factur-X attempt of an invoice: its flux number if Chorus gave one."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(_ATTEMPT.c.id, _ATTEMPT.c.flux_number, _ATTEMPT.c.started_at)
+                .where(
+                    _ATTEMPT.c.invoice_id == invoice_id,
+                    _ATTEMPT.c.mode == "facturx",
+                    _ATTEMPT.c.outcome.in_(
+                        [AttemptOutcome.PENDING.value, AttemptOutcome.AMBIGUOUS.value]
+                    ),
+                )
+                .order_by(_ATTEMPT.c.id.desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return OpenFlux(int(row.id), row.flux_number, row.started_at)
+
     # --- transitions (each one committed) ------------------------------------------------------
 
-    def claim(self, invoice_id: int, uploads: Uploads) -> int | None:
+    def save_flux(self, attempt_id: int, flux_number: str) -> None:
+        """Committed the moment Chorus answers: the flux is looked up by it before any resend."""
+        with self.engine.connect() as conn:
+            conn.execute(_ATTEMPT_BY_ID, {"row_id": attempt_id, "flux_number": flux_number})
+            conn.commit()
+
+    def claim(self, invoice_id: int, uploads: Uploads, mode: str = "pdf") -> int | None:
         """`ready` → `submitting` plus a pending attempt, atomically; None if someone else has it."""
         with self.engine.connect() as conn:
             claimed = conn.execute(
@@ -184,6 +219,7 @@ class DepositStore:
                     "invoice_id": invoice_id,
                     "started_at": utcnow(),
                     "outcome": AttemptOutcome.PENDING.value,
+                    "mode": mode,
                     "pdf_attachment_id": uploads.pdf_id,
                     "attachment_ids_json": uploads.as_json(),
                 },
@@ -240,6 +276,10 @@ class DepositStore:
         """`deposit_failed` and the alert for the entrepreneur and accounting, in one commit."""
         code = str(getattr(error, "code_retour", None) or type(error).__name__)
         label = getattr(error, "libelle", None) or str(error)
+        self.mark_failed(invoice_id, attempt_id, code, label)
+
+    def mark_failed(self, invoice_id: int, attempt_id: int, code: str, label: str) -> None:
+        """`deposit_failed` with Chorus Pro's (or the Factur-X builder's) code and label."""
         with Session(self.engine) as session:
             invoice = session.get(Invoice, invoice_id)
             assert invoice is not None
@@ -249,7 +289,10 @@ class DepositStore:
             invoice.updated_at = utcnow()
             session.add(invoice)
             self._finish_attempt(
-                session.connection(), attempt_id, AttemptOutcome.REFUSED, error=error
+                session.connection(),
+                attempt_id,
+                AttemptOutcome.REFUSED,
+                columns={"error_code": code[:50], "error_label": label[:2000]},
             )
             facts, entrepreneur = outbox.facts_of(session, invoice)
             subject, body = messages.deposit_refused(facts, code, label)
@@ -311,6 +354,7 @@ class DepositStore:
         *,
         error: ChorusProError | None = None,
         chorus_id: int | None = None,
+        columns: dict[str, Any] | None = None,
     ) -> None:
         conn.execute(
             _ATTEMPT_BY_ID,
@@ -320,5 +364,6 @@ class DepositStore:
                 "finished_at": utcnow(),
                 "chorus_invoice_id": chorus_id,
                 **_error_columns(error),
+                **(columns or {}),
             },
         )

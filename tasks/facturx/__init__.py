@@ -11,6 +11,7 @@ from tasks.facturx.model import (
     facturx_invoice,
 )
 from tasks.facturx.pdfa import FacturxPdfError, embed_facturx, read_back
+from tasks.facturx.seller import seller_profile
 
 __all__ = [
     "FacturxInvoice",
@@ -24,4 +25,5 @@ __all__ = [
     "embed_facturx",
     "facturx_invoice",
     "read_back",
+    "seller_profile",
 ]

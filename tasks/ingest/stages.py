@@ -23,10 +23,10 @@ from chorus_pro.api import ChorusProApi
 from schemas.export import is_valid_siret
 from schemas.issues import Reason
 from schemas.warehouse import Entrepreneur, ExportFile, InvoiceState, ValidationIssue
-from tasks.ingest import changes, directory, extract, staging
+from tasks.ingest import changes, directory, extract, facturx_rules, staging
 from tasks.ingest.bulk import collector_paused
 from tasks.ingest.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
-from tasks.preflight import PdfExpectations, check_attachments, check_invoice_pdfs
+from tasks.preflight import OCR_RULES, PdfExpectations, check_attachments, check_invoice_pdfs
 
 log = get_logger(__name__)
 
@@ -247,20 +247,28 @@ class Preflight:
     apart from the drafts; `add_to` adds them after the directory's, in invoice order."""
 
     reasons: dict[Key, list[Reason]] = field(default_factory=dict)
+    #: What only warns: the guide's OCR rules for structures that deposit Factur-X.
+    warnings: dict[Key, list[Reason]] = field(default_factory=dict)
     #: The PDFs' SHA-256 by invoice, for the content hash.
     digests: dict[Key, str] = field(default_factory=dict)
 
     def add_to(self, drafts: list[InvoiceDraft]) -> None:
         for draft in drafts:
-            draft.reasons.extend(self.reasons.get((draft.supplier_siret, draft.invoice_number), []))
+            key = (draft.supplier_siret, draft.invoice_number)
+            draft.reasons.extend(self.reasons.get(key, []))
+            draft.warnings.extend(self.warnings.get(key, []))
 
 
 @task(name="preflight-pdfs", cache_policy=NO_CACHE)
-def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> Preflight:
+def preflight_pdfs(
+    drafts: list[InvoiceDraft], export_dir: Path, facturx_sirets: frozenset[str] = frozenset()
+) -> Preflight:
     """Checks each invoice's PDF on every core, then its attachments; reads the drafts only.
 
     All the PDFs go to the workers in one batch: batches of a thousand left a worker idle at the
     end of each while the other finished, and both idle while the attachments were checked here.
+    For the structures in `facturx_sirets` Chorus Pro reads the XML, not the PDF: the guide's OCR
+    rules only warn, while the invoice number and total must still be in the PDF.
     """
     with_pdf = [d for d in drafts if d.get("pdf_file")]
 
@@ -281,10 +289,26 @@ def preflight_pdfs(drafts: list[InvoiceDraft], export_dir: Path) -> Preflight:
         if draft.attachments:
             attachments = check_attachments(export_dir, draft.attachments, check.size_bytes or 0)
             reasons.extend(attachments.reasons)
+        if draft.supplier_siret in facturx_sirets:
+            warnings = [r for r in reasons if r.rule in OCR_RULES]
+            reasons = [r for r in reasons if r.rule not in OCR_RULES]
+            if warnings:
+                found.warnings[key] = warnings
         if reasons:
             found.reasons[key] = reasons
     log.info("ingest.preflight_progress", checked=len(with_pdf), total=len(with_pdf))
     return found
+
+
+@task(name="check-facturx", cache_policy=NO_CACHE)
+def check_facturx(drafts: list[InvoiceDraft], settings: Settings) -> int:
+    """Builds and checks the Factur-X XML of each invoice of a Factur-X structure (XSD and the
+    EN 16931 rules Chorus Pro applies); its reasons are added like the directory's."""
+    found = facturx_rules.facturx_reasons(drafts, settings)
+    for draft in drafts:
+        draft.reasons.extend(found.get((draft.supplier_siret, draft.invoice_number), []))
+    log.info("ingest.facturx_checked", refused=len(found))
+    return len(found)
 
 
 @task(name="stage-invoices", cache_policy=NO_CACHE)
@@ -351,7 +375,7 @@ def _fill_unchanged_states(
     for outcome in outcomes:
         if outcome.state is None and outcome.result is staging.StageResult.UNCHANGED:
             known = stored[(outcome.supplier_siret, outcome.invoice_number)]
-            outcome.state, outcome.reasons = known.state, []
+            outcome.state, outcome.reasons, outcome.warnings = known.state, [], []
             by_id[known.invoice_id] = outcome
     issues = ValidationIssue.__table__  # type: ignore[attr-defined]
     ids = list(by_id)
@@ -365,20 +389,21 @@ def _fill_unchanged_states(
                     issues.c.value,
                     issues.c.message_fr,
                     issues.c.message_en,
+                    issues.c.severity,
                 )
                 .where(issues.c.invoice_id.in_(ids[start : start + 500]))
                 .order_by(issues.c.id)
             )
-            for invoice_id, rule, column, value, message_fr, message_en in rows:
-                by_id[invoice_id].reasons.append(
-                    Reason(
-                        rule=rule,
-                        column=column,
-                        value=value,
-                        message_fr=message_fr,
-                        message_en=message_en,
-                    )
+            for invoice_id, rule, column, value, message_fr, message_en, severity in rows:
+                reason = Reason(
+                    rule=rule,
+                    column=column,
+                    value=value,
+                    message_fr=message_fr,
+                    message_en=message_en,
                 )
+                outcome = by_id[invoice_id]
+                (outcome.warnings if severity == "warning" else outcome.reasons).append(reason)
 
 
 def _record_counts(

@@ -55,6 +55,7 @@ class StageOutcome:
     result: StageResult
     state: str | None
     reasons: list[Reason] = field(default_factory=list)
+    warnings: list[Reason] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -63,6 +64,7 @@ class StageOutcome:
             "result": self.result.value,
             "state": self.state,
             "reasons": [r.as_dict() for r in self.reasons],
+            "warnings": [r.as_dict() for r in self.warnings],
         }
 
 
@@ -218,6 +220,13 @@ def _invoice_values(
     )
 
 
+def as_rows(draft: InvoiceDraft) -> tuple[Invoice, list[InvoiceVatLine]]:
+    """The rows staging would write for a draft, unsaved: what the Factur-X check builds from, so
+    that the XML checked at ingest is the one the deposit will send."""
+    invoice = Invoice.model_validate(_invoice_values(draft, "", None, 0))
+    return invoice, [InvoiceVatLine.model_validate(row) for row in _vat_rows(0, draft)]
+
+
 def _vat_rows(invoice_id: int, draft: InvoiceDraft) -> list[dict[str, object]]:
     merged: dict[int, dict[str, object]] = {}
     for line in draft.vat_lines:
@@ -238,7 +247,11 @@ def _vat_rows(invoice_id: int, draft: InvoiceDraft) -> list[dict[str, object]]:
 
 
 def _issue_row(
-    reason: Reason, invoice_id: int | None, export_file_id: int, now: datetime
+    reason: Reason,
+    invoice_id: int | None,
+    export_file_id: int,
+    now: datetime,
+    severity: str = "error",
 ) -> dict[str, object]:
     return _fit(
         ValidationIssue,
@@ -247,6 +260,7 @@ def _issue_row(
             "invoice_id": invoice_id,
             "export_file_id": export_file_id,
             "created_at": now,
+            "severity": severity,
         },
     )
 
@@ -344,6 +358,11 @@ def _write(connection: sa.Connection, writes: _Writes, export_file_id: int) -> N
         for draft, invoice_id in fresh
         for reason in draft.reasons
     ]
+    issue_rows += [
+        _issue_row(warning, invoice_id, export_file_id, now, "warning")
+        for draft, invoice_id in fresh
+        for warning in draft.warnings
+    ]
     issue_rows += [_issue_row(r, None, export_file_id, now) for r in writes.refusals]
     if vat_rows:
         connection.execute(sa.insert(vat_lines), vat_rows)
@@ -384,7 +403,9 @@ def stage_invoices(
         values = _invoice_values(draft, hashes[key], (sources or {}).get(key), export_file_id)
         (writes.inserts if before is None else writes.updates).append((draft, values))
         result = StageResult.INSERTED if before is None else StageResult.REPLACED
-        outcomes.append(StageOutcome(*key, result, str(values["state"]), draft.reasons))
+        outcomes.append(
+            StageOutcome(*key, result, str(values["state"]), draft.reasons, draft.warnings)
+        )
     with engine.begin() as connection:
         _write(connection, writes, export_file_id)
     return outcomes

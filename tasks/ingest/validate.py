@@ -52,6 +52,8 @@ class InvoiceDraft:
     header: dict[str, object]
     vat_lines: list[VatLine]
     reasons: list[Reason] = field(default_factory=list)
+    #: Shown to the entrepreneur, never blocking (the guide's OCR rules in Factur-X mode).
+    warnings: list[Reason] = field(default_factory=list)
 
     @property
     def amount_ht_cents(self) -> int:

@@ -2,5 +2,6 @@
 worker processes; it imports no Prefect so that those workers start in a fraction of a second."""
 
 from tasks.preflight.pdfs import PdfExpectations, check_attachments, check_invoice_pdfs
+from tasks.preflight.reasons import OCR_RULES
 
-__all__ = ["PdfExpectations", "check_attachments", "check_invoice_pdfs"]
+__all__ = ["OCR_RULES", "PdfExpectations", "check_attachments", "check_invoice_pdfs"]

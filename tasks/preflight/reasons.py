@@ -15,6 +15,19 @@ EXPORT_ADVICE = "exportez la facture en PDF depuis votre logiciel de facturation
 REEXPORT_ADVICE = "Exportez-le de nouveau en PDF depuis votre logiciel de facturation"
 REPLACE_ADVICE = "remplacez le fichier : la facture partira avec le prochain export"
 
+#: The rules that exist for Chorus Pro's OCR (the guide's "PDF texte", keywords on the first pages).
+#: A Factur-X carries its data in its XML, so for structures that deposit Factur-X they only warn.
+#: Still refused in that mode: a PDF without text, and one without the invoice's number or total,
+#: because then nothing shows that the PDF is the invoice of its export row.
+OCR_RULES = frozenset(
+    {
+        "pdf.image_only_page",
+        "pdf.buyer_siret_missing",
+        "pdf.engagement_missing",
+        "pdf.service_missing",
+    }
+)
+
 
 def _plain_amount(cents: int) -> str:
     """`1234.56`: the export's own spelling, for logs and the `value` field (no float rounding)."""

@@ -21,6 +21,8 @@ def test_demo_runs_end_to_end_at_a_small_size(tmp_path: Path) -> None:
     assert result.states["deposited"] > 0
     assert result.states["invalid"] == result.rejected_rows > 0
     assert sum(result.statuses.values()) == result.states["deposited"]
+    assert result.modes["pdf"] > 0
+    assert result.modes["facturx"] > 0
     assert result.export.is_dir()
     assert (tmp_path / "demo" / "warehouse.db").is_file()
     assert result.emails == len(list(result.outbox.glob("*.eml")))

@@ -16,7 +16,7 @@ from chorus_pro.simulator import SimulatorHandle, seed
 from flows.deposit import deposit
 from flows.ingest import ingest
 from schemas.warehouse import Alert, DepositAttempt, Invoice
-from tasks.deposit.depositor import DepositHalted
+from tasks.deposit import DepositHalted
 from tasks.sample.export import generate_export
 from tests.flows.helpers import configure
 

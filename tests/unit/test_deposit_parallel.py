@@ -8,7 +8,8 @@ from typing import cast
 import sqlalchemy as sa
 
 from chorus_pro.api import ChorusProApi
-from tasks.deposit.depositor import Depositor, DepositOutcome, DepositResult, run_parallel
+from tasks.deposit.depositor import Depositor, run_parallel
+from tasks.deposit.outcomes import DepositOutcome, DepositResult
 
 
 class RecordingSemaphore:

@@ -1,0 +1,34 @@
+"""A depositor configured from the settings: where deposit modes, pacing and Factur-X meet.
+
+The deposit flow and the reconciliation (which follows Factur-X fluxes before it searches) build
+the same depositor; building it in one place keeps the two from drifting apart.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+
+from chorus_etl.settings import DepositMode, Settings
+from chorus_pro.api import ChorusProApi
+from tasks.deposit.depositor import Depositor, RateLimiter
+from tasks.deposit.document import facturx_builder
+
+
+def make_depositor(
+    engine: Engine, api: ChorusProApi, settings: Settings, *, dry_run: bool = False
+) -> Depositor:
+    modes = {siret: settings.deposit_mode(siret) for siret in settings.supplier_sirets}
+    modes.update(settings.deposit_modes)
+    return Depositor(
+        engine,
+        api,
+        accounting_email=settings.alert_accounting_email,
+        limiter=RateLimiter(settings.deposit_rate_per_second),
+        dry_run=dry_run,
+        concurrency=settings.deposit_concurrency,
+        modes=modes,
+        facturx=facturx_builder(settings) if DepositMode.FACTURX in modes.values() else None,
+        flux_grace=timedelta(minutes=settings.flux_resend_grace_minutes),
+    )
