@@ -185,11 +185,10 @@ def _counted(
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         path = request.url.path
-        store.count_request(path)
+        epoch = store.count_request(path)
         response = await run(request)
-        store.count_response(
-            path, "dropped" if isinstance(response, DroppedConnection) else response.status_code
-        )
+        status = "dropped" if isinstance(response, DroppedConnection) else response.status_code
+        store.count_response(path, status, epoch)
         return response
 
     return endpoint

@@ -179,6 +179,7 @@ class Store:
         self.lock = threading.RLock()
         self.base_config = config.model_copy(deep=True)
         self._real_start = to_paris(datetime.now(PARIS))
+        self._stats_epoch = 0
         self._initialise(self.base_config)
 
     # --- life of the store ---------------------------------------------------------------
@@ -196,6 +197,7 @@ class Store:
             self.attempts: Counter[tuple[str, str]] = Counter()
             self.requests: Counter[str] = Counter()
             self.responses: defaultdict[str, Counter[str]] = defaultdict(Counter)
+            self._stats_epoch += 1
             self.faults = FaultInjector(self.config.faults, self.config.seed, self.lock)
             self._next_invoice_id = _FIRST_INVOICE_ID
             self._next_upload_id = _FIRST_UPLOAD_ID
@@ -272,18 +274,28 @@ class Store:
 
     # --- stats ----------------------------------------------------------------------------
 
-    def count_request(self, path: str) -> None:
+    def count_request(self, path: str) -> int:
+        """Counts a request; returns the stats epoch its answer is to be counted in."""
         with self.lock:
             self.requests[path] += 1
+            return self._stats_epoch
 
-    def count_response(self, path: str, status: int | str) -> None:
+    def count_response(self, path: str, status: int | str, epoch: int) -> None:
+        """Counts an answer, unless the stats were reset since its request was counted.
+
+        A held-back answer (the slow fault) outlives the request's test by up to `slow_seconds`:
+        counted after a reset, it would land in the next test's stats as an answer to a request
+        that test never made (a `{"503": 2, "200": 2}` for three calls).
+        """
         with self.lock:
-            self.responses[path][str(status)] += 1
+            if epoch == self._stats_epoch:
+                self.responses[path][str(status)] += 1
 
     def reset_stats(self) -> None:
         with self.lock:
             self.requests.clear()
             self.responses.clear()
+            self._stats_epoch += 1
 
     # --- invoices -------------------------------------------------------------------------
 

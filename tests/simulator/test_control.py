@@ -9,7 +9,9 @@ import pytest
 
 from chorus_pro.simulator import SimulatorHandle
 from chorus_pro.simulator.codes import CATALOGUE
+from chorus_pro.simulator.config import SimulatorConfig
 from chorus_pro.simulator.server import SimulatorControlError
+from chorus_pro.simulator.store import Store
 from tests.simulator.helpers import RECHERCHER, SOUMETTRE, Api, invoice_body
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "simulator.md"
@@ -32,6 +34,20 @@ def test_stats_count_api_calls_per_path(api: Api, simulator: SimulatorHandle) ->
     assert simulator.control.stats()["total"] == 5, "control calls are not counted"
     simulator.control.reset_stats()
     assert simulator.control.stats()["total"] == 0
+
+
+@pytest.mark.parametrize("reset", ["reset", "reset_stats"])
+def test_an_answer_outliving_a_reset_is_not_counted_after_it(reset: str) -> None:
+    # A slow fault holds its answer back after the test that caused it is over; the next
+    # test's stats must not show an answer to a request it did not make.
+    store = Store(SimulatorConfig())
+    epoch = store.count_request(RECHERCHER)
+    getattr(store, reset)()
+    store.count_response(RECHERCHER, 200, epoch)
+    store.count_response(RECHERCHER, 503, store.count_request(RECHERCHER))
+
+    assert store.requests == {RECHERCHER: 1}
+    assert store.responses == {RECHERCHER: {"503": 1}}
 
 
 def test_config_is_merged_and_validated(simulator: SimulatorHandle) -> None:
