@@ -93,8 +93,9 @@ def _follow_sent_fluxes(
     depositor: Depositor, outcomes: list[DepositOutcome], concurrency: int
 ) -> list[DepositOutcome]:
     """Asks once for the report of each flux this run sent: a quick Chorus Pro settles them now,
-    a slow one leaves them to the next run (and to the nightly reconciliation)."""
-    sent = [o.invoice_id for o in outcomes if o.result is DepositResult.AWAITING]
+    a slow one leaves them to the next run (and to the nightly reconciliation). A flux whose
+    answer was lost is left to the next run: only time tells whether Chorus Pro received it."""
+    sent = [o.invoice_id for o in outcomes if o.result is DepositResult.AWAITING and o.flux_number]
     if not sent:
         return outcomes
     followed = {o.invoice_id: o for o in resolve_submitting(depositor, sent, concurrency)}

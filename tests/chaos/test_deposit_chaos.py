@@ -1,7 +1,9 @@
-"""Exactly once under fire: transient faults, lost answers, and a deposit process killed thrice."""
+"""Exactly once under fire, in both deposit modes: transient faults, lost answers, and a deposit
+process killed thrice."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -18,6 +20,7 @@ from prefect.settings import PREFECT_API_URL
 from sqlmodel import col
 
 from chorus_etl import db
+from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET, reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
 from flows.ingest import ingest
 from schemas.warehouse import Invoice
@@ -57,23 +60,35 @@ def _start_deposit(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _deposited_reaches(url: str, process: subprocess.Popen[bytes], target: int) -> None:
-    """Polls the warehouse until `target` invoices are deposited or the process ends."""
+def _sent_reaches(url: str, process: subprocess.Popen[bytes], target: int) -> None:
+    """Polls the warehouse until `target` invoices are sent (deposited, or a flux waiting for its
+    report) or the process ends."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if _states(url)["deposited"] >= target:
+        states = _states(url)
+        if states["deposited"] + states["submitting"] >= target:
             return
         time.sleep(0.05)
 
 
-@pytest.mark.slow
-def test_every_valid_invoice_lands_exactly_once_despite_faults_and_kills(
-    tmp_path: Path, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _run_under_fire(
+    tmp_path: Path,
+    simulator: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: dict[str, str],
+) -> str:
+    """Ingests, then deposits under faults with three runs killed mid-way, then until done.
+
+    Before each run the simulator's clock moves a few minutes, as time passes between real runs:
+    Chorus Pro integrates the fluxes it received meanwhile.
+    """
     folder = tmp_path / "export"
     generate_export(folder, invoices=INVOICES, seed_value=2026, today=TODAY)
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     configure(monkeypatch, url, simulator)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    reset_settings_cache()
     report = ingest(folder, today=TODAY)
     assert report["counts"]["state_ready"] == INVOICES
 
@@ -88,19 +103,22 @@ def test_every_valid_invoice_lands_exactly_once_despite_faults_and_kills(
     rng = random.Random(20261127)
     kills = 0
     for target in sorted(rng.sample(range(20, INVOICES - 40), 3)):
+        simulator.control.advance(minutes=5)
         process = _start_deposit(env, log)
-        _deposited_reaches(url, process, target)
+        _sent_reaches(url, process, target)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
         process.wait(timeout=60)
     assert kills == 3, "each run was killed mid-way"
-    assert 0 < _states(url)["deposited"] < INVOICES
+    sent = _states(url)
+    assert 0 < sent["deposited"] + sent["submitting"] < INVOICES
 
     for _ in range(8):
         states = _states(url)
         if states["deposited"] == INVOICES:
             break
+        simulator.control.advance(minutes=5)
         process = _start_deposit(env, log)
         assert process.wait(timeout=300) == 0, log.read_text()[-3000:]
     states = _states(url)
@@ -132,3 +150,33 @@ def test_every_valid_invoice_lands_exactly_once_despite_faults_and_kills(
     assert local == remote, "the warehouse agrees with Chorus Pro invoice by invoice"
     injected = simulator.control.stats()["faults"]
     assert injected.get("commit_then_fail", 0) > 0, injected
+    return url
+
+
+@pytest.mark.slow
+def test_every_valid_invoice_lands_exactly_once_despite_faults_and_kills(
+    tmp_path: Path, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run_under_fire(tmp_path, simulator, monkeypatch, {})
+
+
+@pytest.mark.slow
+def test_every_facturx_lands_exactly_once_despite_faults_drops_and_kills(
+    tmp_path: Path, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    modes = {siret: "facturx" for siret in (ANTIGONE_SIRET, ARTENREEL_SIRET)}
+    _run_under_fire(
+        tmp_path,
+        simulator,
+        monkeypatch,
+        {
+            "CHORUS_ETL_DEPOSIT_MODES": json.dumps(modes),
+            # Time passes between runs here (the clock moves): an invoice still absent at the next
+            # run never reached Chorus Pro, so it may be sent again at once.
+            "CHORUS_ETL_FLUX_RESEND_GRACE_MINUTES": "0",
+        },
+    )
+    received = Counter(f["nomFichier"].split("_")[1] for f in simulator.control.store()["flux"])
+    kept = {n: c for n, c in received.items() if c != 1}
+    assert not kept, f"fluxes received more than once: {kept}"
+    assert len(received) == INVOICES

@@ -62,8 +62,9 @@ EXPECTED: dict[str, Any] = {
 def test_batch_completes_under_transient_faults(
     make_client: MakeClient, simulator: SimulatorHandle
 ) -> None:
-    # Generous retries: a call fails only after 13 faults in a row (0.3**13 ≈ 1.6e-7).
-    client = make_client(max_retries=12, timeout=1.0, backoff_base=0.01, backoff_max=0.05)
+    # Generous retries: a call fails only after 13 faults in a row (0.3**13 ≈ 1.6e-7). The
+    # timeout is one a loaded machine's normal answer never reaches; a slow fault outlasts it.
+    client = make_client(max_retries=12, timeout=3.0, backoff_base=0.01, backoff_max=0.05)
     share = FAULT_RATE / 5
     simulator.control.set_faults(
         rate_429=share,
@@ -71,7 +72,7 @@ def test_batch_completes_under_transient_faults(
         rate_502=share,
         rate_503=share,
         rate_slow=share,
-        slow_seconds=2.0,
+        slow_seconds=8.0,
         retry_after_seconds=0,
     )
 

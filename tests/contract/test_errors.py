@@ -239,9 +239,10 @@ def test_token_endpoint_outage_is_retried(
 def test_slow_read_times_out_and_is_retried(
     make_client: MakeClient, simulator: SimulatorHandle
 ) -> None:
-    client = make_client(timeout=0.3)
+    # A timeout a loaded machine's normal answer never reaches, a slow fault three times longer.
+    client = make_client(timeout=2.0)
     client.supplier_structures()
-    simulator.control.set_faults(rate_slow=1.0, slow_seconds=1.0, max_faults=1, paths=["/cpro/"])
+    simulator.control.set_faults(rate_slow=1.0, slow_seconds=6.0, max_faults=1, paths=["/cpro/"])
     with capture_logs() as logs:
         assert len(client.supplier_structures()) == 2
     assert [e["reason"] for e in retry_events(logs)] == ["ReadTimeout"]
@@ -342,9 +343,10 @@ def test_commit_then_fail_on_soumettre_is_ambiguous_and_found_by_lookup(
 def test_read_timeout_on_soumettre_is_ambiguous(
     make_client: MakeClient, simulator: SimulatorHandle
 ) -> None:
-    client = make_client(timeout=0.3)
+    # A timeout a loaded machine's normal answer never reaches, a slow fault three times longer.
+    client = make_client(timeout=2.0)
     request = pdf_invoice(client, "W-SLOW")
-    simulator.control.set_faults(rate_slow=1.0, slow_seconds=1.0, max_faults=1, paths=[SOUMETTRE])
+    simulator.control.set_faults(rate_slow=1.0, slow_seconds=6.0, max_faults=1, paths=[SOUMETTRE])
     with pytest.raises(AmbiguousOutcomeError, match="ReadTimeout"):
         client.submit_invoice(request)
     assert requests(simulator, SOUMETTRE) == 1

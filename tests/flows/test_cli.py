@@ -38,3 +38,42 @@ def test_ingest_and_deposit_json_then_a_wrong_secret(
     assert last_lines[0].startswith(("Chorus Pro refused the credentials", "Deposit stopped"))
     assert "chorus-etl doctor" in last_lines[1]
     assert "not-the-secret" not in refused.output
+
+
+def test_facturx_writes_what_a_deposit_would_send(
+    tmp_path: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lxml import etree
+
+    from tasks.facturx import read_back
+
+    folder = tmp_path / "export"
+    generate_export(folder, invoices=4, seed_value=5, today=date.today())
+    configure(monkeypatch, sqlite_url, simulator)
+    monkeypatch.setenv("CHORUS_ETL_LOG_STREAM", "stderr")
+    runner = CliRunner()
+    ingested = runner.invoke(app, ["ingest", str(folder), "--json"])
+    assert ingested.exit_code == 0, ingested.output
+    invoice = json.loads(ingested.stdout)["invoices"][0]
+
+    out, xml_out = tmp_path / "fx" / "invoice.pdf", tmp_path / "fx" / "invoice.xml"
+    written = runner.invoke(
+        app,
+        [
+            *("facturx", invoice["invoice_number"], str(out)),
+            *("--xml", str(xml_out), "--schematron", "--json"),
+        ],
+    )
+    assert written.exit_code == 0, written.output
+    summary = json.loads(written.stdout)
+    assert summary["level"] == "en16931"
+    assert summary["schematron_failures"] == []
+    xml, level = read_back(out.read_bytes())
+    assert level == "en16931"
+    assert xml == xml_out.read_bytes()
+    ids = etree.fromstring(xml).xpath("//*[local-name()='ExchangedDocument']/*[local-name()='ID']")
+    assert [e.text for e in ids] == [invoice["invoice_number"]]
+
+    unknown = runner.invoke(app, ["facturx", "NOPE-1", str(tmp_path / "x.pdf")])
+    assert unknown.exit_code == 1
+    assert "no staged invoice 'NOPE-1'" in unknown.stderr

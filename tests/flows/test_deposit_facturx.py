@@ -175,23 +175,21 @@ def test_after_the_grace_period_an_absent_invoice_is_sent_again_and_lands_once(
     simulator.control.set_config(flux_outcome="IN_REJETE")
     simulator.control.set_faults(rate_commit_then_fail=1.0, paths=[FLUX], max_faults=1)
     deposit(supplier_sirets=[ARTENREEL_SIRET])
+    lost = [
+        i
+        for i in _rows(ingested, Invoice)
+        if i["state"] == "submitting" and i["supplier_siret"] == ARTENREEL_SIRET
+    ]
+    assert len(lost) == 1, "a lost answer waits for the next run"
+    number = str(lost[0]["invoice_number"])
     simulator.control.set_faults()
     simulator.control.advance(minutes=5)  # the lost flux was rejected: nothing landed
     simulator.control.set_config(flux_outcome="auto")
-    ready = [
-        i
-        for i in _rows(ingested, Invoice)
-        if i["state"] == "ready" and i["supplier_siret"] == ARTENREEL_SIRET
-    ]
-    assert len(ready) == 1, "absent once the grace period is over: ready to be sent again"
-    deposit(supplier_sirets=[ARTENREEL_SIRET], invoice_numbers=[str(ready[0]["invoice_number"])])
+    deposit(supplier_sirets=[ARTENREEL_SIRET])  # absent after the grace period: sent again
+    assert _fluxes_by_number(simulator)[number] == 2
     simulator.control.advance(minutes=5)
     deposit(supplier_sirets=[ARTENREEL_SIRET])
-    again = {i["invoice_number"]: i for i in _rows(ingested, Invoice)}[ready[0]["invoice_number"]]
+    again = {i["invoice_number"]: i for i in _rows(ingested, Invoice)}[number]
     assert again["state"] == "deposited"
-    remote = [
-        i
-        for i in simulator.control.store()["invoices"]
-        if i["numeroFacture"] == again["invoice_number"]
-    ]
+    remote = [i for i in simulator.control.store()["invoices"] if i["numeroFacture"] == number]
     assert len(remote) == 1

@@ -119,10 +119,10 @@ def test_slow_answer_is_applied_before_the_client_gives_up(
     api: Api, simulator: SimulatorHandle
 ) -> None:
     api.token()
-    simulator.control.set_faults(rate_slow=1.0, slow_seconds=2.0, paths=[SOUMETTRE])
+    simulator.control.set_faults(rate_slow=1.0, slow_seconds=6.0, paths=[SOUMETTRE])
 
     with pytest.raises(httpx.ReadTimeout):
-        api.post(SOUMETTRE, invoice_body("F-SLOW"), timeout=0.3)
+        api.post(SOUMETTRE, invoice_body("F-SLOW"), timeout=2.0)
 
     assert [i["numeroFacture"] for i in simulator.control.store()["invoices"]] == ["F-SLOW"]
 
