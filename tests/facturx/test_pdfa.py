@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
 
 from tasks.facturx import FacturxPdfError, build_cii, embed_facturx, read_back
+from tasks.preflight.pdfs import PdfExpectations, check_invoice_pdf
 from tasks.sample.pdfs import example_invoice, invoice_pdf_bytes, write_encrypted_pdf
 from tests.facturx.helpers import invoice_of, vat_line
 
@@ -107,3 +108,18 @@ def test_embedding_again_replaces_the_xml(pdf: bytes, xml: bytes) -> None:
     twice = embed_facturx(embed_facturx(pdf, xml), other)
     assert read_back(twice)[0] == other
     assert len(list(PdfReader(io.BytesIO(twice)).attachment_list)) == 1
+
+
+def test_the_factur_x_pdf_still_passes_the_pdf_preflight(
+    tmp_path: Path, pdf: bytes, xml: bytes
+) -> None:
+    data = example_invoice()
+    (tmp_path / "facturx.pdf").write_bytes(embed_facturx(pdf, xml))
+    expected = PdfExpectations(
+        invoice_number=data.invoice_number,
+        buyer_siret=data.buyer_siret,
+        engagement_number=data.engagement_number,
+        service_code=data.buyer_service_code,
+        total_ttc_cents=data.total_ttc_cents,
+    )
+    assert check_invoice_pdf(tmp_path, "facturx.pdf", expected).reasons == []
