@@ -175,13 +175,11 @@ def test_after_the_grace_period_an_absent_invoice_is_sent_again_and_lands_once(
     simulator.control.set_config(flux_outcome="IN_REJETE")
     simulator.control.set_faults(rate_commit_then_fail=1.0, paths=[FLUX], max_faults=1)
     deposit(supplier_sirets=[ARTENREEL_SIRET])
-    lost = [
-        i
-        for i in _rows(ingested, Invoice)
-        if i["state"] == "submitting" and i["supplier_siret"] == ARTENREEL_SIRET
-    ]
-    assert len(lost) == 1, "a lost answer waits for the next run"
-    number = str(lost[0]["invoice_number"])
+    lost = [a for a in _rows(ingested, DepositAttempt) if a["outcome"] == "ambiguous"]
+    assert len(lost) == 1 and lost[0]["flux_number"] is None
+    invoices = {i["id"]: i for i in _rows(ingested, Invoice)}
+    assert invoices[lost[0]["invoice_id"]]["state"] == "submitting", "it waits for the next run"
+    number = str(invoices[lost[0]["invoice_id"]]["invoice_number"])
     simulator.control.set_faults()
     simulator.control.advance(minutes=5)  # the lost flux was rejected: nothing landed
     simulator.control.set_config(flux_outcome="auto")
