@@ -35,10 +35,8 @@ from chorus_pro.api import ChorusProApi
 from chorus_pro.errors import (
     AmbiguousOutcomeError,
     AuthenticationError,
-    BusinessError,
     ChorusProError,
     ForbiddenError,
-    TooLargeError,
 )
 from schemas.payloads import (
     Destinataire,
@@ -60,6 +58,7 @@ from schemas.warehouse import (
     InvoiceState,
     InvoiceVatLine,
 )
+from tasks.deposit.failures import failed_call
 from tasks.deposit.flux import FacturxBuilder, FacturxRefusal, FluxDeposits, flux_file_name
 from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult, landed
 from tasks.deposit.store import DepositStore, LoadedInvoice, Uploads
@@ -393,11 +392,6 @@ class Depositor:
                 request = build_request(invoice, lines, supplier, service_id, pdf_id, attachments)
                 self._throttle()
                 response = self.api.submit_invoice(request)
-            except (BusinessError, TooLargeError) as exc:
-                self.store.mark_refused(invoice_id, attempt_id, exc)
-                outcome.result, outcome.detail = DepositResult.REFUSED, str(exc)
-                log.warning("deposit.refused", invoice=invoice.invoice_number, error=str(exc))
-                return outcome
             except AmbiguousOutcomeError as exc:
                 self.store.release(invoice_id, attempt_id, exc, sent=True)
                 log.warning("deposit.ambiguous", invoice=invoice.invoice_number, error=str(exc))
@@ -410,15 +404,8 @@ class Depositor:
                     continue
                 resolved_outcome.retries = outcome.retries
                 return resolved_outcome
-            except (AuthenticationError, ForbiddenError) as exc:
-                self.store.release(invoice_id, attempt_id, exc, sent=False)
-                raise DepositHalted(str(exc)) from exc
             except (ChorusProError, OSError) as exc:
-                error = exc if isinstance(exc, ChorusProError) else ChorusProError(str(exc))
-                self.store.release(invoice_id, attempt_id, error, sent=False)
-                outcome.result, outcome.detail = DepositResult.RETRY_LATER, str(exc)
-                log.warning("deposit.retry_later", invoice=invoice.invoice_number, error=str(exc))
-                return outcome
+                return failed_call(self.store, invoice_id, attempt_id, exc, outcome)
             self.store.mark_deposited(
                 invoice_id,
                 attempt_id,

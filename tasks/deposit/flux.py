@@ -31,13 +31,12 @@ from chorus_pro.api import ChorusProApi
 from chorus_pro.errors import (
     AmbiguousOutcomeError,
     AuthenticationError,
-    BusinessError,
     ChorusProError,
     ForbiddenError,
-    TooLargeError,
 )
 from schemas.payloads import FluxReport, InvoiceSummary, SyntaxeFlux
 from schemas.warehouse import AttemptOutcome, Invoice, utcnow
+from tasks.deposit.failures import failed_call
 from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult, landed
 from tasks.deposit.store import DepositStore, LoadedInvoice, OpenFlux
 
@@ -124,25 +123,13 @@ class FluxDeposits:
             response = self.api.deposit_flux(
                 flux_file_name(invoice), content, SyntaxeFlux.IN_DP_E2_CII_FACTURX
             )
-        except (BusinessError, TooLargeError) as exc:
-            self.store.mark_refused(invoice.id, attempt_id, exc)
-            outcome.result, outcome.detail = DepositResult.REFUSED, str(exc)
-            log.warning("deposit.refused", invoice=invoice.invoice_number, error=str(exc))
-            return outcome
         except AmbiguousOutcomeError as exc:
             self.store.release(invoice.id, attempt_id, exc, sent=True)
             outcome.result, outcome.detail = DepositResult.AWAITING, "flux answer lost"
             log.warning("deposit.ambiguous", invoice=invoice.invoice_number, error=str(exc))
             return outcome
-        except (AuthenticationError, ForbiddenError) as exc:
-            self.store.release(invoice.id, attempt_id, exc, sent=False)
-            raise DepositHalted(str(exc)) from exc
         except (ChorusProError, OSError) as exc:
-            error = exc if isinstance(exc, ChorusProError) else ChorusProError(str(exc))
-            self.store.release(invoice.id, attempt_id, error, sent=False)
-            outcome.result, outcome.detail = DepositResult.RETRY_LATER, str(exc)
-            log.warning("deposit.retry_later", invoice=invoice.invoice_number, error=str(exc))
-            return outcome
+            return failed_call(self.store, invoice.id, attempt_id, exc, outcome)
         self.store.save_flux(attempt_id, response.numeroFluxDepot)
         outcome.result, outcome.flux_number = DepositResult.AWAITING, response.numeroFluxDepot
         log.info("deposit.flux_sent", invoice=invoice.invoice_number, flux=response.numeroFluxDepot)

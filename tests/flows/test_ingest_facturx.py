@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fpdf import FPDF
+from sqlmodel import col
 
 from chorus_etl import db
 from chorus_etl.french import format_euros
@@ -67,8 +68,10 @@ def _issues(url: str) -> dict[str, list[tuple[str, str]]]:
         with engine.connect() as connection:
             rows = connection.execute(
                 sa.select(
-                    Invoice.invoice_number, ValidationIssue.rule, ValidationIssue.severity
-                ).join(ValidationIssue, ValidationIssue.invoice_id == Invoice.id)  # type: ignore[arg-type]
+                    col(Invoice.invoice_number),
+                    col(ValidationIssue.rule),
+                    col(ValidationIssue.severity),
+                ).join(ValidationIssue, col(ValidationIssue.invoice_id) == col(Invoice.id))
             ).all()
     finally:
         engine.dispose()
