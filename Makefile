@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.deposit
 	$(BIN)/python -m bench.reconcile
+	$(BIN)/python -m bench.facturx
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
