@@ -56,3 +56,17 @@ def _print_summary(report: dict[str, Any]) -> None:
                     reason["message_en"],
                 )
         console.print(table)
+    warned = [i for i in report["invoices"] if i.get("warnings") and i["result"] != "unchanged"]
+    if warned:
+        table = Table(
+            "supplier", "invoice", "rule", "warning", title="Warnings (the invoice stays ready)"
+        )
+        for invoice in warned:
+            for warning in invoice["warnings"]:
+                table.add_row(
+                    invoice["supplier_siret"],
+                    invoice["invoice_number"],
+                    warning["rule"],
+                    warning["message_en"],
+                )
+        console.print(table)

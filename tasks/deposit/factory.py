@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
-from chorus_etl.settings import DepositMode, Settings
+from chorus_etl.settings import Settings
 from chorus_pro.api import ChorusProApi
 from tasks.deposit.depositor import Depositor, RateLimiter
 from tasks.deposit.document import facturx_builder
@@ -19,8 +19,6 @@ from tasks.deposit.document import facturx_builder
 def make_depositor(
     engine: Engine, api: ChorusProApi, settings: Settings, *, dry_run: bool = False
 ) -> Depositor:
-    modes = {siret: settings.deposit_mode(siret) for siret in settings.supplier_sirets}
-    modes.update(settings.deposit_modes)
     return Depositor(
         engine,
         api,
@@ -28,7 +26,7 @@ def make_depositor(
         limiter=RateLimiter(settings.deposit_rate_per_second),
         dry_run=dry_run,
         concurrency=settings.deposit_concurrency,
-        modes=modes,
-        facturx=facturx_builder(settings) if DepositMode.FACTURX in modes.values() else None,
+        modes=settings.deposit_modes,
+        facturx=facturx_builder(settings) if settings.facturx_sirets else None,
         flux_grace=timedelta(minutes=settings.flux_resend_grace_minutes),
     )
