@@ -191,3 +191,21 @@ def test_after_the_grace_period_an_absent_invoice_is_sent_again_and_lands_once(
     assert again["state"] == "deposited"
     remote = [i for i in simulator.control.store()["invoices"] if i["numeroFacture"] == number]
     assert len(remote) == 1
+
+
+def test_a_pdf_that_cannot_become_a_facturx_is_refused_before_anything_is_sent(
+    ingested: str, clean_export: Path, simulator: SimulatorHandle, tmp_path: Path
+) -> None:
+    victim = next(i for i in _rows(ingested, Invoice) if i["supplier_siret"] == ARTENREEL_SIRET)
+    pdf = clean_export / str(victim["pdf_path"])
+    kept = tmp_path / "kept.pdf"
+    kept.write_bytes(pdf.read_bytes())
+    try:
+        pdf.write_bytes(b"%PDF-1.4\n% broken after the ingest\n")
+        deposit(supplier_sirets=[ARTENREEL_SIRET], invoice_numbers=[str(victim["invoice_number"])])
+    finally:
+        pdf.write_bytes(kept.read_bytes())
+    after = {i["id"]: i for i in _rows(ingested, Invoice)}[victim["id"]]
+    assert after["state"] == "deposit_failed"
+    assert after["deposit_error_code"] == "facturx.pdf_unreadable"
+    assert _fluxes_by_number(simulator) == {}, "nothing reached Chorus Pro"
