@@ -416,8 +416,7 @@ def _rate(rate_bp: int) -> str:
 
 def _life_record(life: InvoiceLife) -> dict[str, Any]:
     header = dict(life.header)
-    invoice_id = header.pop("id")
-    del invoice_id
+    header.pop("id")
     for name in ("amount_ht", "amount_vat", "total_ttc"):
         header[f"{name}_eur"] = _decimal(header[f"{name}_cents"])
     header["deposit_mode"] = life.deposit_mode
