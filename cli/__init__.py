@@ -22,6 +22,7 @@ from cli import (
     doctor,
     facturx,
     ingest,
+    invoices,
     reconcile,
     report,
     sample,
@@ -45,6 +46,8 @@ app.command("demo")(demo.demo)
 app.command("doctor")(doctor.doctor)
 app.command("report")(report.report)
 app.command("facturx")(facturx.facturx)
+app.command("invoices")(invoices.invoices)
+app.command("invoice")(invoices.invoice)
 
 
 def main() -> None:
