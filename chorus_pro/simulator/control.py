@@ -297,6 +297,7 @@ async def get_stats(store: Store, request: Request) -> dict[str, Any]:
             "requests": dict(sorted(store.requests.items())),
             "responses": {path: dict(c) for path, c in sorted(store.responses.items())},
             "faults": dict(store.faults.injected),
+            "in_flight": store.in_flight,
         }
 
 

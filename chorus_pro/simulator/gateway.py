@@ -186,7 +186,10 @@ def _counted(
     async def endpoint(request: Request) -> Response:
         path = request.url.path
         epoch = store.count_request(path)
-        response = await run(request)
+        try:
+            response = await run(request)
+        finally:
+            store.request_finished()
         status = "dropped" if isinstance(response, DroppedConnection) else response.status_code
         store.count_response(path, status, epoch)
         return response

@@ -180,6 +180,8 @@ class Store:
         self.base_config = config.model_copy(deep=True)
         self._real_start = to_paris(datetime.now(PARIS))
         self._stats_epoch = 0
+        #: Requests whose handler has not finished: live, so a reset leaves it alone.
+        self.in_flight = 0
         self._initialise(self.base_config)
 
     # --- life of the store ---------------------------------------------------------------
@@ -278,7 +280,14 @@ class Store:
         """Counts a request; returns the stats epoch its answer is to be counted in."""
         with self.lock:
             self.requests[path] += 1
+            self.in_flight += 1
             return self._stats_epoch
+
+    def request_finished(self) -> None:
+        """A handler returned or raised. `in_flight` tells a test when a request whose client
+        died (a killed process) has been applied, or not, for good: only then is "absent" true."""
+        with self.lock:
+            self.in_flight -= 1
 
     def count_response(self, path: str, status: int | str, epoch: int) -> None:
         """Counts an answer, unless the stats were reset since its request was counted.

@@ -60,6 +60,23 @@ def _start_deposit(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def _simulator_settled(simulator: SimulatorHandle) -> None:
+    """Waits until no request is still being handled: a killed deposit's last call may still be
+    running in the simulator, and a flux it lands after the clock moved would stay pending, so
+    absent from the next run's search although received (a real gap of minutes, not of test
+    milliseconds: what `CHORUS_ETL_FLUX_RESEND_GRACE_MINUTES` stands for in production)."""
+    deadline = time.monotonic() + 60
+    seen: tuple[int, int] | None = None
+    while time.monotonic() < deadline:
+        stats = simulator.control.stats()
+        now = (stats["total"], stats["in_flight"])
+        if now == seen and now[1] == 0:  # idle twice in a row, and nothing new arrived between
+            return
+        seen = now
+        time.sleep(0.05)
+    raise AssertionError(f"the simulator never went idle: {seen}")
+
+
 def _sent_reaches(url: str, process: subprocess.Popen[bytes], target: int) -> None:
     """Polls the warehouse until `target` invoices are sent (deposited, or a flux waiting for its
     report) or the process ends."""
@@ -104,6 +121,7 @@ def _run_under_fire(
     rng = random.Random(20261127)
     kills = 0
     for target in sorted(rng.sample(range(20, INVOICES - 40), 3)):
+        _simulator_settled(simulator)
         simulator.control.advance(minutes=5)
         process = _start_deposit(env, log)
         _sent_reaches(url, process, target)
@@ -119,6 +137,7 @@ def _run_under_fire(
         states = _states(url)
         if states["deposited"] == INVOICES:
             break
+        _simulator_settled(simulator)
         simulator.control.advance(minutes=5)
         process = _start_deposit(env, log)
         assert process.wait(timeout=300) == 0, log.read_text()[-3000:]

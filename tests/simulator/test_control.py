@@ -50,6 +50,24 @@ def test_an_answer_outliving_a_reset_is_not_counted_after_it(reset: str) -> None
     assert store.responses == {RECHERCHER: {"503": 1}}
 
 
+def test_requests_in_flight_outlive_a_reset_until_their_handler_ends() -> None:
+    store = Store(SimulatorConfig())
+    store.count_request(RECHERCHER)
+    store.count_request(RECHERCHER)
+    store.reset()
+    assert store.in_flight == 2, "a killed client's request is still being handled"
+    store.request_finished()
+    store.request_finished()
+    assert store.in_flight == 0
+
+
+def test_stats_say_nothing_is_in_flight_once_calls_return(
+    simulator: SimulatorHandle, api: Api
+) -> None:
+    api.post(RECHERCHER, {})
+    assert simulator.control.stats()["in_flight"] == 0
+
+
 def test_config_is_merged_and_validated(simulator: SimulatorHandle) -> None:
     simulator.control.set_config(latency_ms=3)
     config = simulator.control.set_config(seed=7)
