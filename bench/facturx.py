@@ -29,12 +29,12 @@ from datetime import date
 from pathlib import Path
 
 import facturx
-from stdnum.fr import siren
 
 from bench.common import figure, load_average, note, prepare_export, verdict, work_directory
+from chorus_etl.settings import Settings
 from chorus_pro.simulator import seed
 from schemas.warehouse import Invoice, InvoiceVatLine
-from tasks.facturx import SupplierProfile, build_cii, embed_facturx, facturx_invoice
+from tasks.facturx import SupplierProfile, build_cii, embed_facturx, facturx_invoice, seller_profile
 from tasks.facturx.checks import check_facturx_invoice
 from tasks.facturx.schematron import en16931_schematron, schematron_available
 from tasks.facturx.xsd import en16931_schema, xsd_errors
@@ -127,19 +127,10 @@ def _date(value: object) -> date | None:
 
 
 def _profiles() -> dict[str, SupplierProfile]:
-    return {
-        s.siret: SupplierProfile(
-            siret=s.siret,
-            name=s.name,
-            vat_id="FR" + siren.to_tva(s.siret[:9]),
-            address_line=s.address.street,
-            postcode=s.address.postal_code,
-            city=s.address.city,
-            country_code=s.address.country,
-            iban=s.bank_accounts[0].iban if s.bank_accounts else None,
-        )
-        for s in seed.SUPPLIERS
-    }
+    """The simulator's structures as sellers, as the pipeline builds them from the settings."""
+    settings = Settings()
+    profiles = {s.siret: seller_profile(s.siret, settings) for s in seed.SUPPLIERS}
+    return {siret: p for siret, p in profiles.items() if p is not None}
 
 
 def measure(export_dir: Path, today: date, invoices: int, schematron_count: int) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from stdnum.fr import siren
+
 from chorus_pro.simulator import codes
 from chorus_pro.simulator.clock import format_date
 from chorus_pro.simulator.gateway import Operation
@@ -44,8 +46,7 @@ def _kind(structure: Structure) -> str:
 
 
 def _vat_number(siret: str) -> str:
-    siren = int(siret[:9])
-    return f"FR{(12 + 3 * (siren % 97)) % 97:02d}{siret[:9]}"
+    return f"FR{siren.to_tva(siret[:9])}"
 
 
 def _structure(body: dict[str, Any], key: str) -> Structure:

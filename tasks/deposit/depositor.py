@@ -61,7 +61,7 @@ from schemas.warehouse import (
 from tasks.deposit.failures import failed_call
 from tasks.deposit.flux import FacturxBuilder, FacturxRefusal, FluxDeposits, flux_file_name
 from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult, landed
-from tasks.deposit.store import DepositStore, LoadedInvoice, Uploads
+from tasks.deposit.store import OPEN_OUTCOMES, DepositStore, LoadedInvoice, Uploads
 from tasks.preflight.attachments import MIME_TYPES, upload_name_of
 
 log = get_logger(__name__)
@@ -485,7 +485,6 @@ def select_submitting(engine: Engine, filters: Filters) -> list[int]:
 
 def select_awaiting_flux(engine: Engine) -> list[int]:
     """`submitting` invoices whose open attempt is a Factur-X flux: they wait for its report."""
-    open_outcomes = [AttemptOutcome.PENDING.value, AttemptOutcome.AMBIGUOUS.value]
     with Session(engine) as session:
         query = (
             select(Invoice.id)
@@ -494,7 +493,7 @@ def select_awaiting_flux(engine: Engine) -> list[int]:
                 col(Invoice.id).in_(
                     select(DepositAttempt.invoice_id).where(
                         DepositAttempt.mode == DepositMode.FACTURX.value,
-                        col(DepositAttempt.outcome).in_(open_outcomes),
+                        col(DepositAttempt.outcome).in_(OPEN_OUTCOMES),
                     )
                 ),
             )

@@ -33,6 +33,8 @@ from schemas.warehouse import (
 from tasks.alerts import messages, outbox
 
 LOAD_CHUNK = 500
+#: Attempts whose outcome is not known yet: the invoice is `submitting` because of them.
+OPEN_OUTCOMES = (AttemptOutcome.PENDING.value, AttemptOutcome.AMBIGUOUS.value)
 
 _INVOICE = SQLModel.metadata.tables[str(Invoice.__tablename__)]
 _ATTEMPT = SQLModel.metadata.tables[str(DepositAttempt.__tablename__)]
@@ -163,9 +165,7 @@ class DepositStore:
                 sa.select(_ATTEMPT.c.id)
                 .where(
                     _ATTEMPT.c.invoice_id == invoice_id,
-                    _ATTEMPT.c.outcome.in_(
-                        [AttemptOutcome.PENDING.value, AttemptOutcome.AMBIGUOUS.value]
-                    ),
+                    _ATTEMPT.c.outcome.in_(OPEN_OUTCOMES),
                 )
                 .order_by(_ATTEMPT.c.id.desc())
                 .limit(1)
@@ -180,9 +180,7 @@ class DepositStore:
                 .where(
                     _ATTEMPT.c.invoice_id == invoice_id,
                     _ATTEMPT.c.mode == "facturx",
-                    _ATTEMPT.c.outcome.in_(
-                        [AttemptOutcome.PENDING.value, AttemptOutcome.AMBIGUOUS.value]
-                    ),
+                    _ATTEMPT.c.outcome.in_(OPEN_OUTCOMES),
                 )
                 .order_by(_ATTEMPT.c.id.desc())
                 .limit(1)

@@ -23,6 +23,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from PIL import Image, ImageDraw, ImageFont
 from pypdf import PdfReader, PdfWriter
+from stdnum.fr import siren
 
 from chorus_etl.french import format_euros
 
@@ -146,8 +147,7 @@ def _french_rate(rate: Decimal) -> str:
 
 def _vat_number(siret: str) -> str:
     """The intra-community VAT number France derives from the SIREN (first nine SIRET digits)."""
-    siren = int(siret[:9])
-    return f"FR{(12 + 3 * (siren % 97)) % 97:02d}{siret[:9]}"
+    return f"FR{siren.to_tva(siret[:9])}"
 
 
 def _new_document(data: SampleInvoicePdf, subject: str) -> FPDF:

@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from lxml import etree
-from stdnum.fr import siren
 
+from chorus_etl.settings import Settings
 from chorus_pro.simulator import seed
 from schemas.warehouse import Invoice, InvoiceVatLine
-from tasks.facturx import FacturxInvoice, SupplierProfile, facturx_invoice
+from tasks.facturx import FacturxInvoice, SupplierProfile, facturx_invoice, seller_profile
 
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -29,17 +29,10 @@ SCHILTIGHEIM = "21670447800017"
 
 
 def supplier_profile(supplier: seed.Supplier) -> SupplierProfile:
-    """A simulator supplier as the seller; its VAT number derived from the SIREN by python-stdnum."""
-    return SupplierProfile(
-        siret=supplier.siret,
-        name=supplier.name,
-        vat_id="FR" + siren.to_tva(supplier.siret[:9]),
-        address_line=supplier.address.street,
-        postcode=supplier.address.postal_code,
-        city=supplier.address.city,
-        country_code=supplier.address.country,
-        iban=supplier.bank_accounts[0].iban if supplier.bank_accounts else None,
-    )
+    """A simulator supplier as the seller, built as the pipeline builds it (`seller_profile`)."""
+    profile = seller_profile(supplier.siret, Settings())
+    assert profile is not None
+    return profile
 
 
 ANTIGONE = supplier_profile(seed.ANTIGONE)
