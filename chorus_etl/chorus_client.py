@@ -1,24 +1,45 @@
-"""The one place where the pipeline's settings become the Chorus Pro client's own configuration.
+"""The one place where the pipeline's settings become Chorus Pro clients.
 
 `chorus_pro` knows nothing of the pipeline (it could be published on its own), so it takes a plain
-`ChorusProConfig`; every flow, task and command that talks to Chorus Pro builds it here, from the
-environment the settings select, with the simulator's credentials as defaults.
+`ChorusProConfig`; every flow, task and command that talks to Chorus Pro builds it here. With
+several structures, `ChorusClients` keeps one client per PISTE application (one connection pool,
+one token cache, one pacer: PISTE counts token requests and rates per application) and hands out
+a view of it per technical account.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
+from pydantic import SecretStr
+
+from chorus_etl.accounts import Account
+from chorus_etl.pacing import SAFETY, PrefectRateLimit, RateLimiter
 from chorus_etl.settings import Settings
 from chorus_pro.client import ChorusProClient
 from chorus_pro.config import ChorusProConfig
 
-__all__ = ["chorus_pro_client", "chorus_pro_config"]
+__all__ = ["ChorusClients", "chorus_pro_client", "chorus_pro_config"]
 
 
-def chorus_pro_config(settings: Settings) -> ChorusProConfig:
-    """Endpoints, credentials, timeouts and retry policy of the selected environment."""
-    client_id, client_secret, login, password = settings.credentials()
+def chorus_pro_config(
+    settings: Settings,
+    *,
+    client_id: str | None = None,
+    client_secret: SecretStr | None = None,
+    login: str | None = None,
+    password: SecretStr | None = None,
+) -> ChorusProConfig:
+    """Endpoints, timeouts and retry policy of the selected environment, with these credentials
+    (the single-account settings' where not given)."""
+    if client_id is None or client_secret is None or login is None or password is None:
+        default_id, default_secret, default_login, default_password = settings.credentials()
+        client_id = client_id or default_id
+        client_secret = client_secret or default_secret
+        login = login or default_login
+        password = password or default_password
     return ChorusProConfig(
         api_url=settings.api_url,
         oauth_url=settings.oauth_url,
@@ -35,5 +56,74 @@ def chorus_pro_config(settings: Settings) -> ChorusProConfig:
 
 
 def chorus_pro_client(settings: Settings, **kwargs: Any) -> ChorusProClient:
-    """A client for the environment the settings select (simulator, sandbox, production)."""
+    """A client for the single-account settings (simulator, sandbox, production)."""
     return ChorusProClient(chorus_pro_config(settings), **kwargs)
+
+
+def _throttle(settings: Settings, account: Account) -> Callable[[], None]:
+    if settings.rate_limit_backend == "prefect":
+        return PrefectRateLimit(account.app_id)
+    return RateLimiter(account.rate_per_second * SAFETY)
+
+
+class ChorusClients:
+    """Clients for the structures of the accounts configuration, shared by a run's tasks.
+
+    Close it (or use it as a context manager) when the run ends: it owns the connection pools.
+    """
+
+    def __init__(self, settings: Settings, **client_kwargs: Any) -> None:
+        self.settings = settings
+        self._kwargs = client_kwargs
+        self._apps: dict[str, ChorusProClient] = {}
+        self._views: dict[tuple[str, str], ChorusProClient] = {}
+
+    def __enter__(self) -> ChorusClients:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for client in self._apps.values():
+            client.close()
+        self._apps.clear()
+        self._views.clear()
+
+    def for_account(self, account: Account) -> ChorusProClient:
+        """The client acting as `account`'s technical account, on its application's pool."""
+        view = self._views.get(account.account_key)
+        if view is not None:
+            return view
+        app = self._apps.get(account.app_id)
+        if app is None:
+            config = chorus_pro_config(
+                self.settings,
+                client_id=account.client_id,
+                client_secret=account.client_secret,
+                login=account.login,
+                password=account.password,
+            )
+            kwargs = {"throttle": _throttle(self.settings, account), **self._kwargs}
+            app = ChorusProClient(config, **kwargs)
+            self._apps[account.app_id] = app
+        view = (
+            app
+            if app.config.login == account.login
+            else app.with_account(account.login, account.password)
+        )
+        self._views[account.account_key] = view
+        return view
+
+    def for_structure(self, siret: str) -> ChorusProClient:
+        """The client of the structure's own account; `AccountsError` if its secrets are missing."""
+        return self.for_account(self.settings.accounts.account(siret))
+
+    def token_fetches(self) -> dict[str, int]:
+        """Tokens fetched per PISTE application so far: one each, unless one expired or was refused."""
+        return {app_id: client.token_fetch_count for app_id, client in self._apps.items()}

@@ -9,9 +9,13 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from chorus_etl.accounts import Accounts
 
 ANTIGONE_SIRET = "51858054300107"
 ARTENREEL_SIRET = "47840796800054"
@@ -93,6 +97,31 @@ class Settings(BaseSettings):
     cpro_login: str | None = None
     cpro_password: SecretStr | None = None
 
+    accounts_file: Path | None = Field(
+        default=None,
+        description="TOML file of cooperatives, structures and their Chorus Pro accounts "
+        "(docs/deployment.md); unset, the single-account settings here describe one cooperative.",
+    )
+    secrets_dir: Path | None = Field(
+        default=None,
+        description="Folder of secret files named after the accounts file's `*_from` names "
+        "(e.g. /run/secrets); the environment is looked up first.",
+    )
+    cooperative_id: str = Field(
+        default="cooproduction",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
+        description="The cooperative of the single-account settings.",
+    )
+    cooperative_name: str = "Cooproduction"
+    piste_rate_per_second: float = Field(
+        default=10.0, gt=0, description="Rate limit of the single-account PISTE application."
+    )
+    rate_limit_backend: Literal["local", "prefect"] = Field(
+        default="local",
+        description="local: each process paces its own requests; prefect: every process shares "
+        "one Prefect global concurrency limit per PISTE application (workers, docs/deployment.md).",
+    )
+
     http_timeout_seconds: float = Field(default=30.0, gt=0)
     http_max_retries: int = Field(default=5, ge=0)
     http_backoff_base_seconds: float = Field(default=0.5, ge=0)
@@ -159,6 +188,85 @@ class Settings(BaseSettings):
         default="stdout",
         description="stdout or stderr; the CLI uses stderr so that --json output stays parseable.",
     )
+
+    _accounts: Accounts | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _structures_from_accounts_file(self) -> Settings:
+        """With an accounts file, the structures, modes and identities are the file's."""
+        if self.accounts_file is None:
+            return self
+        from chorus_etl.accounts import Accounts, load_accounts_file
+
+        accounts = Accounts(load_accounts_file(self.accounts_file), secrets_dir=self.secrets_dir)
+        structures = [s for c in accounts.cooperatives for s in c.structures]
+        self.supplier_sirets = [s.siret for s in structures]
+        self.deposit_modes = {s.siret: s.deposit_mode for s in structures}
+        self.supplier_identities = {
+            s.siret: s.identity for s in structures if s.identity is not None
+        } | self.supplier_identities
+        self._accounts = accounts
+        return self
+
+    @property
+    def accounts(self) -> Accounts:
+        """Cooperatives, structures and their Chorus Pro access (file, or single-account case)."""
+        if self._accounts is None:
+            self._accounts = self._single_account()
+        return self._accounts
+
+    def _single_account(self) -> Accounts:
+        from chorus_etl.accounts import (
+            DEFAULT_APP_ID,
+            Accounts,
+            AccountsFile,
+            CooperativeEntry,
+            PisteAppEntry,
+            StructureEntry,
+        )
+
+        simulator = self.chorus_env is ChorusEnv.SIMULATOR
+        values: dict[str, str | SecretStr | None] = {
+            "CHORUS_ETL_PISTE_CLIENT_ID": self.piste_client_id
+            or (SIMULATOR_CLIENT_ID if simulator else None),
+            "CHORUS_ETL_PISTE_CLIENT_SECRET": self.piste_client_secret
+            or (SecretStr(SIMULATOR_CLIENT_SECRET) if simulator else None),
+            "CHORUS_ETL_CPRO_LOGIN": self.cpro_login or (SIMULATOR_LOGIN if simulator else None),
+            "CHORUS_ETL_CPRO_PASSWORD": self.cpro_password
+            or (SecretStr(SIMULATOR_PASSWORD) if simulator else None),
+        }
+        missing = [name for name, value in values.items() if not value]
+        file = AccountsFile(
+            piste_apps=[
+                PisteAppEntry(
+                    id=DEFAULT_APP_ID,
+                    client_id=str(values["CHORUS_ETL_PISTE_CLIENT_ID"] or "unset"),
+                    client_secret_from="CHORUS_ETL_PISTE_CLIENT_SECRET",  # noqa: S106 - a name
+                    rate_per_second=self.piste_rate_per_second,
+                )
+            ],
+            cooperatives=[
+                CooperativeEntry(
+                    id=self.cooperative_id,
+                    name=self.cooperative_name,
+                    accounting_email=self.alert_accounting_email,
+                    entrepreneurs_file=self.entrepreneurs_file,
+                    structures=[
+                        StructureEntry(
+                            siret=siret,
+                            piste_app=DEFAULT_APP_ID,
+                            login=str(values["CHORUS_ETL_CPRO_LOGIN"] or "unset"),
+                            password_from="CHORUS_ETL_CPRO_PASSWORD",  # noqa: S106 - a name
+                            deposit_mode=self.deposit_mode(siret),
+                            identity=self.supplier_identities.get(siret),
+                        )
+                        for siret in self.supplier_sirets
+                    ],
+                )
+            ],
+        )
+        inline = {k: v for k, v in values.items() if isinstance(v, SecretStr)}
+        return Accounts(file, inline_secrets=inline, missing=missing)
 
     def deposit_mode(self, supplier_siret: str) -> DepositMode:
         return self.deposit_modes.get(supplier_siret, DepositMode.PDF)
@@ -227,11 +335,13 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every configured secret in clear, for the log redaction processor."""
-        return [
+        own = [
             s.get_secret_value()
             for s in (self.piste_client_secret, self.cpro_password)
             if s is not None and s.get_secret_value()
         ]
+        extra = self.accounts.secret_values() if self.accounts_file is not None else []
+        return own + extra
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ with jittered exponential backoff. Writes are never retried once they may have r
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -93,7 +94,8 @@ class ChorusProClient:
 
     `transport`, `sleep`, `clock` and `retry` exist for tests and benchmarks: an
     `httpx.MockTransport`, a sleep that records instead of waiting, a fake monotonic clock for
-    token expiry, a seeded `RetryPolicy`.
+    token expiry, a seeded `RetryPolicy`. `throttle` is called before every API request (not the
+    token request): the pipeline plugs its per-application rate limit in there.
     """
 
     def __init__(
@@ -104,9 +106,12 @@ class ChorusProClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         retry: RetryPolicy | None = None,
+        throttle: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self._sleep = sleep
+        self._throttle = throttle
+        self._owns_pool = True
         self._retry = retry or RetryPolicy(
             max_retries=config.max_retries,
             base=config.backoff_base,
@@ -145,7 +150,23 @@ class ChorusProClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        if self._owns_pool:
+            self._http.close()
+
+    def with_account(self, login: str, password: SecretStr) -> ChorusProClient:
+        """The same PISTE application acting as another technical account.
+
+        A cooperative's structures each have their own technical account but often share one
+        PISTE application: the returned client shares this one's connection pool, token cache and
+        throttle (one token per application, however many accounts use it) and only changes the
+        `cpro-account` header. Closing it is a no-op; close the client it came from.
+        """
+        other = copy.copy(self)
+        other.config = self.config.model_copy(update={"login": login, "password": password})
+        pair = f"{login}:{password.get_secret_value()}".encode()
+        other._cpro_account = SecretStr(base64.b64encode(pair).decode("ascii"))
+        other._owns_pool = False
+        return other
 
     @property
     def token_fetch_count(self) -> int:
@@ -416,6 +437,8 @@ class ChorusProClient:
         refreshed = False
         while True:
             token = self._tokens.get()
+            if self._throttle is not None:
+                self._throttle()
             try:
                 response = self._http.request(
                     operation.method,

@@ -1,10 +1,10 @@
 """Deposit: upload and submit each `ready` invoice on Chorus Pro exactly once, across crashes and
 lost answers, within the configured concurrency and request rate."""
 
+from chorus_etl.pacing import RateLimiter
 from tasks.deposit.depositor import (
     Depositor,
     Filters,
-    RateLimiter,
     select_awaiting_flux,
     select_ready,
     select_submitting,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextvars
 import json
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from chorus_etl.log import get_logger
+from chorus_etl.pacing import RateLimiter
 from chorus_etl.settings import DepositMode
 from chorus_pro.api import ChorusProApi
 from chorus_pro.errors import (
@@ -91,25 +91,6 @@ class Filters:
         if self.date_to:
             query = query.where(col(Invoice.invoice_date) <= self.date_to)
         return query
-
-
-class RateLimiter:
-    """A token bucket shared by the deposit threads: at most `rate` write sequences per second."""
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval = 1.0 / rate
-        self.clock = clock
-        self.next_slot = clock()
-        self.lock = threading.Lock()
-
-    def acquire(self) -> None:
-        with self.lock:
-            now = self.clock()
-            slot = max(now, self.next_slot)
-            self.next_slot = slot + self.interval
-        delay = slot - now
-        if delay > 0:
-            time.sleep(delay)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
+from chorus_etl.pacing import RateLimiter
 from chorus_etl.settings import Settings
 from chorus_pro.api import ChorusProApi
-from tasks.deposit.depositor import Depositor, RateLimiter
+from tasks.deposit.depositor import Depositor
 from tasks.deposit.document import facturx_builder
 
 

@@ -1,0 +1,350 @@
+"""Who deposits for whom: cooperatives, their supplier structures, and each one's Chorus Pro access.
+
+On Chorus Pro every supplier structure (a SIRET) has its own technical account, created by its
+main manager, and a group of cooperatives often runs one PISTE application per legal entity. The
+accounts file (TOML, named by `CHORUS_ETL_ACCOUNTS_FILE`) lists them:
+
+    [[piste_apps]]
+    id = "antigone"
+    client_id = "..."
+    client_secret_from = "ANTIGONE_PISTE_SECRET"   # an environment variable or a secrets file
+    rate_per_second = 10
+
+    [[cooperatives]]
+    id = "cooproduction"
+    name = "Cooproduction"
+    accounting_email = "compta@cooproduction.example"
+
+    [[cooperatives.structures]]
+    siret = "51858054300107"
+    piste_app = "antigone"
+    login = "TECH_1_antigone@cpro.fr"
+    password_from = "ANTIGONE_CPRO_PASSWORD"
+
+The file may sit in git: it holds names of secrets, never secrets. Without a file, the
+single-account settings of `Settings` describe one cooperative whose structures share one PISTE
+application and one technical account, which is how the pipeline ran before there were several.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from stdnum.fr import siret as stdnum_siret
+
+from chorus_etl.settings import DepositMode, SupplierIdentity
+
+__all__ = [
+    "DEFAULT_APP_ID",
+    "Account",
+    "Accounts",
+    "AccountsError",
+    "AccountsFile",
+    "CooperativeEntry",
+    "PisteAppEntry",
+    "StructureEntry",
+    "load_accounts_file",
+    "resolve_secret",
+]
+
+#: The PISTE application of the single-account settings.
+DEFAULT_APP_ID = "default"
+
+_SLUG = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+#: Keys that would put a secret in the file itself; refused with a pointer to the `_from` form.
+_SECRET_KEYS = {"client_secret": "client_secret_from", "password": "password_from"}
+
+
+class AccountsError(ValueError):
+    """The accounts file is missing, unreadable or invalid; the message says where and why."""
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_secret_inline(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for key, instead in _SECRET_KEYS.items():
+                if key in data:
+                    raise ValueError(
+                        f"{key!r} must not be written in the accounts file; name the environment "
+                        f"variable or secrets file that holds it with {instead!r}"
+                    )
+        return data
+
+
+class PisteAppEntry(_Entry):
+    """A PISTE application: one OAuth client, one token, one rate limit shared by its structures."""
+
+    id: str = Field(pattern=_SLUG)
+    client_id: str = Field(min_length=1)
+    client_secret_from: str = Field(min_length=1, description="Env variable or secrets file name.")
+    rate_per_second: float = Field(
+        default=10.0,
+        gt=0,
+        description="Requests per second this application may send, across every worker.",
+    )
+
+
+class StructureEntry(_Entry):
+    """A supplier structure (SIRET) and the technical account that deposits for it."""
+
+    siret: str
+    name: str | None = None
+    piste_app: str = Field(pattern=_SLUG)
+    login: str = Field(min_length=1, description="Technical account, TECH_n_...@cpro.fr.")
+    password_from: str = Field(min_length=1)
+    deposit_mode: DepositMode = DepositMode.PDF
+    identity: SupplierIdentity | None = None
+
+    @model_validator(mode="after")
+    def _siret_is_valid(self) -> StructureEntry:
+        if not (len(self.siret) == 14 and stdnum_siret.is_valid(self.siret)):
+            raise ValueError(f"siret {self.siret!r} is not a valid SIRET (14 digits, Luhn key)")
+        return self
+
+
+class CooperativeEntry(_Entry):
+    """A cooperative: its structures, and where its accounting reads alerts."""
+
+    id: str = Field(pattern=_SLUG, description="Short stable key stored on every warehouse row.")
+    name: str = Field(min_length=1)
+    accounting_email: str = Field(min_length=3)
+    entrepreneurs_file: Path | None = Field(
+        default=None, description="Its directory of entrepreneurs; the global one if unset."
+    )
+    structures: list[StructureEntry] = Field(min_length=1)
+
+
+class AccountsFile(BaseModel):
+    """The whole file, cross-checked: unique ids and SIRETs, every `piste_app` declared."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    piste_apps: list[PisteAppEntry] = Field(min_length=1)
+    cooperatives: list[CooperativeEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> AccountsFile:
+        _unique("piste_apps id", (a.id for a in self.piste_apps))
+        _unique("piste_apps client_id", (a.client_id for a in self.piste_apps))
+        _unique("cooperatives id", (c.id for c in self.cooperatives))
+        structures = [s for c in self.cooperatives for s in c.structures]
+        _unique("structure siret", (s.siret for s in structures))
+        owners: dict[str, str] = {}
+        for cooperative in self.cooperatives:
+            for structure in cooperative.structures:
+                owner = owners.setdefault(structure.login, cooperative.id)
+                if owner != cooperative.id:
+                    raise ValueError(
+                        f"technical account {structure.login!r} is used by cooperatives {owner!r} "
+                        f"and {cooperative.id!r}: each cooperative has its own accounts"
+                    )
+        apps = {a.id for a in self.piste_apps}
+        for structure in structures:
+            if structure.piste_app not in apps:
+                raise ValueError(
+                    f"structure {structure.siret} names piste_app {structure.piste_app!r}, "
+                    f"which is not declared (declared: {', '.join(sorted(apps))})"
+                )
+        return self
+
+
+def _unique(what: str, values: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} {value!r} appears twice")
+        seen.add(value)
+
+
+def load_accounts_file(path: Path) -> AccountsFile:
+    """Parses and validates the file; every problem becomes one `AccountsError` naming the file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AccountsError(f"accounts file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AccountsError(f"accounts file {path} cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise AccountsError(f"accounts file {path} is not valid TOML: {exc}") from None
+    try:
+        return AccountsFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or '(file)'}: {error['msg']}"
+            for error in exc.errors(include_url=False)
+        )
+        raise AccountsError(f"accounts file {path} is invalid: {problems}") from None
+
+
+def resolve_secret(name: str, secrets_dir: Path | None) -> SecretStr:
+    """The secret called `name`: an environment variable, else a file of that name in `secrets_dir`
+    (the Docker/Kubernetes secrets convention). Raises `AccountsError` naming, never showing, it."""
+    value = os.environ.get(name)
+    if value:
+        return SecretStr(value)
+    if secrets_dir is not None:
+        path = secrets_dir / name
+        if path.is_file():
+            content = path.read_text(encoding="utf-8").strip()
+            if content:
+                return SecretStr(content)
+    where = f"nor a file in {secrets_dir}" if secrets_dir is not None else "(no secrets_dir set)"
+    raise AccountsError(f"secret {name!r} is neither set in the environment {where}")
+
+
+@dataclass(frozen=True)
+class Account:
+    """Everything needed to talk to Chorus Pro for one structure; secrets stay `SecretStr`."""
+
+    cooperative: str
+    siret: str
+    name: str | None
+    app_id: str
+    client_id: str
+    client_secret: SecretStr
+    rate_per_second: float
+    login: str
+    password: SecretStr
+    deposit_mode: DepositMode
+
+    @property
+    def account_key(self) -> tuple[str, str]:
+        """Structures sharing this key share a client: same application, same technical account."""
+        return (self.app_id, self.login)
+
+
+@dataclass(frozen=True)
+class _Structure:
+    cooperative: str
+    entry: StructureEntry
+
+
+class Accounts:
+    """The resolved configuration: lookups by SIRET and cooperative, secrets read on demand.
+
+    Secrets are resolved when an account is asked for, not when the file is loaded, so that one
+    structure's missing password stops that structure (and `doctor` names it) and no other.
+    """
+
+    def __init__(
+        self,
+        file: AccountsFile,
+        *,
+        secrets_dir: Path | None = None,
+        inline_secrets: Mapping[str, SecretStr] | None = None,
+        missing: Iterable[str] = (),
+    ) -> None:
+        self.file = file
+        self._missing = sorted(missing)
+        self._secrets_dir = secrets_dir
+        self._inline = dict(inline_secrets or {})
+        self._apps = {a.id: a for a in file.piste_apps}
+        self._cooperatives = {c.id: c for c in file.cooperatives}
+        self._structures = {
+            s.siret: _Structure(c.id, s) for c in file.cooperatives for s in c.structures
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"<Accounts cooperatives={list(self._cooperatives)} structures={len(self._structures)}>"
+        )
+
+    @property
+    def cooperatives(self) -> list[CooperativeEntry]:
+        return list(self.file.cooperatives)
+
+    @property
+    def piste_apps(self) -> list[PisteAppEntry]:
+        return list(self.file.piste_apps)
+
+    def cooperative(self, cooperative_id: str) -> CooperativeEntry:
+        try:
+            return self._cooperatives[cooperative_id]
+        except KeyError:
+            known = ", ".join(self._cooperatives)
+            raise AccountsError(
+                f"unknown cooperative {cooperative_id!r} (known: {known})"
+            ) from None
+
+    def sirets(self, cooperative: str | None = None) -> list[str]:
+        """Every structure's SIRET, or one cooperative's, in file order."""
+        if cooperative is not None:
+            return [s.siret for s in self.cooperative(cooperative).structures]
+        return list(self._structures)
+
+    def cooperative_of(self, siret: str) -> str | None:
+        found = self._structures.get(siret)
+        return found.cooperative if found is not None else None
+
+    def accounting_email(self, siret: str) -> str:
+        """Where the accounting of the structure's cooperative reads alerts."""
+        found = self._structures.get(siret)
+        if found is None:
+            raise AccountsError(f"structure {siret} is in no cooperative of the accounts file")
+        return self._cooperatives[found.cooperative].accounting_email
+
+    def structure(self, siret: str) -> StructureEntry:
+        found = self._structures.get(siret)
+        if found is None:
+            raise AccountsError(f"structure {siret} is in no cooperative of the accounts file")
+        return found.entry
+
+    def app(self, app_id: str) -> PisteAppEntry:
+        return self._apps[app_id]
+
+    def app_of(self, siret: str) -> PisteAppEntry:
+        return self._apps[self.structure(siret).piste_app]
+
+    def account(self, siret: str) -> Account:
+        """The structure's credentials; `AccountsError` if one of its secrets cannot be found."""
+        found = self._structures.get(siret)
+        if found is None:
+            raise AccountsError(f"structure {siret} is in no cooperative of the accounts file")
+        if self._missing:
+            raise AccountsError(
+                f"Chorus Pro access needs {', '.join(self._missing)} "
+                "(set them in the environment or in .env)"
+            )
+        entry = found.entry
+        app = self._apps[entry.piste_app]
+        return Account(
+            cooperative=found.cooperative,
+            siret=siret,
+            name=entry.name,
+            app_id=app.id,
+            client_id=app.client_id,
+            client_secret=self._secret(app.client_secret_from),
+            rate_per_second=app.rate_per_second,
+            login=entry.login,
+            password=self._secret(entry.password_from),
+            deposit_mode=entry.deposit_mode,
+        )
+
+    def secret_values(self) -> list[str]:
+        """Every secret that resolves, in clear, for the log redaction processor."""
+        names = {a.client_secret_from for a in self.file.piste_apps} | {
+            s.entry.password_from for s in self._structures.values()
+        }
+        values = []
+        for name in sorted(names):
+            try:
+                values.append(self._secret(name).get_secret_value())
+            except AccountsError:
+                continue
+        return values
+
+    def _secret(self, name: str) -> SecretStr:
+        inline = self._inline.get(name)
+        if inline is not None:
+            return inline
+        return resolve_secret(name, self._secrets_dir)
