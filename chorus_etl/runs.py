@@ -27,10 +27,16 @@ def _flow_run_id() -> str | None:
 
 
 @contextmanager
-def recorded_run(engine: Engine, flow: str) -> Iterator[dict[str, Any]]:
-    """Yields a dict the flow fills with counts; the row records success or the error."""
+def recorded_run(
+    engine: Engine, flow: str, cooperative: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Yields a dict the flow fills with counts; the row records success or the error.
+
+    A run done for one cooperative names it: its dashboard shows that cooperative's runs only,
+    whose counts say nothing of the others'; a run over the whole installation leaves it unset.
+    """
     with Session(engine) as session:
-        row = PipelineRun(flow=flow, flow_run_id=_flow_run_id())
+        row = PipelineRun(flow=flow, flow_run_id=_flow_run_id(), cooperative=cooperative)
         session.add(row)
         session.commit()
         run_id = row.id

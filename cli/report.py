@@ -13,11 +13,16 @@ def report(
     out_dir: Path = typer.Argument(
         ..., file_okay=False, help="Folder for the pages (created if needed)."
     ),
+    cooperative: str | None = typer.Option(
+        None, "--cooperative", help="Only this cooperative's dashboard (an id of the accounts)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """One page for the cooperative (index.html), one per entrepreneur showing only their
-    invoices; self-contained HTML that opens offline."""
+    invoices; self-contained HTML that opens offline. With several cooperatives, one folder
+    each (OUT_DIR/<cooperative>/), built from its invoices only, and index.html linking them."""
     from chorus_etl import db
+    from chorus_etl.cooperatives import cooperative_names
     from chorus_etl.log import configure_logging
     from chorus_etl.settings import get_settings
     from tasks.report.writer import ReportError, write_report
@@ -31,19 +36,27 @@ def report(
             out_dir,
             ecb_rate_percent=settings.ecb_rate_percent,
             buyer_kinds=settings.buyer_kinds,
+            cooperatives=cooperative_names(settings),
+            cooperative=cooperative,
         )
     except ReportError as exc:
         typer.echo(f"report: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    emit(
-        result.summary(),
-        as_json=as_json,
-        human=(
+    if any(page != result.index for page in result.cooperatives.values()):
+        where = "".join(f"\n  {c}: {p}" for c, p in result.cooperatives.items())
+        human = (
+            f"Dashboards: {result.index}{where}\n"
+            f"{len(result.pages)} pages written ({result.entrepreneur_pages} entrepreneur pages "
+            f"in each cooperative's entrepreneurs/ folder) for {result.invoices} invoices in "
+            f"{result.seconds:.1f} s."
+        )
+    else:
+        human = (
             f"Dashboard: {result.index}\n"
             f"{len(result.pages)} pages written (the cooperative's and "
             f"{result.entrepreneur_pages} entrepreneur pages in {out_dir / 'entrepreneurs'}) "
             f"for {result.invoices} invoices in {result.seconds:.1f} s."
-        ),
-    )
+        )
+    emit(result.summary(), as_json=as_json, human=human)

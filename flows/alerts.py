@@ -15,11 +15,15 @@ log = get_logger(__name__)
 
 
 @flow(name="send-alerts", log_prints=False)
-def send_alerts() -> dict[str, Any]:
+def send_alerts(cooperative: str | None = None) -> dict[str, Any]:
     """Undelivered alerts stay pending with their reason and are retried by the next run, so a
-    failed delivery leaves the run completed; the summary and the artifact show what is left."""
-    with flow_environment() as (settings, engine), recorded_run(engine, "send-alerts") as counts:
-        summary = send_pending_alerts(engine, settings).as_dict()
+    failed delivery leaves the run completed; the summary and the artifact show what is left.
+    With `cooperative`, only that cooperative's alerts are delivered."""
+    with (
+        flow_environment() as (settings, engine),
+        recorded_run(engine, "send-alerts", cooperative=cooperative) as counts,
+    ):
+        summary = send_pending_alerts(engine, settings, cooperative=cooperative).as_dict()
         counts.update(summary)
     _publish(summary)
     return summary

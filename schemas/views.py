@@ -5,9 +5,14 @@ a figure on a page is a figure anyone can re-query. Columns are documented in `d
 
 Portability. The SQL is written once. What the two engines spell differently (today's date, the
 UTC date of a timestamp, a difference of dates, adding days to a date, seconds between timestamps)
-is written as a macro, `@name(arguments)`, that `render` expands for the dialect. Flags are 0/1
+is written as a macro, `@name(arguments)`, that `render` expands for the dialect; so is a table's
+`cooperative` column, which the migrations before 0005 must read as NULL. Flags are 0/1
 integers, sums are cast to BIGINT and euros or medians to DOUBLE PRECISION, so that both engines
 return the same values, not merely equal-looking ones.
+
+Cooperatives. Every view says which cooperative each row belongs to (`cooperative`), and the
+summaries group by it first, so that `WHERE cooperative = '…'` gives one cooperative exactly its
+own rows and figures, even for a structure that moved from one cooperative to another.
 
 Legal payment rules. They mirror `tasks/reconcile/overdue.py` (this package imports nothing of ours; a test
 keeps the two equal): the delay runs from the deposit date, 30 days for the State and local bodies,
@@ -179,11 +184,36 @@ INVOICE_PAYMENT = View(
     """,
 )
 
+#: The invoice columns `v_invoice_current` reads, named: a view over `invoice.*` would depend on
+#: every column, and PostgreSQL would refuse to drop one in a later downgrade.
+_INVOICE_FACTS = (
+    "id",
+    "supplier_siret",
+    "invoice_number",
+    "invoice_type",
+    "invoice_date",
+    "entrepreneur_code",
+    "buyer_siret",
+    "buyer_name",
+    "buyer_service_code",
+    "amount_ht_cents",
+    "amount_vat_cents",
+    "total_ttc_cents",
+    "state",
+    "current_status",
+    "current_status_at",
+    "current_status_comment",
+    "deposit_date",
+    "chorus_invoice_id",
+    "deposit_error_label",
+)
+
 INVOICE_CURRENT = View(
     "v_invoice_current",
     _columns(
         """
         invoice_id int
+        cooperative text
         supplier_siret text
         invoice_number text
         invoice_type text
@@ -217,7 +247,8 @@ INVOICE_CURRENT = View(
     f"""
     WITH facts AS (
         SELECT
-            i.*,
+            {", ".join(f"i.{name}" for name in _INVOICE_FACTS)},
+            @cooperative(i) AS cooperative,
             en.name AS directory_name,
             b.designation AS buyer_designation,
             CASE WHEN b.payment_not_reported THEN 1 ELSE 0 END AS not_reported,
@@ -251,6 +282,7 @@ INVOICE_CURRENT = View(
     )
     SELECT
         s.id AS invoice_id,
+        s.cooperative,
         s.supplier_siret,
         s.invoice_number,
         s.invoice_type,
@@ -292,6 +324,7 @@ INVOICE_LIFECYCLE = View(
     _columns(
         """
         invoice_id int
+        cooperative text
         supplier_siret text
         invoice_number text
         invoice_type text
@@ -331,6 +364,7 @@ INVOICE_LIFECYCLE = View(
     invoices AS MATERIALIZED (
         SELECT
             c.invoice_id,
+            c.cooperative,
             c.supplier_siret,
             c.invoice_number,
             c.invoice_type,
@@ -405,6 +439,7 @@ INVOICE_LIFECYCLE = View(
     )
     SELECT
         l.invoice_id,
+        l.cooperative,
         l.supplier_siret,
         l.invoice_number,
         l.invoice_type,
@@ -559,6 +594,7 @@ ENTREPRENEUR_SUMMARY = View(
     "v_entrepreneur_summary",
     _columns(
         """
+        cooperative text
         supplier_siret text
         entrepreneur_code text
         entrepreneur_name text
@@ -566,7 +602,9 @@ ENTREPRENEUR_SUMMARY = View(
         + _SUMMARY_FIGURES
     ),
     _summary_sql(
-        ("supplier_siret", "entrepreneur_code"), "MAX(l.entrepreneur_name)", "entrepreneur_name"
+        ("cooperative", "supplier_siret", "entrepreneur_code"),
+        "MAX(l.entrepreneur_name)",
+        "entrepreneur_name",
     ),
 )
 
@@ -574,12 +612,17 @@ STRUCTURE_SUMMARY = View(
     "v_structure_summary",
     _columns(
         """
+        cooperative text
         supplier_siret text
         entrepreneur_count int
         """
         + _SUMMARY_FIGURES
     ),
-    _summary_sql(("supplier_siret",), "COUNT(DISTINCT l.entrepreneur_code)", "entrepreneur_count"),
+    _summary_sql(
+        ("cooperative", "supplier_siret"),
+        "COUNT(DISTINCT l.entrepreneur_code)",
+        "entrepreneur_count",
+    ),
 )
 
 REJECTION = View(
@@ -588,6 +631,7 @@ REJECTION = View(
         """
         status_event_id int
         invoice_id int
+        cooperative text
         supplier_siret text
         invoice_number text
         entrepreneur_code text
@@ -614,6 +658,7 @@ REJECTION = View(
     SELECT
         e.id AS status_event_id,
         e.invoice_id,
+        @cooperative(i) AS cooperative,
         i.supplier_siret,
         i.invoice_number,
         i.entrepreneur_code,
@@ -648,6 +693,7 @@ PIPELINE_RUN = View(
         """
         run_id int
         flow text
+        cooperative text
         flow_run_id text
         started_at timestamp
         finished_at timestamp
@@ -661,6 +707,7 @@ PIPELINE_RUN = View(
     SELECT
         r.id AS run_id,
         r.flow,
+        @cooperative(r) AS cooperative,
         r.flow_run_id,
         r.started_at,
         r.finished_at,
@@ -712,8 +759,17 @@ _MACROS: dict[str, dict[str, Callable[..., str]]] = {
 _MACRO = re.compile(r"@([a-z_]+)\(([^()]*)\)")
 
 
-def render(sql: str, dialect: str) -> str:
-    """Expands the `@macro(args)` of a view's SQL for one dialect (`sqlite` or `postgresql`)."""
+#: What `@cooperative(alias)` reads before revision 0005 gave the tables the column.
+_NO_COOPERATIVE = "CAST(NULL AS VARCHAR(40))"
+
+
+def render(sql: str, dialect: str, *, cooperative_columns: bool = True) -> str:
+    """Expands the `@macro(args)` of a view's SQL for one dialect (`sqlite` or `postgresql`).
+
+    `@cooperative(alias)` is the table's `cooperative` column. Revisions 0002 to 0004 create
+    the views before the tables have it (`cooperative_columns=False`): there it reads NULL, so
+    that a warehouse migrated step by step has the same views, and 0005 recreates them whole.
+    """
     try:
         macros = _MACROS[dialect]
     except KeyError:
@@ -721,6 +777,9 @@ def render(sql: str, dialect: str) -> str:
 
     def expand(match: re.Match[str]) -> str:
         args = [a.strip() for a in match.group(2).split(",") if a.strip()]
+        if match.group(1) == "cooperative":
+            (alias,) = args
+            return f"{alias}.cooperative" if cooperative_columns else _NO_COOPERATIVE
         return macros[match.group(1)](*args)
 
     rendered = _MACRO.sub(expand, sql)
@@ -766,23 +825,39 @@ def buyer_kind_setting_sql(buyer_kinds: Mapping[str, str]) -> str:
 
 
 def view_sql(
-    view: View, dialect: str, *, ecb_rate_percent: float, buyer_kinds: Mapping[str, str]
+    view: View,
+    dialect: str,
+    *,
+    ecb_rate_percent: float,
+    buyer_kinds: Mapping[str, str],
+    cooperative_columns: bool = True,
 ) -> str:
     if view is LEGAL_SETTING:
         return legal_setting_sql(ecb_rate_percent)
     if view is BUYER_KIND_SETTING:
         return buyer_kind_setting_sql(buyer_kinds)
     assert view.sql is not None
-    return render(view.sql, dialect)
+    return render(view.sql, dialect, cooperative_columns=cooperative_columns)
 
 
 def create_statements(
-    dialect: str, *, ecb_rate_percent: float, buyer_kinds: Mapping[str, str]
+    dialect: str,
+    *,
+    ecb_rate_percent: float,
+    buyer_kinds: Mapping[str, str],
+    cooperative_columns: bool = True,
 ) -> list[str]:
-    """CREATE VIEW for every view, dependencies first (what migration 0002 runs)."""
+    """CREATE VIEW for every view, dependencies first (what migrations 0002 and 0005 run;
+    `cooperative_columns` as in `render`)."""
     return [
         f"CREATE VIEW {view.name} AS\n"
-        + view_sql(view, dialect, ecb_rate_percent=ecb_rate_percent, buyer_kinds=buyer_kinds)
+        + view_sql(
+            view,
+            dialect,
+            ecb_rate_percent=ecb_rate_percent,
+            buyer_kinds=buyer_kinds,
+            cooperative_columns=cooperative_columns,
+        )
         for view in VIEWS
     ]
 

@@ -4,6 +4,12 @@ Amounts are integer cents, VAT rates integer hundredths of a percent (5.5 % = 55
 unique constraints carry the pipeline's idempotency: one invoice per supplier SIRET and number, one
 status event per invoice, status and timestamp, one alert per dedupe key. Changing a table means a
 new Alembic revision under `chorus_etl/migrations/versions/`.
+
+One installation serves several cooperatives: every row that belongs to one (export, entrepreneur,
+invoice, alert) carries its `cooperative`, the accounts' short id, so that each cooperative's
+queries, views and dashboards can be kept to its own rows. The column has no default here: a row
+written without its owner must fail, not land in somebody's dashboard. Rows under an invoice
+(VAT lines, reasons, attempts, statuses) are the invoice's cooperative's through `invoice_id`.
 """
 
 from __future__ import annotations
@@ -69,6 +75,14 @@ class AlertStatus(StrEnum):
     SENT = "sent"
 
 
+#: Cooperative ids are the accounts file's slugs (at most 40 characters).
+COOPERATIVE_LENGTH = 40
+
+
+def _cooperative(description: str) -> Any:
+    return Field(max_length=COOPERATIVE_LENGTH, index=True, description=description)
+
+
 def _check_in(column: str, enum: type[StrEnum], name: str) -> sa.CheckConstraint:
     values = ", ".join(f"'{member.value}'" for member in enum)
     return sa.CheckConstraint(f"{column} IN ({values})", name=name)
@@ -80,6 +94,10 @@ class ExportFile(SQLModel, table=True):
     __tablename__ = "export_file"
 
     id: int | None = Field(default=None, primary_key=True)
+    cooperative: str = _cooperative(
+        "The one cooperative its invoices' structures belong to; the installation's own when "
+        "they span several or none."
+    )
     path: str = Field(max_length=1000)
     content_hash: str = Field(max_length=64, index=True)
     ingested_at: datetime = _ts(default_factory=utcnow)
@@ -97,6 +115,7 @@ class Entrepreneur(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("supplier_siret", "code", name="uq_entrepreneur_code"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    cooperative: str = _cooperative("The cooperative of its structure.")
     supplier_siret: str = Field(max_length=14)
     code: str = Field(max_length=100)
     name: str = Field(max_length=200)
@@ -114,6 +133,7 @@ class Invoice(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    cooperative: str = _cooperative("The cooperative of its supplier structure.")
     supplier_siret: str = Field(max_length=32)
     invoice_number: str = Field(
         max_length=64, description="Chorus allows 20; invalid rows may not."
@@ -250,6 +270,7 @@ class Alert(SQLModel, table=True):
     __table_args__ = (_check_in("status", AlertStatus, "ck_alert_status"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    cooperative: str = _cooperative("Its invoice's cooperative, or the structure's for others.")
     dedupe_key: str = Field(max_length=300, unique=True)
     kind: str = Field(max_length=40)
     invoice_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
@@ -318,6 +339,12 @@ class PipelineRun(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     flow: str = Field(max_length=100, index=True)
+    cooperative: str | None = Field(
+        default=None,
+        max_length=COOPERATIVE_LENGTH,
+        index=True,
+        description="The cooperative a run worked for; null for a run over the installation.",
+    )
     flow_run_id: str | None = Field(default=None, max_length=64)
     started_at: datetime = _ts(default_factory=utcnow)
     finished_at: datetime | None = _ts(nullable=True)

@@ -52,12 +52,16 @@ def queue(
     entrepreneur: Entrepreneur | None,
     accounting_email: str,
     known_keys: set[str] | None = None,
+    cooperative: str | None = None,
 ) -> list[Alert]:
     """One row for the entrepreneur (when known) and one for accounting; existing keys are kept.
 
     `known_keys`, when given, is the caller's preloaded set of existing keys (updated here), which
-    saves a query per alert in bulk sweeps.
+    saves a query per alert in bulk sweeps. Every alert belongs to a cooperative: its invoice's,
+    or for an alert about no invoice (the password expiry) the `cooperative` given; one of them
+    is required, and they must agree, so that no alert reaches another cooperative's people.
     """
+    owner = _owner(invoice, cooperative)
     targets = [(ACCOUNTING, accounting_email)]
     if entrepreneur is not None and entrepreneur.email:
         targets.insert(0, (ENTREPRENEUR, entrepreneur.email))
@@ -71,6 +75,7 @@ def queue(
         elif session.exec(select(Alert.id).where(Alert.dedupe_key == dedupe_key)).first():
             continue
         alert = Alert(
+            cooperative=owner,
             dedupe_key=dedupe_key,
             kind=kind,
             invoice_id=invoice.id if invoice else None,
@@ -82,3 +87,16 @@ def queue(
         session.add(alert)
         created.append(alert)
     return created
+
+
+def _owner(invoice: Invoice | None, cooperative: str | None) -> str:
+    if invoice is None:
+        if not cooperative:
+            raise ValueError("an alert about no invoice needs its cooperative")
+        return cooperative
+    if cooperative is not None and cooperative != invoice.cooperative:
+        raise ValueError(
+            f"alert for cooperative {cooperative!r} about invoice {invoice.invoice_number} "
+            f"of cooperative {invoice.cooperative!r}"
+        )
+    return invoice.cooperative

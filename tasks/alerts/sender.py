@@ -68,6 +68,7 @@ class PendingAlert:
     id: int
     dedupe_key: str
     kind: str
+    cooperative: str
     audience: str
     recipient: str
     subject: str
@@ -272,19 +273,23 @@ def channels_for(settings: Settings) -> list[Channel]:
     return [AppriseChannel(url, settings.alert_from_email) for url in settings.alert_urls]
 
 
-def load_pending(engine: Engine) -> list[PendingAlert]:
+def load_pending(engine: Engine, cooperative: str | None = None) -> list[PendingAlert]:
+    """Pending alerts in creation order, of one cooperative or of all."""
     statement = (
         select(Alert, Invoice.invoice_number, Invoice.supplier_siret)
         .join(Invoice, col(Alert.invoice_id) == col(Invoice.id), isouter=True)
         .where(Alert.status == AlertStatus.PENDING.value)
         .order_by(col(Alert.created_at), col(Alert.id))
     )
+    if cooperative is not None:
+        statement = statement.where(col(Alert.cooperative) == cooperative)
     with Session(engine) as session:
         return [
             PendingAlert(
                 id=int(alert.id or 0),
                 dedupe_key=alert.dedupe_key,
                 kind=alert.kind,
+                cooperative=alert.cooperative,
                 audience=alert.audience,
                 recipient=alert.recipient,
                 subject=alert.subject,
@@ -296,25 +301,30 @@ def load_pending(engine: Engine) -> list[PendingAlert]:
         ]
 
 
-def count_pending(engine: Engine) -> int:
+def count_pending(engine: Engine, cooperative: str | None = None) -> int:
     with Session(engine) as session:
         statement = select(func.count()).where(Alert.status == AlertStatus.PENDING.value)
+        if cooperative is not None:
+            statement = statement.where(col(Alert.cooperative) == cooperative)
         return int(session.exec(statement).one())
 
 
 def plan(alerts: Sequence[PendingAlert], threshold: int = DIGEST_THRESHOLD) -> list[Unit]:
-    """Creation order kept; an accounting address with more than `threshold` gets one digest.
-    Entrepreneurs are never grouped: a digest would show them other people's invoices."""
-    by_recipient = Counter(a.recipient for a in alerts if a.audience == ACCOUNTING)
-    grouped = {r for r, n in by_recipient.items() if n > threshold}
+    """Creation order kept; an accounting address with more than `threshold` of one
+    cooperative's alerts gets one digest of them. Entrepreneurs are never grouped: a digest
+    would show them other people's invoices; nor are two cooperatives, even when they share an
+    accounting address, so that a digest can be forwarded to the cooperative it is about."""
+    by_recipient = Counter((a.recipient, a.cooperative) for a in alerts if a.audience == ACCOUNTING)
+    grouped = {key for key, n in by_recipient.items() if n > threshold}
     units: list[tuple[bool, list[PendingAlert]]] = []
-    digests: dict[str, list[PendingAlert]] = {}
+    digests: dict[tuple[str, str], list[PendingAlert]] = {}
     for alert in alerts:
-        if alert.audience == ACCOUNTING and alert.recipient in grouped:
-            if alert.recipient not in digests:
-                digests[alert.recipient] = []
-                units.append((True, digests[alert.recipient]))
-            digests[alert.recipient].append(alert)
+        key = (alert.recipient, alert.cooperative)
+        if alert.audience == ACCOUNTING and key in grouped:
+            if key not in digests:
+                digests[key] = []
+                units.append((True, digests[key]))
+            digests[key].append(alert)
         else:
             units.append((False, [alert]))
     return [Unit(alerts=tuple(group), digest=digest) for digest, group in units]
@@ -502,21 +512,32 @@ def send_pending(
     *,
     threshold: int = DIGEST_THRESHOLD,
     emit: Emit = emit_delivered,
+    cooperative: str | None = None,
 ) -> SendSummary:
-    """Rows queued while the run delivers are left to the next run; `pending_left` counts them."""
+    """Rows queued while the run delivers are left to the next run; `pending_left` counts them.
+    With `cooperative`, only that cooperative's alerts are sent (and counted)."""
     if not channels:
         raise ValueError("no alert channel configured")
     run = DeliveryRun(channels=channels, summary=SendSummary())
-    for unit in plan(load_pending(engine), threshold):
+    for unit in plan(load_pending(engine, cooperative), threshold):
         deliver_unit(engine, unit, run, emit)
-    run.summary.pending_left = count_pending(engine)
+    run.summary.pending_left = count_pending(engine, cooperative)
     log.info("alerts.done", **run.summary.as_dict())
     return run.summary
 
 
 @task(name="send-pending-alerts", cache_policy=NO_CACHE)
 def send_pending_alerts(
-    engine: Engine, settings: Settings | None = None, threshold: int = DIGEST_THRESHOLD
+    engine: Engine,
+    settings: Settings | None = None,
+    threshold: int = DIGEST_THRESHOLD,
+    cooperative: str | None = None,
 ) -> SendSummary:
-    """Delivers every pending alert through the configured channels (`.eml` files by default)."""
-    return send_pending(engine, channels_for(settings or get_settings()), threshold=threshold)
+    """Delivers every pending alert (of one cooperative, or all) through the configured channels
+    (`.eml` files by default)."""
+    return send_pending(
+        engine,
+        channels_for(settings or get_settings()),
+        threshold=threshold,
+        cooperative=cooperative,
+    )

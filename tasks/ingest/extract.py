@@ -192,10 +192,18 @@ def read_entrepreneurs(path: Path) -> Table:
     return read_table(path, ENTREPRENEUR_COLUMNS, "des entrepreneurs")
 
 
-def find_entrepreneurs_file(export_dir: Path, configured: Path) -> Path | None:
-    """The export's own directory file wins over the configured one."""
+def export_entrepreneurs_file(export_dir: Path) -> Path | None:
+    """The directory file an export brings with it, if any."""
     for name in ENTREPRENEUR_FILES:
         candidate = export_dir / name
         if candidate.is_file():
             return candidate
+    return None
+
+
+def find_entrepreneurs_file(export_dir: Path, configured: Path) -> Path | None:
+    """The export's own directory file wins over the configured one."""
+    own = export_entrepreneurs_file(export_dir)
+    if own is not None:
+        return own
     return configured if configured.is_file() else None

@@ -7,6 +7,7 @@ The plain functions they call live in `extract`, `changes`, `validate`, `directo
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,8 +16,9 @@ import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from chorus_etl.cooperatives import export_cooperative
 from chorus_etl.log import get_logger
 from chorus_etl.settings import Settings
 from chorus_pro.api import ChorusProApi
@@ -37,8 +39,13 @@ Key = tuple[str, str]
 class LoadedExport:
     export_dir: Path
     table: extract.Table
+    #: Who owns each row: the structure's cooperative, else the export's.
+    owners: staging.Owners
     entrepreneurs: dict[tuple[str, str], EntrepreneurEntry] | None
     entrepreneur_reasons: list[Reason] = field(default_factory=list)
+    #: Cooperatives whose directory could not be read, with why: their invoices are not checked
+    #: against the directory and carry these reasons (the others' are checked as usual).
+    unchecked: dict[str, list[Reason]] = field(default_factory=dict)
     #: Each row's invoice key; each invoice's source hash (`tasks.ingest.changes`), in export order.
     row_keys: list[Key] = field(default_factory=list)
     sources: dict[Key, str] = field(default_factory=dict)
@@ -100,47 +107,127 @@ def extract_digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
-def load_entrepreneurs(
-    export_dir: Path, settings: Settings, engine: Engine
+_DIRECTORY_MISSING = Reason(
+    rule="entrepreneur.directory_missing",
+    column="entrepreneur_code",
+    value=None,
+    message_fr="L'annuaire des entrepreneurs est introuvable : impossible de vérifier "
+    "les codes entrepreneur.",
+    message_en="no entrepreneurs directory (export, configured file or warehouse)",
+)
+
+
+@dataclass
+class Directory:
+    """The entrepreneurs an export's invoices are checked against, and the cooperatives left
+    unchecked (no directory to be found, or one that cannot be read) with their reasons."""
+
+    entries: dict[tuple[str, str], EntrepreneurEntry] | None
+    reasons: list[Reason] = field(default_factory=list)
+    unchecked: dict[str, list[Reason]] = field(default_factory=dict)
+
+
+def _read_directory(
+    path: Path,
 ) -> tuple[dict[tuple[str, str], EntrepreneurEntry] | None, list[Reason]]:
-    """The export's own directory, else the configured file, else the warehouse's last copy."""
-    path = extract.find_entrepreneurs_file(export_dir, settings.entrepreneurs_file)
-    if path is not None:
-        table = extract.read_entrepreneurs(path)
-        if table.readable:
-            return _directory_entries(table)
+    table = extract.read_entrepreneurs(path)
+    if not table.readable:
         return None, table.reasons
-    with Session(engine) as session:
-        rows = session.exec(select(Entrepreneur)).all()
-    if rows:
-        return {
-            (r.supplier_siret, r.code): EntrepreneurEntry(r.code, r.name, r.email, r.supplier_siret)
-            for r in rows
-        }, []
-    return None, [
-        Reason(
-            rule="entrepreneur.directory_missing",
-            column="entrepreneur_code",
-            value=None,
-            message_fr="L'annuaire des entrepreneurs est introuvable : impossible de vérifier "
-            "les codes entrepreneur.",
-            message_en="no entrepreneurs directory (export, configured file or warehouse)",
-        )
-    ]
+    return _directory_entries(table)
+
+
+def load_entrepreneurs(export_dir: Path, settings: Settings, engine: Engine) -> Directory:
+    """The export's own directory, else each cooperative's file, else its warehouse copy.
+
+    An export's own directory file speaks for all its rows. Otherwise each cooperative reads its
+    own file (`entrepreneurs_file` in the accounts), keeping only its structures' entrepreneurs
+    so that no file can place people in another cooperative's structures; the cooperatives
+    without one share the configured file (`settings.entrepreneurs_file`), whose every entry is
+    kept but those of structures with a file of their own. A cooperative whose file is absent
+    falls back on the warehouse's last copy of its directory.
+    """
+    own = extract.export_entrepreneurs_file(export_dir)
+    if own is not None:
+        return Directory(*_read_directory(own))
+    accounts = settings.accounts
+    own_files = {
+        c.id: c.entrepreneurs_file
+        for c in accounts.cooperatives
+        if c.entrepreneurs_file is not None and c.entrepreneurs_file != settings.entrepreneurs_file
+    }
+    found: dict[tuple[str, str], EntrepreneurEntry] = {}
+    reasons: list[Reason] = []
+    absent: list[str] = []
+    unchecked: dict[str, list[Reason]] = {}
+    sources = [(None, settings.entrepreneurs_file), *own_files.items()]
+    for cooperative, path in sources:
+        if cooperative is None:
+            covers = [c.id for c in accounts.cooperatives if c.id not in own_files]
+        else:
+            covers = [cooperative]
+        if not path.is_file():
+            absent += covers
+            continue
+        entries, problems = _read_directory(path)
+        reasons += problems
+        if entries is None:
+            unchecked |= dict.fromkeys(covers, problems)
+            continue
+        for key, entry in entries.items():
+            owner = accounts.cooperative_of(entry.supplier_siret)
+            if cooperative is None:
+                keep = owner not in own_files
+            else:
+                keep = owner == cooperative
+            if keep:
+                found[key] = entry
+            elif cooperative is not None:
+                log.warning(
+                    "ingest.directory_foreign_entry",
+                    file=str(path),
+                    cooperative=cooperative,
+                    supplier=entry.supplier_siret,
+                )
+    if absent:
+        with Session(engine) as session:
+            rows = session.exec(
+                select(Entrepreneur).where(col(Entrepreneur.cooperative).in_(absent))
+            ).all()
+        for r in rows:
+            found[(r.supplier_siret, r.code)] = EntrepreneurEntry(
+                r.code, r.name, r.email, r.supplier_siret
+            )
+        covered = {r.cooperative for r in rows}
+        unchecked |= {c: [_DIRECTORY_MISSING] for c in absent if c not in covered}
+    if not found and set(unchecked) >= {c.id for c in accounts.cooperatives}:
+        return Directory(None, reasons or [_DIRECTORY_MISSING])
+    return Directory(found, reasons, unchecked)
 
 
 @task(name="read-export", cache_policy=NO_CACHE)
 def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedExport:
     """Reads the export and recognises the invoices it holds exactly as last ingested."""
     table = extract.read_invoices(export_dir)
-    entrepreneurs, reasons = load_entrepreneurs(export_dir, settings, engine)
-    if entrepreneurs:
-        staging.sync_entrepreneurs(engine, entrepreneurs.values())
-    loaded = LoadedExport(export_dir, table, entrepreneurs, reasons)
+    row_keys: list[Key] = []
+    sources: dict[Key, str] = {}
     if table.readable:
-        loaded.row_keys = changes.row_keys(table.frame)
+        row_keys = changes.row_keys(table.frame)
         with collector_paused():
-            loaded.sources = changes.source_hashes(table.frame, loaded.row_keys, export_dir)
+            sources = changes.source_hashes(table.frame, row_keys, export_dir)
+    directory = load_entrepreneurs(export_dir, settings, engine)
+    loaded = LoadedExport(
+        export_dir,
+        table,
+        owners_of(settings, (siret for siret, _ in sources)),
+        directory.entries,
+        directory.reasons,
+        unchecked=directory.unchecked,
+        row_keys=row_keys,
+        sources=sources,
+    )
+    if directory.entries:
+        staging.sync_entrepreneurs(engine, directory.entries.values(), owners=loaded.owners)
+    if table.readable:
         loaded.stored = staging.existing_fingerprints(engine, loaded.sources)
         loaded.unchanged = {
             key
@@ -153,11 +240,18 @@ def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedE
         rows=len(table.frame),
         file_errors=len(table.reasons),
         ignored_columns=table.ignored_columns,
-        entrepreneurs=len(entrepreneurs or {}),
+        entrepreneurs=len(directory.entries or {}),
         invoices=len(loaded.sources),
         unchanged=len(loaded.unchanged),
     )
     return loaded
+
+
+def owners_of(settings: Settings, sirets: Iterable[str]) -> staging.Owners:
+    """The owners of an export's rows, given the structures it names."""
+    accounts = settings.accounts
+    by_siret = {s.siret: c.id for c in accounts.cooperatives for s in c.structures}
+    return staging.Owners(by_siret, export_cooperative(sirets, settings))
 
 
 @task(name="validate-export", cache_policy=NO_CACHE)
@@ -174,10 +268,14 @@ def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> li
             today=today,
             supplier_sirets=settings.supplier_sirets,
             entrepreneurs=loaded.entrepreneurs,
+            owner=loaded.owners.of,
+            unchecked=frozenset(loaded.unchecked),
         )
-    if loaded.entrepreneurs is None:
-        for draft in drafts:
+    for draft in drafts:
+        if loaded.entrepreneurs is None:
             draft.reasons.extend(loaded.entrepreneur_reasons)
+        else:
+            draft.reasons.extend(loaded.unchecked.get(loaded.owners.of(draft.supplier_siret), []))
     invalid = sum(1 for d in drafts if not d.valid)
     log.info("ingest.validated", invoices=len(drafts), invalid=invalid)
     return drafts
@@ -328,7 +426,11 @@ def stage_drafts(
         problems.append(f"{len(waiting)} invoices wait for the Chorus Pro directory")
     error = "; ".join(problems) or None
     export_id = staging.record_export(
-        engine, loaded.export_dir, loaded.table.sha256 or "unreadable", error
+        engine,
+        loaded.export_dir,
+        loaded.table.sha256 or "unreadable",
+        error,
+        cooperative=loaded.owners.export,
     )
     changed_keys = {(d.supplier_siret, d.invoice_number) for d in changed}
     with collector_paused():
@@ -339,7 +441,7 @@ def stage_drafts(
                     draft, loaded.export_dir, preflight.digests.get(key)
                 )
         outcomes = staging.stage_invoices(
-            engine, export_id, changed, hashes, waiting, loaded.sources
+            engine, export_id, changed, hashes, waiting, loaded.sources, owners=loaded.owners
         )
     outcomes += [
         staging.StageOutcome(*key, staging.StageResult.UNCHANGED, None)

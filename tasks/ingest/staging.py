@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -118,6 +118,20 @@ def _safe_file_hash(export_dir: Path, relative: str) -> str:
     return file_sha256(candidate) if candidate.is_file() else "missing"
 
 
+@dataclass(frozen=True)
+class Owners:
+    """Which cooperative each row of one export belongs to: its structure's, and for a structure
+    in no cooperative (a mistyped SIRET, an invalid row) the export's own
+    (`chorus_etl.cooperatives.export_cooperative`), so that the cooperative that can fix the
+    row is the one that sees it."""
+
+    by_siret: Mapping[str, str]
+    export: str
+
+    def of(self, siret: str) -> str:
+        return self.by_siret.get(siret, self.export)
+
+
 @dataclass(frozen=True, slots=True)
 class Stored:
     """What the warehouse holds of an invoice, to tell whether an export changes it."""
@@ -181,7 +195,11 @@ def _fit(model: type[SQLModel], values: dict[str, object]) -> dict[str, object]:
 
 
 def _invoice_values(
-    draft: InvoiceDraft, content_hash: str, source_hash: str | None, export_file_id: int
+    draft: InvoiceDraft,
+    content_hash: str,
+    source_hash: str | None,
+    export_file_id: int,
+    cooperative: str,
 ) -> dict[str, object]:
     def as_date(name: str) -> date | None:
         value = draft.header.get(name)
@@ -190,6 +208,7 @@ def _invoice_values(
     return _fit(
         Invoice,
         {
+            "cooperative": cooperative,
             "supplier_siret": draft.supplier_siret,
             "invoice_number": draft.invoice_number,
             "invoice_type": draft.get("invoice_type") or "FACTURE",
@@ -220,10 +239,11 @@ def _invoice_values(
     )
 
 
-def as_rows(draft: InvoiceDraft) -> tuple[Invoice, list[InvoiceVatLine]]:
+def as_rows(draft: InvoiceDraft, cooperative: str = "") -> tuple[Invoice, list[InvoiceVatLine]]:
     """The rows staging would write for a draft, unsaved: what the Factur-X check builds from, so
-    that the XML checked at ingest is the one the deposit will send."""
-    invoice = Invoice.model_validate(_invoice_values(draft, "", None, 0))
+    that the XML checked at ingest is the one the deposit will send (which does not depend on
+    the cooperative)."""
+    invoice = Invoice.model_validate(_invoice_values(draft, "", None, 0, cooperative))
     return invoice, [InvoiceVatLine.model_validate(row) for row in _vat_rows(0, draft)]
 
 
@@ -265,7 +285,9 @@ def _issue_row(
     )
 
 
-def record_export(engine: Engine, path: Path, content_hash: str, error: str | None = None) -> int:
+def record_export(
+    engine: Engine, path: Path, content_hash: str, error: str | None = None, *, cooperative: str
+) -> int:
     """The export-file row; reading the same export again reuses it."""
     with Session(engine) as session:
         existing = session.exec(
@@ -274,12 +296,14 @@ def record_export(engine: Engine, path: Path, content_hash: str, error: str | No
             )
         ).first()
         if existing is not None and existing.id is not None:
-            if existing.error != error:
-                existing.error = error
+            if (existing.error, existing.cooperative) != (error, cooperative):
+                existing.error, existing.cooperative = error, cooperative
                 session.add(existing)
                 session.commit()
             return existing.id
-        row = ExportFile(path=str(path), content_hash=content_hash, error=error)
+        row = ExportFile(
+            path=str(path), content_hash=content_hash, error=error, cooperative=cooperative
+        )
         session.add(row)
         session.commit()
         assert row.id is not None
@@ -377,10 +401,13 @@ def stage_invoices(
     hashes: dict[Key, str],
     waiting: dict[Key, list[Reason]],
     sources: dict[Key, str] | None = None,
+    *,
+    owners: Owners,
 ) -> list[StageOutcome]:
     """Writes the changed invoices in one transaction and says what happened to each.
 
-    `sources` are the invoices' source hashes (`tasks.ingest.changes`), stored with what is written.
+    `sources` are the invoices' source hashes (`tasks.ingest.changes`), stored with what is
+    written; every invoice written gets its cooperative from `owners`.
     """
     outcomes: list[StageOutcome] = []
     existing = existing_fingerprints(engine, [(d.supplier_siret, d.invoice_number) for d in drafts])
@@ -400,7 +427,13 @@ def stage_invoices(
             writes.refusals.append(refusal)
             outcomes.append(StageOutcome(*key, StageResult.REFUSED, before.state, [refusal]))
             continue
-        values = _invoice_values(draft, hashes[key], (sources or {}).get(key), export_file_id)
+        values = _invoice_values(
+            draft,
+            hashes[key],
+            (sources or {}).get(key),
+            export_file_id,
+            owners.of(draft.supplier_siret),
+        )
         (writes.inserts if before is None else writes.updates).append((draft, values))
         result = StageResult.INSERTED if before is None else StageResult.REPLACED
         outcomes.append(
@@ -428,16 +461,23 @@ def record_sources(engine: Engine, sources: dict[Key, str]) -> None:
         )
 
 
-def sync_entrepreneurs(engine: Engine, entries: Iterable[EntrepreneurEntry]) -> int:
-    """Keeps the warehouse copy of the directory current (alerts and dashboards read it)."""
+def sync_entrepreneurs(
+    engine: Engine, entries: Iterable[EntrepreneurEntry], *, owners: Owners
+) -> int:
+    """Keeps the warehouse copy of the directory current (alerts and dashboards read it).
+
+    An entrepreneur is a code within a structure: two cooperatives' "E001" are two rows, each
+    with its structure's cooperative (moved along if the structure changed cooperative)."""
     changed = 0
     with Session(engine) as session:
         known = {(e.supplier_siret, e.code): e for e in session.exec(select(Entrepreneur)).all()}
         for entry in entries:
             row = known.get((entry.supplier_siret, entry.code))
+            cooperative = owners.of(entry.supplier_siret)
             if row is None:
                 session.add(
                     Entrepreneur(
+                        cooperative=cooperative,
                         supplier_siret=entry.supplier_siret,
                         code=entry.code,
                         name=entry.name,
@@ -445,8 +485,9 @@ def sync_entrepreneurs(engine: Engine, entries: Iterable[EntrepreneurEntry]) -> 
                     )
                 )
                 changed += 1
-            elif (row.name, row.email) != (entry.name, entry.email):
+            elif (row.name, row.email, row.cooperative) != (entry.name, entry.email, cooperative):
                 row.name, row.email, row.updated_at = entry.name, entry.email, utcnow()
+                row.cooperative = cooperative
                 session.add(row)
                 changed += 1
         session.commit()

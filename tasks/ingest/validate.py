@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -471,11 +471,12 @@ def _entrepreneur_reason(
     code: str,
     supplier: str,
     entrepreneurs: dict[tuple[str, str], EntrepreneurEntry],
-    codes: set[str],
+    codes: set[tuple[str, str]],
+    owner: str,
 ) -> Reason | None:
     if (supplier, code) in entrepreneurs:
         return None
-    elsewhere = code in codes
+    elsewhere = (owner, code) in codes
     return Reason(
         rule="entrepreneur.wrong_structure" if elsewhere else "entrepreneur.unknown",
         column="entrepreneur_code",
@@ -504,16 +505,28 @@ def _vat_line(record: dict[str, object]) -> VatLine | None:
     )
 
 
+def _one_owner(_siret: str) -> str:
+    """Without owners, every structure is of one cooperative (one-cooperative installations)."""
+    return ""
+
+
 def group_invoices(
     frame: pd.DataFrame,
     row_reasons: dict[int, list[Reason]],
     entrepreneurs: dict[tuple[str, str], EntrepreneurEntry] | None,
+    owner: Callable[[str], str] = _one_owner,
+    unchecked: Container[str] = frozenset(),
 ) -> list[InvoiceDraft]:
     """Groups VAT lines into invoices and adds the rules that need the whole invoice.
 
     The checks across an invoice's rows run as grouped column operations over the whole frame and
     the drafts are built from plain records: pandas calls per invoice cost milliseconds each,
     which at 10,000 invoices was most of the ingest's validation time.
+
+    `owner` gives a structure's cooperative: an entrepreneur code is looked up in the invoice's
+    structure, and "belongs to another structure" only within its cooperative, since every
+    cooperative numbers its entrepreneurs its own way. The invoices of the cooperatives in
+    `unchecked` (whose directory could not be read) are not checked against it.
     """
     if frame.empty:
         return []
@@ -522,7 +535,7 @@ def group_invoices(
     for position, record in enumerate(records):
         key = (str(record["supplier_siret"]), str(record["invoice_number"]))
         groups.setdefault(key, []).append(position)
-    codes = {key[1] for key in entrepreneurs} if entrepreneurs is not None else set()
+    codes = {(owner(siret), code) for siret, code in entrepreneurs or {}}
     drafts: list[InvoiceDraft] = []
     for ((supplier, number), positions), disagreeing in zip(
         groups.items(), _disagreeing_columns(frame), strict=True
@@ -545,8 +558,9 @@ def group_invoices(
         if declared is not None and draft.valid and int(str(declared)) != draft.total_ttc_cents:
             draft.reasons.append(_total_mismatch(int(str(declared)), draft.total_ttc_cents))
         code = draft.get("entrepreneur_code")
-        if entrepreneurs is not None and code is not None:
-            unknown = _entrepreneur_reason(code, supplier, entrepreneurs, codes)
+        cooperative = owner(supplier)
+        if entrepreneurs is not None and code is not None and cooperative not in unchecked:
+            unknown = _entrepreneur_reason(code, supplier, entrepreneurs, codes, cooperative)
             draft.reasons.extend([unknown] if unknown is not None else [])
         drafts.append(draft)
     return drafts
@@ -584,11 +598,14 @@ def validate_rows(
     today: date,
     supplier_sirets: Iterable[str],
     entrepreneurs: dict[tuple[str, str], EntrepreneurEntry] | None,
+    owner: Callable[[str], str] = _one_owner,
+    unchecked: Container[str] = frozenset(),
 ) -> list[InvoiceDraft]:
-    """The whole validation of one invoice table: every invoice with all its reasons."""
+    """The whole validation of one invoice table: every invoice with all its reasons (`owner`
+    and `unchecked` as in `group_invoices`)."""
     if raw.empty:
         return []
     frame, reasons = typed_frame(raw.reset_index(drop=True))
     for row, more in schema_reasons(frame, today, frozenset(supplier_sirets)).items():
         reasons[row].extend(more)
-    return group_invoices(frame, reasons, entrepreneurs)
+    return group_invoices(frame, reasons, entrepreneurs, owner, unchecked)

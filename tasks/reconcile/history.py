@@ -46,8 +46,10 @@ def import_history(
     date_to: date,
     window_days: int,
     accounting_email: str,
+    cooperative: str | None = None,
 ) -> statuses.SupplierSync:
-    """Every window not yet done for this supplier and range; progress committed per window."""
+    """Every window not yet done for this supplier and range; progress committed per window
+    (invoices found join `cooperative`, by default the structure's)."""
     key = progress_key(supplier_siret, date_from, date_to)
     done_until = statuses.read_watermark(engine, key)
     sync = statuses.SupplierSync(supplier_siret, watermark_before=done_until)
@@ -70,7 +72,9 @@ def import_history(
             else (i, [])
             for i in items
         ]
-        statuses.apply_statuses(engine, supplier_siret, observations, sync, accounting_email)
+        statuses.apply_statuses(
+            engine, supplier_siret, observations, sync, accounting_email, cooperative
+        )
         statuses.move_watermark(engine, key, datetime.combine(end, time(), UTC))
         progress.advance(f"history {supplier_siret}")
         log.info(

@@ -10,6 +10,7 @@ configured map, else from the buyer's name, else "State or local" (30 days, the 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -70,15 +71,21 @@ class Overdue:
 
 
 def find_overdue(
-    engine: Engine, as_of: date, overrides: dict[str, str], ecb_rate_percent: float
+    engine: Engine,
+    as_of: date,
+    overrides: dict[str, str],
+    ecb_rate_percent: float,
+    cooperative: str | None = None,
 ) -> list[Overdue]:
-    """Deposited invoices with no payment status after their legal delay, as of `as_of`.
+    """Deposited invoices with no payment status after their legal delay, as of `as_of`, of one
+    cooperative or of all.
 
     Reads only what decides: the candidate invoices' few columns, and the status events that
     settle or close an invoice (not the whole event log).
     """
     rate = ecb_rate_percent + 8
     earliest = as_of - timedelta(days=min(DELAYS.values()))
+    only = [col(Invoice.cooperative) == cooperative] if cooperative is not None else []
     with Session(engine) as session:
         candidates = session.execute(
             sa.select(
@@ -93,6 +100,7 @@ def find_overdue(
                 col(Invoice.deposit_date).is_not(None),
                 col(Invoice.deposit_date) < earliest,
                 col(Invoice.invoice_type) == "FACTURE",
+                *only,
             )
         ).all()
         deciding: dict[int, set[str]] = {}
@@ -138,8 +146,14 @@ def queue_overdue_alerts(
     *,
     accounting_email: str,
     ecb_rate_percent: float,
+    accounting_emails: Mapping[str, str] | None = None,
 ) -> int:
-    """One alert per late invoice (entrepreneur and accounting), once: the key has no date."""
+    """One alert per late invoice (entrepreneur and accounting), once: the key has no date.
+
+    Accounting's alert goes to the invoice's own cooperative (`accounting_emails`, cooperative
+    to address), and to `accounting_email` only for a cooperative not in it.
+    """
+    addresses = accounting_emails or {}
     created = 0
     with Session(engine) as session:
         known = set(
@@ -180,7 +194,7 @@ def queue_overdue_alerts(
                     subject=subject,
                     body=body,
                     entrepreneur=entrepreneur,
-                    accounting_email=accounting_email,
+                    accounting_email=addresses.get(invoice.cooperative, accounting_email),
                     known_keys=known,
                 )
             )

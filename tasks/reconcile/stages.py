@@ -48,14 +48,19 @@ def reconcile_supplier(
 
 @task(name="sweep-overdue", cache_policy=NO_CACHE)
 def sweep_overdue(
-    engine: Engine, settings: Settings, as_of: date
+    engine: Engine, settings: Settings, as_of: date, cooperative: str | None = None
 ) -> tuple[list[overdue.Overdue], int]:
-    late = overdue.find_overdue(engine, as_of, settings.buyer_kinds, settings.ecb_rate_percent)
+    """Late invoices of one cooperative, or of all; each accounting alert goes to the invoice's
+    own cooperative's accounting."""
+    late = overdue.find_overdue(
+        engine, as_of, settings.buyer_kinds, settings.ecb_rate_percent, cooperative=cooperative
+    )
     created = overdue.queue_overdue_alerts(
         engine,
         late,
         accounting_email=settings.alert_accounting_email,
         ecb_rate_percent=settings.ecb_rate_percent,
+        accounting_emails={c.id: c.accounting_email for c in settings.accounts.cooperatives},
     )
-    log.info("reconcile.overdue", overdue=len(late), alerts=created)
+    log.info("reconcile.overdue", overdue=len(late), alerts=created, cooperative=cooperative)
     return late, created

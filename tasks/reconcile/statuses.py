@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from chorus_etl.cooperatives import cooperative_of
 from chorus_etl.log import get_logger
 from chorus_pro.api import ChorusProApi
 from schemas.payloads import InvoiceSearchCriteria, InvoiceSummary
@@ -206,7 +207,7 @@ def _existing_events(
     return seen
 
 
-def _external(supplier_siret: str, item: InvoiceSummary) -> Invoice:
+def _external(supplier_siret: str, item: InvoiceSummary, cooperative: str) -> Invoice:
     """An invoice deposited by hand on the portal, attributed through its supplier service."""
 
     def cents(value: object) -> int:
@@ -215,6 +216,7 @@ def _external(supplier_siret: str, item: InvoiceSummary) -> Invoice:
     ht, ttc = cents(item.montantHT), cents(item.montantTTC)
     extra = item.model_extra or {}
     return Invoice(
+        cooperative=cooperative,
         supplier_siret=supplier_siret,
         invoice_number=(item.numeroFacture or f"CPP-{item.identifiantFactureCPP}")[:64],
         invoice_type=(item.typeFacture or "FACTURE")[:20],
@@ -241,9 +243,14 @@ def apply_statuses(
     observations: Iterable[tuple[InvoiceSummary, list[tuple[str, datetime, str | None, str]]]],
     sync: SupplierSync,
     accounting_email: str,
+    cooperative: str | None = None,
 ) -> None:
-    """Appends new statuses, updates current ones and queues alerts, all in one transaction."""
+    """Appends new statuses, updates current ones and queues alerts, all in one transaction.
+
+    Invoices found only on Chorus Pro join `cooperative`, by default the structure's in the
+    configured accounts (every structure of one search is one cooperative's)."""
     observed = list(observations)
+    owner = cooperative or cooperative_of(supplier_siret)
     with Session(engine, expire_on_commit=False) as session:
         invoices = _load_invoices(
             session,
@@ -255,7 +262,7 @@ def apply_statuses(
         for item, _events in observed:
             number = item.numeroFacture or f"CPP-{item.identifiantFactureCPP}"
             if number not in invoices:
-                invoice = _external(supplier_siret, item)
+                invoice = _external(supplier_siret, item, owner)
                 session.add(invoice)
                 invoices[number] = invoice
                 sync.external_created += 1
@@ -345,6 +352,7 @@ def reconcile_supplier(
     overlap: timedelta,
     accounting_email: str,
     detail: bool = False,
+    cooperative: str | None = None,
 ) -> SupplierSync:
     sync = SupplierSync(supplier_siret)
     key = watermark_key(supplier_siret)
@@ -362,7 +370,7 @@ def reconcile_supplier(
             events.extend(history_events(api, item))
             sync.api_calls += 1
         observations.append((item, events))
-    apply_statuses(engine, supplier_siret, observations, sync, accounting_email)
+    apply_statuses(engine, supplier_siret, observations, sync, accounting_email, cooperative)
     latest = max((i.dateHeureEtatCourant for i in items if i.dateHeureEtatCourant), default=None)
     if latest is not None:
         move_watermark(engine, key, minute(latest))

@@ -4,13 +4,17 @@ The report computes no business rule of its own from the tables: stages, legal d
 flags, interest and the per-entrepreneur and per-structure figures come from the views, so a
 number on a page is the number a SQL client gets. Python only groups, counts and sums view rows
 where no view does (per buyer, per month, the cooperative-wide median) for the pages and charts.
+
+Every row says its cooperative. The views are read once for the whole warehouse, then split
+(`for_cooperative`): a cooperative's dashboard is built from its own rows only, so nothing of
+another cooperative can reach it, and the costly lifecycle is still evaluated once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from statistics import median
 from typing import Any
@@ -34,6 +38,8 @@ from schemas.views import (
 Row = dict[str, Any]
 #: An entrepreneur is a code within a supplier structure (`entrepreneur` is unique on both).
 EntrepreneurKey = tuple[str, str]
+#: A structure within a cooperative, as the structure summary groups them.
+StructureKey = tuple[str, str]
 
 
 class ReportError(RuntimeError):
@@ -80,9 +86,10 @@ def _iso_minute(value: Any) -> Any:
 _PLAIN = {"date": _iso_date, "timestamp": _iso_minute}
 
 
-def _order(row: Sequence[Any]) -> tuple[Any, bool, Any]:
-    """The first two columns, a null second one first (entrepreneur summary: no entrepreneur)."""
-    return row[0], row[1] is not None, row[1]
+def _order(row: Sequence[Any]) -> tuple[tuple[bool, Any], ...]:
+    """The first three columns, nulls first (the entrepreneur summary's row of invoices with no
+    entrepreneur, runs over the whole installation)."""
+    return tuple((value is not None, value) for value in row[:3])
 
 
 #: Lifecycle columns no page shows: not read back, a sixth less of 100,000 rows to decode.
@@ -99,7 +106,7 @@ def _read(
     connection: Connection, view: View, sql: str | None = None, skip: Sequence[str] = ()
 ) -> list[Row]:
     """The rows of `view` (or of `sql`, returning the view's columns) but the `skip` columns, as
-    JSON-ready values, in the order of the first two columns (a key in every view the report
+    JSON-ready values, in the order of the first three columns (a key in every view the report
     reads), so that two runs on the same data write the same pages.
 
     Dates become ISO text and timestamps UTC minutes, the form the pages' tables sort and print;
@@ -183,28 +190,68 @@ def structure_rows(entrepreneurs: list[Row], invoices: list[Row]) -> list[Row]:
     """`v_structure_summary`'s rows without evaluating it: every figure is the sum of the
     structure's entrepreneur rows (each invoice is in exactly one), but the entrepreneur count
     and the median, taken over the structure's lifecycle rows as the view takes it. A test checks
-    the result against the view on both engines."""
-    delays: dict[str, list[int]] = defaultdict(list)
+    the result against the view on both engines. A structure is keyed with its cooperative, as
+    in the view: one that moved between cooperatives has one row in each."""
+    delays: dict[StructureKey, list[int]] = defaultdict(list)
     for invoice in invoices:
         if invoice["days_to_payment"] is not None:
-            delays[invoice["supplier_siret"]].append(invoice["days_to_payment"])
-    groups: dict[str, list[Row]] = defaultdict(list)
+            key = (invoice["cooperative"], invoice["supplier_siret"])
+            delays[key].append(invoice["days_to_payment"])
+    groups: dict[StructureKey, list[Row]] = defaultdict(list)
     for row in entrepreneurs:
-        groups[row["supplier_siret"]].append(row)
-    summed = [n for n in STRUCTURE_SUMMARY.column_names[2:] if n != "median_days_to_payment"]
+        groups[(row["cooperative"], row["supplier_siret"])].append(row)
+    summed = [n for n in STRUCTURE_SUMMARY.column_names[3:] if n != "median_days_to_payment"]
     found = []
-    for siret, rows in sorted(groups.items()):
+    for (cooperative, siret), rows in sorted(groups.items()):
         found_row: Row = {
+            "cooperative": cooperative,
             "supplier_siret": siret,
             "entrepreneur_count": sum(1 for r in rows if r["entrepreneur_code"] is not None),
         }
         for name in summed:
             found_row[name] = sum(int(r[name]) for r in rows)
-        found_row["median_days_to_payment"] = (
-            float(median(delays[siret])) if delays[siret] else None
-        )
+        key = (cooperative, siret)
+        found_row["median_days_to_payment"] = float(median(delays[key])) if delays[key] else None
         found.append(found_row)
     return found
+
+
+def cooperatives_in(data: ReportData) -> set[str]:
+    """The cooperatives the warehouse holds rows of (every summary row comes from an invoice)."""
+    return {str(r["cooperative"]) for r in data.entrepreneurs} | {
+        str(r["cooperative"]) for r in data.runs if r["cooperative"] is not None
+    }
+
+
+def for_cooperative(data: ReportData, cooperative: str, *, shared_runs: bool) -> ReportData:
+    """One cooperative's part of the data, and nothing else. Runs over the whole installation
+    (no cooperative) are added when `shared_runs`: with a single cooperative they are its own,
+    with several their counts would speak of the others' invoices."""
+
+    def mine(rows: list[Row]) -> list[Row]:
+        return [r for r in rows if r["cooperative"] == cooperative]
+
+    invoices, entrepreneurs = mine(data.invoices), mine(data.entrepreneurs)
+    part = replace(
+        data,
+        invoices=invoices,
+        entrepreneurs=entrepreneurs,
+        structures=structure_rows(entrepreneurs, invoices),
+        rejections=mine(data.rejections),
+        runs=[
+            r
+            for r in data.runs
+            if r["cooperative"] == cooperative or (shared_runs and r["cooperative"] is None)
+        ],
+    )
+    part.invoices_by_entrepreneur = _group(part.invoices)
+    part.rejections_by_entrepreneur = _group(part.rejections)
+    return part
+
+
+def shared_runs(data: ReportData) -> list[Row]:
+    """The runs over the whole installation, for the page that lists the cooperatives."""
+    return [r for r in data.runs if r["cooperative"] is None]
 
 
 def _as_of(value: Any) -> date:

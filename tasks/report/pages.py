@@ -2,7 +2,9 @@
 
 An entrepreneur's page is built from that entrepreneur's rows alone (their invoices, their
 rejections, their summary row): no table, chart or link on it is fed anything else, so the page can
-be handed to them as it is. It links nowhere, not even to the cooperative's page.
+be handed to them as it is. It links nowhere, not even to the cooperative's page. A cooperative's
+page is built from its own rows (`tasks.report.data.for_cooperative`); with several cooperatives,
+the page above theirs only names them and links to each.
 """
 
 from __future__ import annotations
@@ -124,7 +126,9 @@ def _rate_note(data: ReportData) -> str:
     )
 
 
-def cooperative_page(data: ReportData, links: dict[EntrepreneurKey, str]) -> Page:
+def cooperative_page(
+    data: ReportData, links: dict[EntrepreneurKey, str], name: str = "coopérative"
+) -> Page:
     invoices = data.invoices
     totals = _total(data.structures)
     open_returns = sum(1 for r in data.rejections if not r["handled"])
@@ -139,7 +143,7 @@ def cooperative_page(data: ReportData, links: dict[EntrepreneurKey, str]) -> Pag
     ]
     return Page(
         path="index.html",
-        title="Factures Chorus Pro — coopérative",
+        title=f"Factures Chorus Pro — {name}",
         subtitle=_rate_note(data),
         kpis=_kpis(totals, _median_delay(invoices), open_returns),
         charts=[
@@ -194,12 +198,27 @@ def entrepreneur_page(data: ReportData, summary: Row, key: EntrepreneurKey, path
     )
 
 
-def build_pages(data: ReportData) -> Iterator[Page]:
+def cooperatives_page(cooperatives: Sequence[tuple[str, str, str]], runs: Sequence[Row]) -> Page:
+    """The page above the cooperatives' own: their names and links, and the runs over the whole
+    installation; no figure of any cooperative, so that it can be shown to all of them."""
+    page_tables = [tables.cooperatives(cooperatives), tables.runs(runs)]
+    return Page(
+        path="index.html",
+        title="Factures Chorus Pro — coopératives",
+        subtitle="Un tableau de bord par coopérative ; chacun ne montre que ses propres factures.",
+        kpis=[],
+        charts=[],
+        tables=page_tables,
+        links=[(link, name) for _, name, link in cooperatives],
+    )
+
+
+def build_pages(data: ReportData, name: str = "coopérative") -> Iterator[Page]:
     """The cooperative's page first, then one page per entrepreneur who has invoices; one at a
     time, so that a page's tables can be written and dropped before the next is built."""
     summaries = [r for r in data.entrepreneurs if r["entrepreneur_code"] is not None]
     keys = [(str(r["supplier_siret"]), str(r["entrepreneur_code"])) for r in summaries]
     links = {key: page_path(key) for key in keys}
-    yield cooperative_page(data, links)
+    yield cooperative_page(data, links, name)
     for summary, key in zip(summaries, keys, strict=True):
         yield entrepreneur_page(data, summary, key, links[key])

@@ -244,6 +244,18 @@ def buyers(rows: Sequence[Row]) -> Table:
     return table
 
 
+def cooperatives(rows: Sequence[tuple[str, str, str]]) -> Table:
+    """(id, name, link) per cooperative: where each one's dashboard is, and nothing of it."""
+    body = [[[name, link], cooperative] for cooperative, name, link in rows]
+    return Table(
+        "cooperatives",
+        "Tableaux de bord par coopérative",
+        [Column("Coopérative", "link"), Column("Identifiant")],
+        body,
+        sort=(0, "asc"),
+    )
+
+
 def runs(rows: Sequence[Row]) -> Table:
     shown, note = _capped(
         rows, MAX_OTHER_ROWS, lambda r: (r["started_at"], r["run_id"]), "exécutions"

@@ -24,6 +24,7 @@ from tasks.alerts.messages import InvoiceFacts
 from tasks.alerts.sender import Outgoing
 
 SUPPLIER = "51858054300107"
+COOPERATIVE = "cooproduction"
 FROM = "chorus-pro@cooproduction.example"
 ACCOUNTING = "compta@cooproduction.example"
 
@@ -34,6 +35,7 @@ def add_invoice(engine: Engine, number: str) -> int:
         if existing is not None:
             return existing
         invoice = Invoice(
+            cooperative=COOPERATIVE,
             supplier_siret=SUPPLIER,
             invoice_number=number,
             buyer_name="Mairie de Montreuil",
@@ -52,6 +54,7 @@ def add_alert(
     audience: str = "entrepreneur",
     recipient: str = "elodie@example.fr",
     kind: str = "rejetee",
+    cooperative: str = COOPERATIVE,
 ) -> int:
     """A row with the real French message of a rejected invoice (or a password expiry)."""
     invoice_id = add_invoice(engine, number) if number else None
@@ -72,6 +75,7 @@ def add_alert(
         key = f"{kind}:{SUPPLIER}:2026-12-01:{audience}"
     with Session(engine) as session:
         alert = Alert(
+            cooperative=cooperative,
             dedupe_key=key,
             kind=kind,
             invoice_id=invoice_id,

@@ -28,8 +28,12 @@ from tests.alerts.helpers import ACCOUNTING, FROM, Recorder, add_alert, alerts, 
 Events = list[tuple[PendingAlert, bool]]
 
 
-def _pending(id_: int, audience: str, recipient: str, kind: str = "rejetee") -> PendingAlert:
-    return PendingAlert(id_, f"k{id_}", kind, audience, recipient, "s", "b", f"FA-{id_}", "1")
+def _pending(
+    id_: int, audience: str, recipient: str, kind: str = "rejetee", cooperative: str = "coop"
+) -> PendingAlert:
+    return PendingAlert(
+        id_, f"k{id_}", kind, cooperative, audience, recipient, "s", "b", f"FA-{id_}", "1"
+    )
 
 
 def test_plan_groups_accounting_per_address_and_keeps_creation_order() -> None:
@@ -54,6 +58,24 @@ def test_plan_groups_accounting_per_address_and_keeps_creation_order() -> None:
     assert all(len(u.alerts) == 1 for u in plan(alerts_, threshold=3))
 
 
+def test_a_digest_never_mixes_two_cooperatives_sharing_an_address() -> None:
+    alerts_ = [
+        _pending(1, "accounting", ACCOUNTING, cooperative="antigone"),
+        _pending(2, "accounting", ACCOUNTING, cooperative="artenreel"),
+        _pending(3, "accounting", ACCOUNTING, cooperative="antigone"),
+        _pending(4, "accounting", ACCOUNTING, cooperative="artenreel"),
+        _pending(5, "accounting", ACCOUNTING, cooperative="antigone"),
+    ]
+
+    units = plan(alerts_, threshold=2)
+
+    assert [([a.id for a in u.alerts], u.digest) for u in units] == [
+        ([1, 3, 5], True),
+        ([2], False),
+        ([4], False),
+    ]
+
+
 def test_event_names() -> None:
     assert event_name(_pending(1, "accounting", ACCOUNTING, "rejetee")) == "chorus.invoice.rejected"
     assert (
@@ -66,7 +88,9 @@ def test_event_names() -> None:
     assert event_name(_pending(1, "accounting", ACCOUNTING, "A_RECYCLER")) == (
         "chorus.invoice.to-recycle"
     )
-    no_invoice = PendingAlert(1, "k", "password_expiring", "accounting", ACCOUNTING, "s", "b")
+    no_invoice = PendingAlert(
+        1, "k", "password_expiring", "coop", "accounting", ACCOUNTING, "s", "b"
+    )
     assert event_name(no_invoice) == "chorus.alert.password-expiring"
 
 

@@ -19,6 +19,8 @@ from schemas.warehouse import BuyerStructure, Entrepreneur, Invoice, PipelineRun
 
 ANTIGONE = "51858054300107"
 ARTENREEL = "47840796800054"
+#: The single-account settings' cooperative, which owns both structures.
+COOPERATIVE = "cooproduction"
 
 MAIRIE = ("21670447800017", "MAIRIE DE SCHILTIGHEIM")
 CHU = ("26679006200019", "CENTRE HOSPITALIER DE SIMULVILLE")
@@ -178,14 +180,18 @@ def number(spec_number: str) -> str:
     return f"FC-TEST-{spec_number}"
 
 
-def load(engine: Engine) -> dict[str, int]:
-    """Writes the dataset; returns invoice ids by spec number (A1, B2 …)."""
+def load(engine: Engine, cooperative: str = COOPERATIVE) -> dict[str, int]:
+    """Writes the dataset, all of it `cooperative`'s; returns invoice ids by spec number."""
     ids: dict[str, int] = {}
     with Session(engine) as session:
         for code, (siret, name) in ENTREPRENEURS.items():
             session.add(
                 Entrepreneur(
-                    supplier_siret=siret, code=code, name=name, email=f"{code.lower()}@example.org"
+                    cooperative=cooperative,
+                    supplier_siret=siret,
+                    code=code,
+                    name=name,
+                    email=f"{code.lower()}@example.org",
                 )
             )
         session.add(
@@ -197,7 +203,7 @@ def load(engine: Engine) -> dict[str, int]:
             )
         )
         for spec in SPECS:
-            invoice = _invoice(spec)
+            invoice = _invoice(spec, cooperative)
             session.add(invoice)
             session.flush()
             assert invoice.id is not None
@@ -230,9 +236,10 @@ def load(engine: Engine) -> dict[str, int]:
     return ids
 
 
-def _invoice(spec: Spec) -> Invoice:
+def _invoice(spec: Spec, cooperative: str) -> Invoice:
     last = spec.events[-1] if spec.events else None
     return Invoice(
+        cooperative=cooperative,
         supplier_siret=supplier_of(spec),
         invoice_number=number(spec.number),
         invoice_type=spec.invoice_type,

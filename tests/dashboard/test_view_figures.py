@@ -330,6 +330,7 @@ def test_buyer_kinds_from_names_agree_with_the_alerts(any_warehouse: Engine) -> 
         for index, (siret, name) in enumerate(cases):
             session.add(
                 Invoice(
+                    cooperative="cooproduction",
                     supplier_siret=ANTIGONE,
                     invoice_number=f"K{index}",
                     buyer_siret=siret,

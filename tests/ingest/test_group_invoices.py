@@ -93,8 +93,8 @@ def _reference(
             draft.reasons.append(_total_mismatch(int(str(declared)), draft.total_ttc_cents))
         code = draft.get("entrepreneur_code")
         if entrepreneurs is not None and code is not None:
-            codes = {key[1] for key in entrepreneurs}
-            unknown = _entrepreneur_reason(code, str(supplier), entrepreneurs, codes)
+            codes = {("", key[1]) for key in entrepreneurs}
+            unknown = _entrepreneur_reason(code, str(supplier), entrepreneurs, codes, "")
             draft.reasons += [unknown] if unknown else []
         drafts.append(draft)
     return drafts

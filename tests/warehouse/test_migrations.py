@@ -69,6 +69,7 @@ def test_running_upgrade_twice_changes_nothing(any_db_url: str) -> None:
 
 def _invoice(number: str = "FC0142-24") -> Invoice:
     return Invoice(
+        cooperative="cooproduction",
         supplier_siret="51858054300107",
         invoice_number=number,
         invoice_date=date(2026, 11, 2),

@@ -30,6 +30,7 @@ def _invoice(
     session: Session, number: str, kind: str, statuses: tuple[tuple[str, int], ...] = ()
 ) -> int:
     invoice = Invoice(
+        cooperative="cooproduction",
         supplier_siret="51858054300107",
         invoice_number=number,
         buyer_siret=SIRETS[kind],

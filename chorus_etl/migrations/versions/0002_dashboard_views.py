@@ -6,7 +6,8 @@ Create Date: 2026-11-27
 
 The views of `schemas.views` (documented in docs/warehouse.md). No table changes, so the models
 and the migrations still agree. The two settings views take today's settings (ECB rate, buyer
-kinds); the report rewrites them whenever the settings change afterwards.
+kinds); the report rewrites them whenever the settings change afterwards. The tables have no
+`cooperative` column yet (revision 0005 adds it and recreates the views): here it reads NULL.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ def upgrade() -> None:
     settings = Settings()
     dialect = op.get_bind().dialect.name
     for statement in views.create_statements(
-        dialect, ecb_rate_percent=settings.ecb_rate_percent, buyer_kinds=settings.buyer_kinds
+        dialect,
+        ecb_rate_percent=settings.ecb_rate_percent,
+        buyer_kinds=settings.buyer_kinds,
+        cooperative_columns=False,
     ):
         op.execute(sa.text(statement))
 
