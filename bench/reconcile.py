@@ -99,6 +99,7 @@ def fill_warehouse(url: str, store: Store) -> datetime:
     for invoice in store.invoices.values():
         invoice_rows.append(
             {
+                "cooperative": "cooproduction",
                 "supplier_siret": invoice.data.supplier.siret,
                 "invoice_number": invoice.data.numero,
                 "invoice_type": "FACTURE",

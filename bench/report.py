@@ -36,6 +36,8 @@ TARGET_SECONDS = 20.0
 TARGET_PAGE_BYTES = 5 * 1024 * 1024
 CHUNK = 5_000
 SUPPLIERS = ("51858054300107", "47840796800054")
+#: The single-account settings' cooperative, which owns both structures.
+COOPERATIVE = "cooproduction"
 TOWNS = [
     "STRASBOURG",
     "SCHILTIGHEIM",
@@ -196,6 +198,7 @@ def _invoice(
     ttc = rng.randint(100, 20_000) * 100 + rng.randint(0, 99)
     row = {
         "id": invoice_id,
+        "cooperative": COOPERATIVE,
         "supplier_siret": supplier,
         "invoice_number": f"FC{invoice_id:07d}",
         "invoice_type": "FACTURE",
@@ -229,6 +232,7 @@ def _directory(
         "entrepreneur",
         [
             {
+                "cooperative": COOPERATIVE,
                 "supplier_siret": siret,
                 "code": code,
                 "name": name,

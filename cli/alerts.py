@@ -16,12 +16,15 @@ app = typer.Typer(
 
 @app.command("send")
 def send(
+    cooperative: str | None = typer.Option(
+        None, "--cooperative", help="Only this cooperative's alerts (an id of the accounts)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """Deliver every pending alert once; those that fail stay pending for the next run."""
     from flows.alerts import send_alerts
 
-    summary = send_alerts()
+    summary = send_alerts(cooperative=cooperative)
     emit(summary, as_json=as_json, human=_human(summary))
 
 

@@ -61,6 +61,7 @@ def parse_state(given: str) -> str:
 class Filters:
     """What `chorus-etl invoices` narrows on; every filter given must hold (AND)."""
 
+    cooperative: str | None = None
     structure: str | None = None
     entrepreneur: str | None = None
     status: str | None = None
@@ -69,6 +70,8 @@ class Filters:
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
         where: list[sa.ColumnElement[bool]] = []
+        if self.cooperative:
+            where.append(col(Invoice.cooperative) == self.cooperative.strip())
         if self.structure:
             where.append(col(Invoice.supplier_siret) == self.structure.strip())
         if self.entrepreneur:
@@ -109,6 +112,7 @@ class LastEvent:
 @dataclass(frozen=True)
 class ListedInvoice:
     id: int
+    cooperative: str
     supplier_siret: str
     invoice_number: str
     invoice_type: str
@@ -138,6 +142,7 @@ def _buyer_name() -> sa.ColumnElement[Any]:
 def _listing() -> AnySelect:
     return sa.select(
         col(Invoice.id),
+        col(Invoice.cooperative),
         col(Invoice.supplier_siret),
         col(Invoice.invoice_number),
         col(Invoice.invoice_type),
@@ -293,11 +298,15 @@ class InvoiceLife:
         return self.attempts[-1]["mode"] if self.attempts else None
 
 
-def invoice_lives(engine: Engine, number: str, structure: str | None = None) -> list[InvoiceLife]:
-    """Every invoice numbered `number` (exactly, case-insensitive), of one structure or all."""
+def invoice_lives(
+    engine: Engine, number: str, structure: str | None = None, cooperative: str | None = None
+) -> list[InvoiceLife]:
+    """Every invoice numbered `number` (exactly, case-insensitive), of one structure or
+    cooperative, or of all."""
     query: AnySelect = (
         sa.select(
             col(Invoice.id),
+            col(Invoice.cooperative),
             col(Invoice.supplier_siret),
             col(Invoice.invoice_number),
             col(Invoice.invoice_type),
@@ -330,10 +339,12 @@ def invoice_lives(engine: Engine, number: str, structure: str | None = None) -> 
         )
         .select_from(_joined())
         .where(number_matches(number, prefix=False))
-        .order_by(col(Invoice.supplier_siret), col(Invoice.id))
+        .order_by(col(Invoice.cooperative), col(Invoice.supplier_siret), col(Invoice.id))
     )
     if structure:
         query = query.where(col(Invoice.supplier_siret) == structure.strip())
+    if cooperative:
+        query = query.where(col(Invoice.cooperative) == cooperative.strip())
     with engine.connect() as conn:
         lives = {row.id: InvoiceLife(dict(row._mapping)) for row in conn.execute(query)}
         if not lives:

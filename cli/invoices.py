@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 #: The columns of `invoices --json` and `--csv`, in order.
 LIST_COLUMNS = (
+    "cooperative",
     "supplier_siret",
     "invoice_number",
     "invoice_type",
@@ -56,6 +57,9 @@ OVERDUE_COLUMNS = ("due_date", "days_late", "interest_cents")
 
 
 def invoices(
+    cooperative: str | None = typer.Option(
+        None, "--cooperative", help="Cooperative id (as in the accounts file)."
+    ),
     structure: str | None = typer.Option(
         None, "--structure", "--supplier", help="Supplier structure SIRET."
     ),
@@ -94,6 +98,7 @@ def invoices(
         raise typer.BadParameter("--as-of only applies with --overdue", param_hint="'--as-of'")
     try:
         filters = Filters(
+            cooperative=cooperative,
             structure=structure,
             entrepreneur=entrepreneur,
             status=status,
@@ -109,7 +114,7 @@ def invoices(
     try:
         late: dict[int, Overdue] | None = None
         if overdue:
-            late = _overdue(engine, as_of.date() if as_of else date.today())
+            late = _overdue(engine, as_of.date() if as_of else date.today(), cooperative)
         page = list_invoices(engine, filters, limit, only=late)
     finally:
         engine.dispose()
@@ -131,6 +136,9 @@ def invoice(
         "--supplier",
         help="Supplier structure SIRET, when several structures use this number.",
     ),
+    cooperative: str | None = typer.Option(
+        None, "--cooperative", help="Cooperative id, when several cooperatives use this number."
+    ),
     as_json: bool = typer.Option(
         False, "--json", help="A JSON list: one object per structure using the number."
     ),
@@ -138,23 +146,32 @@ def invoice(
     """One invoice's whole life: header, ingest reasons, deposit attempts, statuses, alerts
     (times UTC).
 
-    A number used by several structures shows one block per structure (pass --structure for one).
+    A number used by several structures of one cooperative shows one block per structure (pass
+    --structure for one). A number several cooperatives use is never shown mixed: pass
+    --cooperative or --structure to pick one (the candidates are listed, exit 2).
     """
     from cli.invoice_queries import invoice_lives
 
     engine = _warehouse("invoice")
     try:
-        lives = invoice_lives(engine, number, structure)
+        lives = invoice_lives(engine, number, structure, cooperative)
     finally:
         engine.dispose()
     if not lives:
-        where = f" for structure {structure}" if structure else ""
+        where = "".join(
+            f" for {what} {value}"
+            for what, value in (("cooperative", cooperative), ("structure", structure))
+            if value
+        )
         typer.echo(
             f"invoice: no invoice {number!r}{where} in the warehouse "
             f"(`chorus-etl invoices --number {number}` lists numbers beginning so)",
             err=True,
         )
         raise typer.Exit(1)
+    owners = sorted({life.header["cooperative"] for life in lives})
+    if len(owners) > 1:
+        _ambiguous(lives, owners)
     if as_json:
         emit([_life_record(life) for life in lives], as_json=True, human="")
         return
@@ -172,6 +189,22 @@ def invoice(
         if index:
             console.rule()
         _print_life(console, life)
+
+
+def _ambiguous(lives: Sequence[InvoiceLife], owners: Sequence[str]) -> None:
+    """Each cooperative sees its own invoices: with no choice made, only where they are."""
+    number = lives[0].header["invoice_number"]
+    lines = [
+        f"invoice: {number} is used by {len(owners)} cooperatives ({', '.join(owners)}); "
+        "pass --cooperative ID or --structure SIRET for one:"
+    ]
+    lines += [
+        f"  --cooperative {life.header['cooperative']} --structure "
+        f"{life.header['supplier_siret']}  ({life.header['state']})"
+        for life in lives
+    ]
+    typer.echo("\n".join(lines), err=True)
+    raise typer.Exit(2)
 
 
 # --- shared -------------------------------------------------------------------------------------
@@ -211,12 +244,14 @@ def _warehouse(command: str) -> Engine:
     return engine
 
 
-def _overdue(engine: Engine, as_of: date) -> dict[int, Overdue]:
+def _overdue(engine: Engine, as_of: date, cooperative: str | None) -> dict[int, Overdue]:
     from chorus_etl.settings import get_settings
     from tasks.reconcile.overdue import find_overdue
 
     settings = get_settings()
-    found = find_overdue(engine, as_of, settings.buyer_kinds, settings.ecb_rate_percent)
+    found = find_overdue(
+        engine, as_of, settings.buyer_kinds, settings.ecb_rate_percent, cooperative=cooperative
+    )
     return {item.invoice_id: item for item in found}
 
 
@@ -271,6 +306,7 @@ def _cells(*values: Any) -> list[Text]:
 def _record(invoice: ListedInvoice, late: dict[int, Overdue] | None) -> dict[str, Any]:
     event = invoice.last_event
     record: dict[str, Any] = {
+        "cooperative": invoice.cooperative,
         "supplier_siret": invoice.supplier_siret,
         "invoice_number": invoice.invoice_number,
         "invoice_type": invoice.invoice_type,
@@ -355,13 +391,15 @@ def _print_list(
     from rich.measure import Measurement
 
     console = Console(highlight=False)
-    headings = ["supplier", "number", "entrepreneur", "buyer", "TTC", "state", "Chorus status"]
+    headings = ["cooperative", "supplier", "number", "entrepreneur", "buyer", "TTC", "state"]
+    headings += ["Chorus status"]
     headings += ["deposited"] + (["due", "days late"] if late is not None else []) + ["last event"]
     lines: list[list[Text]] = []
     for row in rows:
         overdue = late[row.id] if late is not None else None
         lines.append(
             _cells(
+                row.cooperative,
                 row.supplier_siret,
                 row.invoice_number,
                 row.entrepreneur_code,
@@ -449,7 +487,10 @@ def _life_record(life: InvoiceLife) -> dict[str, Any]:
 def _print_life(console: Console, life: InvoiceLife) -> None:
     h = life.header
     kind = "credit note" if h["invoice_type"] == "AVOIR" else "invoice"
-    title = f"{kind.capitalize()} {h['invoice_number']} of {h['supplier_siret']}"
+    title = (
+        f"{kind.capitalize()} {h['invoice_number']} of {h['supplier_siret']} "
+        f"(cooperative {h['cooperative']})"
+    )
     if h["original_invoice_number"]:
         title += f" (credits {h['original_invoice_number']})"
     console.print(Text(title, style="bold"))

@@ -175,10 +175,9 @@ def load_entrepreneurs(export_dir: Path, settings: Settings, engine: Engine) -> 
             continue
         for key, entry in entries.items():
             owner = accounts.cooperative_of(entry.supplier_siret)
-            if cooperative is None:
-                keep = owner not in own_files
-            else:
-                keep = owner == cooperative
+            # A cooperative's own file speaks for its structures only, the shared file for
+            # every structure but those with a file of their own.
+            keep = owner not in own_files if cooperative is None else owner == cooperative
             if keep:
                 found[key] = entry
             elif cooperative is not None:

@@ -227,6 +227,54 @@ def test_entrepreneur_must_belong_to_the_supplier_structure(tmp_path: Path) -> N
     assert {r.rule for r in drafts[0].reasons} == {"entrepreneur.wrong_structure"}
 
 
+def test_another_structure_is_named_only_within_the_invoice_s_cooperative(
+    tmp_path: Path,
+) -> None:
+    """Artenréel's code is no hint for an Antigone invoice once they are two cooperatives: each
+    numbers its entrepreneurs its own way; a code of the same cooperative's other structure is."""
+    artenreel, other_antigone = "47840796800054", "73282932000074"
+    directory = {
+        **DIRECTORY,
+        (artenreel, "ART-E001"): EntrepreneurEntry("ART-E001", "B", "b@x.fr", artenreel),
+        (other_antigone, "ANT-E009"): EntrepreneurEntry("ANT-E009", "C", "c@x.fr", other_antigone),
+    }
+    owners = {ANTIGONE: "antigone", other_antigone: "antigone", artenreel: "artenreel"}
+    (tmp_path / "invoices.csv").write_text(
+        "\n".join(
+            [
+                HEADER,
+                _row(numero_facture="F1", code_entrepreneur="ART-E001"),
+                _row(numero_facture="F2", code_entrepreneur="ANT-E009"),
+                _row(numero_facture="F3", code_entrepreneur="ANT-E001"),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    drafts = {
+        d.invoice_number: d
+        for d in validate_rows(
+            read_invoices(tmp_path).frame,
+            today=TODAY,
+            supplier_sirets=list(owners),
+            entrepreneurs=directory,
+            owner=owners.__getitem__,
+        )
+    }
+    assert _rules(drafts["F1"]) == {"entrepreneur.unknown"}
+    assert _rules(drafts["F2"]) == {"entrepreneur.wrong_structure"}
+    assert drafts["F3"].reasons == []
+    unchecked = validate_rows(
+        read_invoices(tmp_path).frame,
+        today=TODAY,
+        supplier_sirets=list(owners),
+        entrepreneurs=directory,
+        owner=owners.__getitem__,
+        unchecked={"antigone"},
+    )
+    assert all(d.reasons == [] for d in unchecked), "no directory to check them against"
+
+
 def test_reasons_carry_french_and_english_messages(tmp_path: Path) -> None:
     drafts = _validate(tmp_path, _row(siret_client="123"))
     reason = drafts["FC0142-24"].reasons[0]
