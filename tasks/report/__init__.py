@@ -1,5 +1,6 @@
-"""Report: static HTML dashboards from the warehouse views, one page for the cooperative and one
-per entrepreneur, written by `chorus-etl report` and by the nightly flow."""
+"""Report: static HTML dashboards from the warehouse views, per cooperative one page for it and one
+per entrepreneur (each built from its own rows only), written by `chorus-etl report` and by the
+nightly flow."""
 
 from tasks.report.dashboard import render_dashboard
 from tasks.report.writer import ReportError, ReportResult, write_report
