@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from chorus_etl.settings import reset_settings_cache
 from cli import app
 from cli.invoices import LIST_COLUMNS
-from tests.fixtures.cooperatives import (
+from tests.fixtures.isolation import (
     ANTIGONE,
     ARTENREEL,
     HOLDINGS,

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from chorus_etl.settings import get_settings
 from schemas.warehouse import Entrepreneur
 from tasks.ingest.stages import load_entrepreneurs
-from tests.fixtures.cooperatives import ANTIGONE, ARTENREEL, use_two_cooperatives
+from tests.fixtures.isolation import ANTIGONE, ARTENREEL, use_two_cooperatives
 
 HEADER = "code_entrepreneur;nom;email;siret_fournisseur\n"
 

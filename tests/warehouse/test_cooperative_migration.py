@@ -15,7 +15,7 @@ from chorus_etl import db
 from schemas.views import ENTREPRENEUR_SUMMARY, INVOICE_CURRENT
 from schemas.warehouse import Invoice, UTCDateTime
 from tests.dashboard.helpers import records
-from tests.fixtures.cooperatives import ANTIGONE, ARTENREEL, INSTALLATION, use_two_cooperatives
+from tests.fixtures.isolation import ANTIGONE, ARTENREEL, INSTALLATION, use_two_cooperatives
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 UNKNOWN_SIRET = "12345678900000"

@@ -24,7 +24,7 @@ from schemas.views import (
 from tasks.report.writer import write_report
 from tests.dashboard.helpers import records
 from tests.dashboard.pages import tables
-from tests.fixtures.cooperatives import (
+from tests.fixtures.isolation import (
     ANTIGONE,
     ARTENREEL,
     CODE,

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from schemas.warehouse import Alert, Invoice
 from tasks.alerts import outbox
 from tasks.reconcile.password_expiry import queue_if_expiring
-from tests.fixtures.cooperatives import ANTIGONE, ARTENREEL, use_two_cooperatives
+from tests.fixtures.isolation import ANTIGONE, ARTENREEL, use_two_cooperatives
 
 
 def _queue(session: Session, invoice: Invoice | None, cooperative: str | None) -> list[Alert]:

@@ -22,7 +22,7 @@ from schemas.warehouse import Alert, Entrepreneur, ExportFile, Invoice, Validati
 from tasks.alerts.outbox import facts_of
 from tasks.reconcile import sweep_overdue
 from tasks.sample.export import generate_export
-from tests.fixtures.cooperatives import (
+from tests.fixtures.isolation import (
     ANTIGONE,
     ARTENREEL,
     BOTH,

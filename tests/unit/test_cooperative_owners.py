@@ -14,7 +14,7 @@ from chorus_etl.cooperatives import (
 )
 from chorus_etl.settings import get_settings, reset_settings_cache
 from tasks.ingest.stages import owners_of
-from tests.fixtures.cooperatives import ANTIGONE, ARTENREEL, INSTALLATION, use_two_cooperatives
+from tests.fixtures.isolation import ANTIGONE, ARTENREEL, INSTALLATION, use_two_cooperatives
 
 STRAY = "12345678900000"
 
