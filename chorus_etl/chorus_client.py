@@ -62,7 +62,7 @@ def chorus_pro_client(settings: Settings, **kwargs: Any) -> ChorusProClient:
 
 def _throttle(settings: Settings, account: Account) -> Callable[[], None]:
     if settings.rate_limit_backend == "prefect":
-        return PrefectRateLimit(account.app_id)
+        return PrefectRateLimit(account.app_id, account.rate_per_second)
     return RateLimiter(account.rate_per_second * SAFETY)
 
 

@@ -14,8 +14,9 @@ from sqlalchemy.engine import Engine
 from chorus_etl import progress
 from chorus_etl.accounts import AccountGroup
 from chorus_etl.chorus_client import ChorusClients
+from chorus_etl.fanout import run_per_structure
 from chorus_etl.log import get_logger
-from chorus_etl.runs import flow_environment, recorded_run
+from chorus_etl.runs import current_flow_run_id, flow_environment, recorded_run, runs_counts
 from chorus_etl.settings import Settings
 from tasks.alerts import halt_group
 from tasks.deposit import (
@@ -133,6 +134,28 @@ def _deposit_group(
     except ACCESS_REFUSALS as exc:
         return outcomes, exc
     return outcomes, None
+
+
+#: The per-structure deployment of this flow (deployments/prefect.yaml).
+PER_STRUCTURE_DEPLOYMENT = "deposit/deposit-structure"
+
+
+def deposit_fanned_out(engine: Engine, settings: Settings) -> dict[str, Any]:
+    """One `deposit-structure` run per structure on the workers; their counts, added up."""
+    parent = current_flow_run_id() or "local"
+    children = run_per_structure(
+        PER_STRUCTURE_DEPLOYMENT,
+        settings.accounts.sirets(),
+        {},
+        key=f"deposit:{parent}",
+        timeout_seconds=settings.fan_out_timeout_minutes * 60,
+    )
+    totals: Counter[str] = Counter()
+    for found in runs_counts(engine, [str(c.flow_run_id) for c in children]).values():
+        totals.update({k: int(v) for k, v in found.items() if isinstance(v, int)})
+    counts = {k: int(v) for k, v in totals.items()}
+    counts["not_completed_runs"] = sum(1 for c in children if not c.completed)
+    return counts
 
 
 def _follow_sent_fluxes(

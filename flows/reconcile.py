@@ -12,8 +12,9 @@ from sqlalchemy.engine import Engine
 
 from chorus_etl.accounts import AccountGroup
 from chorus_etl.chorus_client import ChorusClients
+from chorus_etl.fanout import run_per_structure
 from chorus_etl.log import get_logger
-from chorus_etl.runs import flow_environment, recorded_run
+from chorus_etl.runs import current_flow_run_id, flow_environment, recorded_run, runs_counts
 from chorus_etl.settings import Settings
 from tasks.alerts import halt_group
 from tasks.deposit import (
@@ -112,6 +113,43 @@ def _reconcile_group(
             )
         )
     return result
+
+
+#: The per-structure deployment of this flow (deployments/prefect.yaml).
+PER_STRUCTURE_DEPLOYMENT = "reconcile/reconcile-structure"
+_SUMMED = ("api_calls", "new_events", "status_changes", "external_created", "alerts")
+
+
+def reconcile_fanned_out(engine: Engine, settings: Settings, today: date) -> dict[str, Any]:
+    """One `reconcile-structure` run per structure on the workers, then the sweep, here, once.
+
+    The children's counts come back through the warehouse (each records its run), not through
+    Prefect results, which this pipeline does not persist.
+    """
+    parent = current_flow_run_id() or "local"
+    children = run_per_structure(
+        PER_STRUCTURE_DEPLOYMENT,
+        settings.accounts.sirets(),
+        {"as_of": today.isoformat(), "sweep": False},
+        key=f"reconcile:{parent}:{today.isoformat()}",
+        timeout_seconds=settings.fan_out_timeout_minutes * 60,
+    )
+    counts = runs_counts(engine, [str(c.flow_run_id) for c in children])
+    late, overdue_alerts = sweep_overdue(engine, settings, today)
+    found = [counts.get(str(c.flow_run_id), {}) for c in children]
+    summary: dict[str, Any] = {k: sum(int(f.get(k, 0)) for f in found) for k in _SUMMED}
+    summary["alerts"] += overdue_alerts
+    summary.update(
+        as_of=today.isoformat(),
+        overdue=len(late),
+        halted_structures=sum(int(f.get("halted_structures", 0)) for f in found),
+        runs=[
+            {"siret": c.siret, "flow_run_id": str(c.flow_run_id), "state": c.state}
+            for c in children
+        ],
+        failed_structures=[c.siret for c in children if not c.completed],
+    )
+    return summary
 
 
 def _publish(summary: dict[str, Any]) -> None:
