@@ -62,9 +62,7 @@ def test_entrepreneur_services() -> None:
 
 def test_six_supplier_structures_in_two_cooperatives() -> None:
     assert len(ALL_SUPPLIERS) == len({s.siret for s in ALL_SUPPLIERS}) == 6
-    assert set(seed.COOPRODUCTION_SUPPLIERS) | set(seed.LOIRE_OCEAN_SUPPLIERS) == set(
-        ALL_SUPPLIERS
-    )
+    assert set(seed.COOPRODUCTION_SUPPLIERS) | set(seed.LOIRE_OCEAN_SUPPLIERS) == set(ALL_SUPPLIERS)
     assert set(SUPPLIERS) < set(seed.COOPRODUCTION_SUPPLIERS)
     assert {s.address.postal_code[:2] for s in seed.COOPRODUCTION_SUPPLIERS} == {"67"}
     assert {s.address.postal_code[:2] for s in seed.LOIRE_OCEAN_SUPPLIERS} == {"44"}
