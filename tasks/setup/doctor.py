@@ -529,6 +529,9 @@ class _RemoteChecks:
             services[siret] = {s.codeService: s.estActif for s in found}
 
         configured = set(self.settings.supplier_sirets)
+        # With several accounts, each is checked on its own: the others' entrepreneurs are theirs.
+        elsewhere = set(self.settings.accounts.sirets()) - configured
+        rows = [(code, siret) for code, siret in rows if siret not in elsewhere]
         # (what is wrong, where) -> entrepreneur codes, so a long directory reads as a few groups.
         problems: dict[tuple[str, str], list[str]] = {}
         wrong_structure: list[str] = []
@@ -727,6 +730,10 @@ def run_checks(settings: Settings | None = None, *, today: date | None = None) -
                     "cpro_password": account.password,
                     "supplier_sirets": list(group.sirets),
                     "alert_accounting_email": loaded.accounts.accounting_email(group.sirets[0]),
+                    "entrepreneurs_file": loaded.accounts.cooperative(
+                        group.cooperative
+                    ).entrepreneurs_file
+                    or loaded.entrepreneurs_file,
                 }
             )
             found = _run_account_checks(own, today)
