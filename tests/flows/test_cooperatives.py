@@ -166,16 +166,14 @@ def test_a_password_changed_mid_run_stops_that_structure_only_until_it_is_fixed(
         first = deposit()
     assert [h["sirets"] for h in first["halted"]] == [[REVOKED]]
     invoices = _invoices(ingested)
-    states = {i.supplier_siret: set() for i in invoices}
+    states: dict[str, set[str]] = {i.supplier_siret: set() for i in invoices}
     for invoice in invoices:
         states[invoice.supplier_siret].add(invoice.state)
     assert states.pop(REVOKED) == {"ready"}, "nothing of it sent, nothing lost"
     assert set().union(*states.values()) == {"deposited"}, "the others finished"
 
     refused = [a for a in _alerts(ingested) if a.kind == "access_refused"]
-    assert [(a.audience, a.recipient) for a in refused] == [
-        ("accounting", _accounting_of(REVOKED))
-    ]
+    assert [(a.audience, a.recipient) for a in refused] == [("accounting", _accounting_of(REVOKED))]
     structure = coops.structure(REVOKED)
     assert structure.password_env in refused[0].body, "it names the secret to update"
     assert structure.login in refused[0].body and "Que faire" in refused[0].body
