@@ -56,6 +56,9 @@ __all__ = [
 
 #: The PISTE application of the single-account settings.
 DEFAULT_APP_ID = "default"
+#: PISTE publishes no quota: by default only the deposit pacing (`deposit_rate_per_second`)
+#: binds, as before there were several applications; set the rate an application was granted.
+DEFAULT_RATE_PER_SECOND = 50.0
 
 _SLUG = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 #: Keys that would put a secret in the file itself; refused with a pointer to the `_from` form.
@@ -89,7 +92,7 @@ class PisteAppEntry(_Entry):
     client_id: str = Field(min_length=1)
     client_secret_from: str = Field(min_length=1, description="Env variable or secrets file name.")
     rate_per_second: float = Field(
-        default=10.0,
+        default=DEFAULT_RATE_PER_SECOND,
         gt=0,
         description="Requests per second this application may send, across every worker.",
     )

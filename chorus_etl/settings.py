@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     )
     cooperative_name: str = "Cooproduction"
     piste_rate_per_second: float = Field(
-        default=10.0, gt=0, description="Rate limit of the single-account PISTE application."
+        default=50.0, gt=0, description="Rate limit of the single-account PISTE application."
     )
     fan_out: bool = Field(
         default=False,
