@@ -43,6 +43,7 @@ from chorus_etl.settings import DepositMode, SupplierIdentity
 __all__ = [
     "DEFAULT_APP_ID",
     "Account",
+    "AccountGroup",
     "Accounts",
     "AccountsError",
     "AccountsFile",
@@ -55,6 +56,9 @@ __all__ = [
 
 #: The PISTE application of the single-account settings.
 DEFAULT_APP_ID = "default"
+#: PISTE publishes no quota: by default only the deposit pacing (`deposit_rate_per_second`)
+#: binds, as before there were several applications; set the rate an application was granted.
+DEFAULT_RATE_PER_SECOND = 50.0
 
 _SLUG = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 #: Keys that would put a secret in the file itself; refused with a pointer to the `_from` form.
@@ -88,7 +92,7 @@ class PisteAppEntry(_Entry):
     client_id: str = Field(min_length=1)
     client_secret_from: str = Field(min_length=1, description="Env variable or secrets file name.")
     rate_per_second: float = Field(
-        default=10.0,
+        default=DEFAULT_RATE_PER_SECOND,
         gt=0,
         description="Requests per second this application may send, across every worker.",
     )
@@ -224,6 +228,20 @@ class Account:
 
 
 @dataclass(frozen=True)
+class AccountGroup:
+    """Structures one technical account of one PISTE application deposits for.
+
+    A run works group by group: a refused account stops its group and no other, and the group's
+    structures share one client, one supplier-structure listing and one cooperative's accounting.
+    """
+
+    cooperative: str
+    app_id: str
+    login: str
+    sirets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class _Structure:
     cooperative: str
     entry: StructureEntry
@@ -329,6 +347,17 @@ class Accounts:
             password=self._secret(entry.password_from),
             deposit_mode=entry.deposit_mode,
         )
+
+    def groups(self, sirets: Iterable[str] | None = None) -> list[AccountGroup]:
+        """The structures (all, or those of `sirets` that are configured) by technical account."""
+        wanted = None if sirets is None else set(sirets)
+        grouped: dict[tuple[str, str, str], list[str]] = {}
+        for siret, found in self._structures.items():
+            if wanted is not None and siret not in wanted:
+                continue
+            key = (found.cooperative, found.entry.piste_app, found.entry.login)
+            grouped.setdefault(key, []).append(siret)
+        return [AccountGroup(c, a, lg, tuple(s)) for (c, a, lg), s in grouped.items()]
 
     def secret_values(self) -> list[str]:
         """Every secret that resolves, in clear, for the log redaction processor."""

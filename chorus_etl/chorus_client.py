@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from chorus_etl.accounts import Account
+from chorus_etl.accounts import Account, AccountsError
 from chorus_etl.pacing import SAFETY, PrefectRateLimit, RateLimiter
 from chorus_etl.settings import Settings
 from chorus_pro.client import ChorusProClient
@@ -62,7 +62,7 @@ def chorus_pro_client(settings: Settings, **kwargs: Any) -> ChorusProClient:
 
 def _throttle(settings: Settings, account: Account) -> Callable[[], None]:
     if settings.rate_limit_backend == "prefect":
-        return PrefectRateLimit(account.app_id)
+        return PrefectRateLimit(account.app_id, account.rate_per_second)
     return RateLimiter(account.rate_per_second * SAFETY)
 
 
@@ -123,6 +123,18 @@ class ChorusClients:
     def for_structure(self, siret: str) -> ChorusProClient:
         """The client of the structure's own account; `AccountsError` if its secrets are missing."""
         return self.for_account(self.settings.accounts.account(siret))
+
+    def any_account(self) -> ChorusProClient:
+        """A client of the first structure whose secrets resolve, for what every account may
+        read alike (the directory of public buyers)."""
+        accounts = self.settings.accounts
+        errors = []
+        for siret in accounts.sirets():
+            try:
+                return self.for_account(accounts.account(siret))
+            except AccountsError as exc:
+                errors.append(str(exc))
+        raise AccountsError("no structure has usable credentials: " + "; ".join(errors))
 
     def token_fetches(self) -> dict[str, int]:
         """Tokens fetched per PISTE application so far: one each, unless one expired or was refused."""

@@ -59,12 +59,25 @@ def gcl_shape(rate_per_second: float) -> tuple[int, float]:
 class PrefectRateLimit:
     """One slot of the application's global concurrency limit per request, across processes.
 
-    `strict=True`: a limit that was never created is an error, not a silent absence of throttling
-    (the deployment script and `chorus-etl deploy` create one per application).
+    The limit is created, or its shape updated, when the first client of the application starts
+    in a process, from the accounts file: an application added there gets its limit on its first
+    run, without touching the server. `strict=True` then makes a limit deleted behind the
+    pipeline's back an error rather than a silent absence of throttling.
     """
 
-    def __init__(self, app_id: str) -> None:
+    def __init__(self, app_id: str, rate_per_second: float) -> None:
         self.name = gcl_name(app_id)
+        limit, decay = gcl_shape(rate_per_second)
+        from prefect.client.orchestration import get_client
+        from prefect.exceptions import PrefectHTTPStatusError
+
+        with get_client(sync_client=True) as client:
+            try:
+                client.upsert_global_concurrency_limit_by_name(self.name, limit, decay)
+            except PrefectHTTPStatusError as exc:
+                # Another worker created it between the read and the create: theirs is the same.
+                if exc.response.status_code != 409:
+                    raise
 
     def __call__(self) -> None:
         from prefect.concurrency.sync import rate_limit

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from chorus_etl import db
 from chorus_etl.log import configure_logging
@@ -57,6 +57,21 @@ def recorded_run(
                 stored.counts_json = json.dumps(counts, default=str, sort_keys=True)
                 session.add(stored)
                 session.commit()
+
+
+def runs_counts(engine: Engine, flow_run_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The counts each of these flow runs recorded (by flow run id), for a parent that fanned out."""
+    if not flow_run_ids:
+        return {}
+    with Session(engine) as session:
+        rows = session.exec(
+            select(PipelineRun).where(col(PipelineRun.flow_run_id).in_(flow_run_ids))
+        ).all()
+    return {str(r.flow_run_id): json.loads(r.counts_json or "{}") for r in rows}
+
+
+def current_flow_run_id() -> str | None:
+    return _flow_run_id()
 
 
 @contextmanager

@@ -114,7 +114,15 @@ class Settings(BaseSettings):
     )
     cooperative_name: str = "Cooproduction"
     piste_rate_per_second: float = Field(
-        default=10.0, gt=0, description="Rate limit of the single-account PISTE application."
+        default=50.0, gt=0, description="Rate limit of the single-account PISTE application."
+    )
+    fan_out: bool = Field(
+        default=False,
+        description="nightly and daily start one run of the per-structure deployments for each "
+        "structure, for Prefect workers to share (docs/deployment.md); off, they work in-process.",
+    )
+    fan_out_timeout_minutes: int = Field(
+        default=180, ge=1, description="How long a parent run waits for its per-structure runs."
     )
     rate_limit_backend: Literal["local", "prefect"] = Field(
         default="local",

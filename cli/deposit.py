@@ -36,24 +36,30 @@ def deposit(
         "date_to": date_to.date() if date_to else None,
         "dry_run": dry_run,
     }
-    from tasks.deposit import DepositHalted
-
-    try:
-        run(deposit_flow, parameters, as_json, dry_run)
-    except DepositHalted as exc:
-        typer.echo(f"Deposit stopped: {exc}", err=True)
+    summary = run(deposit_flow, parameters, as_json, dry_run)
+    if summary["halted"]:
+        # The other structures were deposited; these wait, `ready`, for their access to be fixed.
+        for halted in summary["halted"]:
+            typer.echo(
+                f"Deposit stopped for {', '.join(halted['sirets'])} "
+                f"(technical account {halted['login']}): {halted['error']}",
+                err=True,
+            )
         typer.echo("Run `chorus-etl doctor` to find which step fails and how to fix it.", err=True)
-        raise typer.Exit(2) from exc
+        raise typer.Exit(2)
 
 
-def run(deposit_flow: Any, parameters: dict[str, Any], as_json: bool, dry_run: bool) -> None:
+def run(
+    deposit_flow: Any, parameters: dict[str, Any], as_json: bool, dry_run: bool
+) -> dict[str, Any]:
     if as_json:
-        summary = deposit_flow(**parameters)
+        summary: dict[str, Any] = deposit_flow(**parameters)
         emit(summary, as_json=True, human="")
-        return
+        return summary
     with make_progress() as bar, progress.reporting(RichReporter(bar)):
         summary = deposit_flow(**parameters)
     _print(summary, dry_run)
+    return summary
 
 
 def _print(summary: dict[str, Any], dry_run: bool) -> None:

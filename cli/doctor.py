@@ -22,11 +22,12 @@ STATUS_WIDTH = 8
 
 def doctor(
     as_json: bool = typer.Option(
-        False, "--json", help="Print a JSON list of {check, status, detail, remedy}."
+        False, "--json", help="Print a JSON list of {check, status, detail, remedy, scope}."
     ),
 ) -> None:
     """Check credentials, PISTE token, technical account, API subscriptions, attachments,
-    entrepreneurs' services, bank details and password expiry; exit 1 if any check FAILs."""
+    entrepreneurs' services, bank details and password expiry, for every technical account of
+    the accounts file on its own; exit 1 if any check FAILs."""
     from chorus_etl.log import configure_logging
     from chorus_etl.settings import Settings, get_settings
     from tasks.setup.doctor import Status, run_checks
@@ -51,7 +52,11 @@ def render(results: list[CheckResult]) -> str:
 
     width = max(len(r.check) for r in results) + 2
     lines: list[str] = []
+    scope = ""
     for result in results:
+        if result.scope != scope:
+            scope = result.scope
+            lines += ["", f"== {scope}"] if lines else [f"== {scope}"]
         status = result.status.value.ljust(STATUS_WIDTH)
         lines.append(f"{status} {result.check.ljust(width)}{result.detail}")
         if result.remedy:

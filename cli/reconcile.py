@@ -14,12 +14,18 @@ def reconcile(
     as_of: datetime | None = typer.Option(
         None, "--as-of", formats=["%Y-%m-%d"], help="Date for the overdue rule (default: today)."
     ),
+    supplier: list[str] = typer.Option(
+        [], "--supplier", help="Only this supplier SIRET (repeatable); default: every structure."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
-    """One search per supplier structure since the last run; new statuses, alerts, overdue."""
+    """One search per supplier structure since the last run; new statuses, alerts, overdue.
+    Exits 2 when Chorus Pro refused a structure's account (the others are reconciled)."""
     from flows.reconcile import reconcile as reconcile_flow
 
-    summary = reconcile_flow(as_of=as_of.date() if as_of else None)
+    summary = reconcile_flow(
+        as_of=as_of.date() if as_of else None, supplier_sirets=supplier or None
+    )
     emit(
         summary,
         as_json=as_json,
@@ -29,3 +35,12 @@ def reconcile(
             f"Chorus Pro; {summary['api_calls']} API calls."
         ),
     )
+    for halted in summary["halted"]:
+        typer.echo(
+            f"Reconciliation stopped for {', '.join(halted['sirets'])} "
+            f"(technical account {halted['login']}): {halted['error']}",
+            err=True,
+        )
+    if summary["halted"]:
+        typer.echo("Run `chorus-etl doctor` to find which step fails and how to fix it.", err=True)
+        raise typer.Exit(2)

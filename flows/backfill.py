@@ -7,10 +7,12 @@ from typing import Any
 
 from prefect import flow
 
-from chorus_etl.chorus_client import chorus_pro_client
+from chorus_etl.chorus_client import ChorusClients
 from chorus_etl.log import get_logger
 from chorus_etl.runs import flow_environment, recorded_run
 from flows.deposit import deposit
+from tasks.alerts import halt_group
+from tasks.deposit import ACCESS_REFUSALS
 from tasks.reconcile import import_history
 
 log = get_logger(__name__)
@@ -44,23 +46,31 @@ def backfill_history(date_from: date, date_to: date, window_days: int = 7) -> di
     with (
         flow_environment() as (settings, engine),
         recorded_run(engine, "backfill-history") as counts,
-        chorus_pro_client(settings) as api,
+        ChorusClients(settings) as clients,
     ):
-        structures = {s.identifiant: s.idStructureCPP for s in api.supplier_structures()}
-        syncs = [
-            import_history(
-                engine,
-                api,
-                siret,
-                structures[siret],
-                date_from,
-                date_to,
-                window_days,
-                settings.alert_accounting_email,
-            )
-            for siret in settings.supplier_sirets
-            if siret in structures
-        ]
+        accounts = settings.accounts
+        syncs = []
+        halted = []
+        for group in accounts.groups():
+            try:
+                api = clients.for_account(accounts.account(group.sirets[0]))
+                structures = {s.identifiant: s.idStructureCPP for s in api.supplier_structures()}
+                syncs += [
+                    import_history(
+                        engine,
+                        api,
+                        siret,
+                        structures[siret],
+                        date_from,
+                        date_to,
+                        window_days,
+                        accounts.accounting_email(siret),
+                    )
+                    for siret in group.sirets
+                    if siret in structures
+                ]
+            except ACCESS_REFUSALS as exc:
+                halted.append(halt_group(engine, accounts, group, "rattrapage", exc))
         summary: dict[str, Any] = {
             "date_from": date_from.isoformat(),
             "date_to": date_to.isoformat(),
@@ -68,6 +78,7 @@ def backfill_history(date_from: date, date_to: date, window_days: int = 7) -> di
             "invoices_seen": sum(s.results for s in syncs),
             "external_created": sum(s.external_created for s in syncs),
             "new_events": sum(s.new_events for s in syncs),
+            "halted": halted,
         }
         counts.update({k: v for k, v in summary.items() if isinstance(v, int)})
     return summary

@@ -12,9 +12,9 @@ from prefect.artifacts import create_markdown_artifact
 from chorus_etl.log import get_logger
 from chorus_etl.runs import flow_environment, recorded_run
 from flows.alerts import send_alerts
-from flows.deposit import deposit
+from flows.deposit import deposit, deposit_fanned_out
 from flows.ingest import ingest
-from flows.reconcile import reconcile
+from flows.reconcile import reconcile, reconcile_fanned_out
 from tasks.ingest import pending_exports
 
 log = get_logger(__name__)
@@ -30,9 +30,16 @@ def daily(inbox: Path | None = None, as_of: date | None = None) -> dict[str, Any
             for export in pending_exports(engine, folder):
                 report = ingest(export.resolve(), today=as_of)
                 summary["exports"].append({"export": str(export), "counts": report["counts"]})
-            summary["deposit"] = deposit()["counts"]
+            if settings.fan_out:
+                summary["deposit"] = deposit_fanned_out(engine, settings)
+                reconciled = reconcile_fanned_out(engine, settings, as_of or date.today())
+            else:
+                summary["deposit"] = deposit()["counts"]
+                reconciled = reconcile(as_of=as_of)
             summary["reconcile"] = {
-                k: v for k, v in reconcile(as_of=as_of).items() if k != "suppliers"
+                k: v
+                for k, v in reconciled.items()
+                if k not in {"suppliers", "runs", "halted", "failed_structures"}
             }
             summary["alerts"] = send_alerts()
             counts.update(

@@ -10,7 +10,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.utilities.annotations import quote
 
-from chorus_etl.chorus_client import chorus_pro_client
+from chorus_etl.chorus_client import ChorusClients
 from chorus_etl.log import get_logger
 from chorus_etl.runs import flow_environment, recorded_run
 from tasks import ingest as stages
@@ -49,7 +49,9 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
                 _as_is(changed), export_dir, settings.facturx_sirets
             )
             try:
-                with chorus_pro_client(settings) as api:
+                # The directory of buyers is the same for every account: any one will do.
+                with ChorusClients(settings) as clients:
+                    api = clients.any_account()
                     result = stages.check_directory(_as_is(changed), api, engine, settings)
                     waiting = result.waiting
                 if settings.facturx_sirets:

@@ -69,7 +69,7 @@ def _count_attempt(store: Store, body: dict[str, Any]) -> None:
 def soumettre(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     _count_attempt(store, body)
     data = validate_submission(
-        body, attached_sirets=store.config.attached_supplier_sirets, uploads=store.uploads.keys()
+        body, attached_sirets=store.attached_sirets(), uploads=store.uploads.keys()
     )
     if store.config.reject_duplicate_numbers and store.find_duplicate(data.supplier, data.numero):
         raise codes.NUMBER_DUPLICATE(numero=data.numero)
@@ -110,6 +110,7 @@ def deposer_flux(store: Store, body: dict[str, Any]) -> dict[str, Any]:
         documents=reading.documents,
         state=flux.PENDING,
         state_at=now,
+        account_login=store.current_account().login,
         reading_errors=reading.errors,
     )
     store.flux[deposit.numero] = deposit

@@ -14,7 +14,7 @@ from typing import Any
 from chorus_pro.simulator import codes, flux
 from chorus_pro.simulator.gateway import Operation
 from chorus_pro.simulator.params import get_int, get_str
-from chorus_pro.simulator.seed import SUPPLIERS, VAT_RATES, supplier_by_id
+from chorus_pro.simulator.seed import ALL_SUPPLIERS, VAT_RATES, supplier_by_id
 from chorus_pro.simulator.store import Flux, Store, Upload
 from chorus_pro.simulator.validation import ALLOWED_ATTACHMENT_EXTENSIONS
 
@@ -73,7 +73,7 @@ def structures_actives_fournisseur(store: Store, body: dict[str, Any]) -> dict[s
                 "identifiant": supplier.siret,
                 "typeIdentifiantStructure": "SIRET",
             }
-            for supplier in SUPPLIERS
+            for supplier in ALL_SUPPLIERS
             if store.is_attached(supplier) and supplier.active
         ]
     }
@@ -105,7 +105,7 @@ def taux_tva(store: Store, body: dict[str, Any]) -> dict[str, Any]:
 def _polled_flux(store: Store, body: dict[str, Any]) -> Flux:
     numero = get_str(body, "numeroFluxDepot", required=True)
     found = store.flux.get(numero or "")
-    if found is None:
+    if found is None or not store.owns_flux(found):
         raise codes.FLUX_NOT_FOUND()
     flux.poll(store, found)
     return found

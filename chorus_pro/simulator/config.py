@@ -8,7 +8,7 @@ ignored: a test that believes it switched a fault on must not silently run witho
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,7 +20,9 @@ __all__ = [
     "ApiName",
     "FaultConfig",
     "Outcome",
+    "PisteApp",
     "SimulatorConfig",
+    "TechnicalAccount",
 ]
 
 #: Credentials accepted out of the box; the pipeline's simulator settings use the same values.
@@ -81,8 +83,51 @@ class FaultConfig(BaseModel):
         return not self.paths or any(path.startswith(prefix) for prefix in self.paths)
 
 
+def _rate_limit(description: str) -> Any:
+    return Field(default=None, gt=0, allow_inf_nan=False, description=description)
+
+
+class PisteApp(BaseModel):
+    """One PISTE application (OAuth client): what it subscribes to and how fast it may call.
+
+    On PISTE a legal entity often has its own application, so a pipeline serving several
+    cooperatives holds several client ids, each with its own subscriptions and quota.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1)
+    client_secret: str
+    unsubscribed_apis: list[ApiName] = Field(
+        default_factory=list, description="APIs this application is not subscribed to (403)."
+    )
+    rate_limit_per_second: float | None = _rate_limit(
+        "Requests this application may start in any sliding second (None: unlimited); the "
+        "next one gets 429 with Retry-After."
+    )
+
+
+class TechnicalAccount(BaseModel):
+    """One Chorus Pro technical account (`cpro-account`) and the structures attached to it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    login: str = Field(min_length=1)
+    password: str
+    attached_supplier_sirets: list[str] = Field(default_factory=list)
+    password_expires_on: date | None = Field(
+        default=None, description="None = clock start + 365 days; past it, 401."
+    )
+
+
 class SimulatorConfig(BaseModel):
-    """Start-up configuration; `POST /_sim/config` merges changes into the running copy."""
+    """Start-up configuration; `POST /_sim/config` merges changes into the running copy.
+
+    The top-level credentials are the default application (`client_id`, `client_secret`,
+    `unsubscribed_apis`, `rate_limit_per_second`) and the default technical account (`login`,
+    `password`, `attached_supplier_sirets`, `tech_password_expires_on`); `piste_apps` and
+    `technical_accounts` add more of each, so one simulator can serve several cooperatives.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -99,6 +144,15 @@ class SimulatorConfig(BaseModel):
     attached_supplier_sirets: list[str] = Field(
         default_factory=lambda: [_ANTIGONE_SIRET, _ARTENREEL_SIRET],
         description="Supplier structures the technical account is attached to.",
+    )
+    rate_limit_per_second: float | None = _rate_limit(
+        "Quota of the default application, as PisteApp.rate_limit_per_second."
+    )
+    piste_apps: list[PisteApp] = Field(
+        default_factory=list, description="PISTE applications besides the default one."
+    )
+    technical_accounts: list[TechnicalAccount] = Field(
+        default_factory=list, description="Technical accounts besides the default one."
     )
     business_errors_http: Literal[200, 400] = Field(
         default=400, description="HTTP status of answers carrying codeRetour != 0."
@@ -131,6 +185,48 @@ class SimulatorConfig(BaseModel):
         default_factory=dict, description="Forces the outcome of the invoices with these numbers."
     )
     faults: FaultConfig = Field(default_factory=FaultConfig)
+
+    @model_validator(mode="after")
+    def _credentials_are_unique(self) -> SimulatorConfig:
+        """A duplicate would make a token's application or a request's account ambiguous."""
+        for what, names in (
+            ("client id", [app.client_id for app in self.applications()]),
+            ("technical account login", [account.login for account in self.accounts()]),
+        ):
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            if repeated:
+                raise ValueError(f"{what} configured more than once: {', '.join(repeated)}")
+        return self
+
+    def default_application(self) -> PisteApp:
+        return PisteApp(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            unsubscribed_apis=list(self.unsubscribed_apis),
+            rate_limit_per_second=self.rate_limit_per_second,
+        )
+
+    def default_account(self) -> TechnicalAccount:
+        return TechnicalAccount(
+            login=self.login,
+            password=self.password,
+            attached_supplier_sirets=list(self.attached_supplier_sirets),
+            password_expires_on=self.tech_password_expires_on,
+        )
+
+    def applications(self) -> list[PisteApp]:
+        """The default application first, then `piste_apps`."""
+        return [self.default_application(), *self.piste_apps]
+
+    def accounts(self) -> list[TechnicalAccount]:
+        """The default technical account first, then `technical_accounts`."""
+        return [self.default_account(), *self.technical_accounts]
+
+    def application(self, client_id: str) -> PisteApp | None:
+        return next((app for app in self.applications() if app.client_id == client_id), None)
+
+    def account(self, login: str) -> TechnicalAccount | None:
+        return next((acc for acc in self.accounts() if acc.login == login), None)
 
     @field_validator("clock_start", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from chorus_pro.simulator import flux
 from chorus_pro.simulator.clock import format_iso, parse_request_datetime
 from chorus_pro.simulator.config import FaultConfig, SimulatorConfig
+from chorus_pro.simulator.quota import ClientStats
 from chorus_pro.simulator.render import invoice_snapshot
 from chorus_pro.simulator.seed import (
     buyer_by_siret,
@@ -290,6 +291,16 @@ async def get_store(store: Store, request: Request) -> dict[str, Any]:
         }
 
 
+def _by_client(store: Store) -> dict[str, dict[str, int]]:
+    """Every configured application (zeros if idle) and any other client id seen since the reset."""
+    client_ids = [app.client_id for app in store.config.applications()]
+    client_ids += sorted(set(store.clients) - set(client_ids))
+    return {
+        client_id: (store.clients.get(client_id) or ClientStats()).as_json()
+        for client_id in client_ids
+    }
+
+
 async def get_stats(store: Store, request: Request) -> dict[str, Any]:
     with store.lock:
         return {
@@ -298,6 +309,7 @@ async def get_stats(store: Store, request: Request) -> dict[str, Any]:
             "responses": {path: dict(c) for path, c in sorted(store.responses.items())},
             "faults": dict(store.faults.injected),
             "in_flight": store.in_flight,
+            "by_client": _by_client(store),
         }
 
 

@@ -19,7 +19,8 @@ the poll after `flux_polls_before_result` polls, or at the next clock advance):
   seller and buyer identified by a 14-digit SIRET (`SpecifiedLegalOrganization/ID` schemeID
   0002, or `GlobalID` schemeID 0009), VAT breakdown summing to the tax total and basis + tax =
   grand total to the cent; for a Factur-X PDF, the grand total printed in the PDF's text.
-- **store rules**, when the flux settles: seller a supplier attached to the technical account,
+- **store rules**, when the flux settles: seller a supplier attached to the technical account
+  that deposited the flux (its attachments at that moment, whoever triggers the settling),
   the same routing rules as `soumettre` (`check_routing`), number not already used by the
   supplier. All invoices pass → IN_INTEGRE, some → IN_INTEGRE_PARTIEL, none → IN_REJETE.
 """
@@ -34,6 +35,7 @@ import tarfile
 import threading
 import unicodedata
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -707,13 +709,13 @@ class _FluxRefusal(BusinessError):
         super().__init__(codes.ErrorCode(0, libelle, "deposer/flux"))
 
 
-def _to_invoice(store: Store, document: FluxDocument) -> InvoiceData:
+def _to_invoice(store: Store, document: FluxDocument, attached: Collection[str]) -> InvoiceData:
     if document.refusal is not None:
         raise _FluxRefusal(document.refusal)
     numero = document.numero
     assert numero is not None  # a missing number is a content refusal
     supplier = supplier_by_siret(document.supplier_siret) if document.supplier_siret else None
-    if supplier is None or not store.is_attached(supplier):
+    if supplier is None or not store.is_attached(supplier, attached):
         raise _FluxRefusal(UNKNOWN_SUPPLIER)
     assert document.buyer_siret is not None  # a missing buyer SIRET is a content refusal
     buyer, service = check_routing(document.buyer_siret, document.service_code, document.engagement)
@@ -742,6 +744,16 @@ def _to_invoice(store: Store, document: FluxDocument) -> InvoiceData:
     )
 
 
+def _depositor_sirets(store: Store, flux: Flux) -> list[str]:
+    """Structures attached to the account that deposited the flux; none if it was removed.
+
+    A clock advance settles flux outside any request, so the request's account cannot be used.
+    """
+    login = flux.account_login or store.config.login
+    account = store.config.account(login)
+    return account.attached_supplier_sirets if account is not None else []
+
+
 def settle(store: Store, flux: Flux) -> None:
     """Integrates (or rejects) a pending flux now; call with the store lock held."""
     now = store.clock.now()
@@ -752,9 +764,10 @@ def settle(store: Store, flux: Flux) -> None:
             flux.reading_errors or [technical_error(ERR_IRRECEVABLE, FORCED_REJECTION)]
         )
         return
+    attached = _depositor_sirets(store, flux)
     for document in flux.documents:
         try:
-            data = _to_invoice(store, document)
+            data = _to_invoice(store, document, attached)
         except BusinessError as error:
             flux.errors_dp.append(
                 {

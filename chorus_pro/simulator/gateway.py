@@ -1,8 +1,9 @@
 """The path every API request takes, in the order PISTE and Chorus apply it.
 
-count → fixed latency → gateway (token, subscription) → technical account → content type →
-JSON body → fault draw → [429 / 5xx / token expiry answered at once] → handler under the store
-lock → [commit-then-fail: the change is kept, the answer is lost] → [slow: answer held back].
+count → fixed latency → gateway (token, quota of its application, subscription) → technical
+account → content type → JSON body → fault draw → [429 / 5xx / token expiry answered at once] →
+handler under the store lock, as the request's technical account → [commit-then-fail: the change
+is kept, the answer is lost] → [slow: answer held back].
 
 A slow answer is applied first and held afterwards, so a client that times out has an invoice on
 Chorus it did not hear about: the ambiguous case the pipeline's lookup-before-resend handles.
@@ -96,11 +97,7 @@ def _fault_response(decision: FaultDecision) -> Response | None:
     """The answer of a fault that replaces the request, or None."""
     retry_after = {"Retry-After": str(decision.retry_after_seconds)}
     if decision.kind is FaultKind.TOO_MANY_REQUESTS:
-        return ChorusJSONResponse(
-            {"message": "Rate limit exceeded ! Retry later.", "http_status_code": 429},
-            status_code=429,
-            headers=retry_after,
-        )
+        return auth.too_many_requests(decision.retry_after_seconds)
     if decision.kind is FaultKind.INTERNAL_ERROR:
         return Response("Internal Server Error", status_code=500, media_type="text/plain")
     if decision.kind is FaultKind.BAD_GATEWAY:
@@ -142,11 +139,17 @@ async def _read_body(request: Request) -> dict[str, Any] | None:
 
 async def _run_operation(store: Store, operation: Operation, request: Request) -> Response:
     await _latency(store)
-    refusal = auth.gateway_refusal(store, request, operation.api) or auth.account_refusal(
-        store, request
-    )
+    refusal = auth.gateway_refusal(store, request, operation.api)
     if refusal is not None:
         return refusal
+    account = auth.request_account(store, request)
+    if account is None:
+        return auth.account_refused_response()
+    with store.acting_as(account):
+        return await _run_as_account(store, operation, request)
+
+
+async def _run_as_account(store: Store, operation: Operation, request: Request) -> Response:
     if not _is_json(request):
         return Response(status_code=415)
     body = await _read_body(request)
@@ -186,6 +189,7 @@ def _counted(
     async def endpoint(request: Request) -> Response:
         path = request.url.path
         epoch = store.count_request(path)
+        request.scope[auth.STATS_EPOCH_KEY] = epoch
         try:
             response = await run(request)
         finally:
@@ -207,11 +211,14 @@ def api_route(store: Store, operation: Operation) -> Route:
 def token_route(store: Store) -> Route:
     async def run(request: Request) -> Response:
         await _latency(store)
+        body = await request.body()
+        client_id, _ = auth.token_client_credentials(request, auth.token_form(body))
+        if store.config.application(client_id) is not None:
+            store.count_token_request(client_id, request.scope.get(auth.STATS_EPOCH_KEY))
         decision = store.faults.draw(request.url.path, write=False, token_route=True)
         early = _fault_response(decision)
         if early is not None:
             return early
-        body = await request.body()
         status, payload = auth.issue_token(store, request, body)
         if decision.kind is FaultKind.SLOW:
             await asyncio.sleep(decision.slow_seconds)

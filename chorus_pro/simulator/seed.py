@@ -1,11 +1,15 @@
 """The structures the simulator knows, as plain constants that tests and demos can import.
 
-Suppliers are the cooperative's two structures with one service per entrepreneur; buyers cover
+Suppliers are structures of two cooperatives with one service per entrepreneur: the Cooproduction
+group around Strasbourg (Antigone and Artenréel, the structures the default technical account is
+attached to, plus Rhizome and Passerelle) and the fictional Loire Océan group around Nantes
+(Estuaire and Mascaret), so that tests can give each structure its own technical account. Buyers cover
 every combination of the recipient parameters Chorus Pro enforces (service required, engagement
 required, both, either, none), each kind of public body the pipeline treats differently for
 payment delays, and the odd cases (inactive buyer, inactive and `FACTURES_PUBLIQUES` services,
 a service that demands an engagement, a buyer that never reports payment). Buyer SIRETs pass the
-Luhn check; apart from the Mairie de Schiltigheim the buyers are fictitious.
+Luhn check; apart from the Mairie de Schiltigheim the buyers are fictitious, and so are the four
+suppliers added for the multi-account tests.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from datetime import date
 from typing import Literal
 
 __all__ = [
+    "ALL_SUPPLIERS",
     "ANTIGONE",
+    "ANTIGONE_SIRET",
     "ARTENREEL",
+    "ARTENREEL_SIRET",
     "BUYERS",
     "BUYER_BOTH_REQUIRED",
     "BUYER_ENGAGEMENT_REQUIRED",
@@ -27,7 +34,17 @@ __all__ = [
     "BUYER_PUBLIC_COMPANY",
     "BUYER_SERVICE_OR_ENGAGEMENT",
     "BUYER_STATE",
+    "COOPRODUCTION_SUPPLIERS",
+    "ESTUAIRE",
+    "ESTUAIRE_SIRET",
     "FACTURES_PUBLIQUES",
+    "LOIRE_OCEAN_SUPPLIERS",
+    "MASCARET",
+    "MASCARET_SIRET",
+    "PASSERELLE",
+    "PASSERELLE_SIRET",
+    "RHIZOME",
+    "RHIZOME_SIRET",
     "SCHILTIGHEIM",
     "SUPPLIERS",
     "VAT_RATES",
@@ -137,9 +154,16 @@ class VatRate:
 
 _STRASBOURG = Address("1 rue de la Coopération", "67000", "Strasbourg")
 
+ANTIGONE_SIRET = "51858054300107"
+ARTENREEL_SIRET = "47840796800054"
+RHIZOME_SIRET = "52601815500014"
+PASSERELLE_SIRET = "70830166800016"
+ESTUAIRE_SIRET = "33186091600013"
+MASCARET_SIRET = "49099603000014"
+
 ANTIGONE = Supplier(
     id=26300101,
-    siret="51858054300107",
+    siret=ANTIGONE_SIRET,
     name="ANTIGONE",
     address=_STRASBOURG,
     bank_accounts=(BankAccount(144050, "Compte courant Antigone", "FR7642559100000812345678901"),),
@@ -168,7 +192,7 @@ ANTIGONE = Supplier(
 
 ARTENREEL = Supplier(
     id=26300102,
-    siret="47840796800054",
+    siret=ARTENREEL_SIRET,
     name="ARTENREEL",
     address=_STRASBOURG,
     bank_accounts=(BankAccount(144051, "Compte courant Artenréel", "FR0242559100000898765432102"),),
@@ -191,7 +215,66 @@ ARTENREEL = Supplier(
     ),
 )
 
+RHIZOME = Supplier(
+    id=26300103,
+    siret=RHIZOME_SIRET,
+    name="RHIZOME",
+    address=Address("4 rue du Travail", "67400", "Illkirch-Graffenstaden"),
+    bank_accounts=(BankAccount(144052, "Compte courant Rhizome", "FR7642559100000823456789020"),),
+    services=(
+        Service(10652001, "RHZ-E001", "Margaux Heitz"),
+        Service(10652002, "RHZ-E002", "Bastien Ehrhart"),
+        Service(10652003, "RHZ-E003", "Océane Grasser"),
+    ),
+)
+
+PASSERELLE = Supplier(
+    id=26300104,
+    siret=PASSERELLE_SIRET,
+    name="PASSERELLE",
+    address=Address("9 route du Polygone", "67100", "Strasbourg"),
+    bank_accounts=(
+        BankAccount(144053, "Compte courant Passerelle", "FR7642559100000834567890118"),
+    ),
+    services=(
+        Service(10653001, "PAS-E001", "Romain Adam"),
+        Service(10653002, "PAS-E002", "Pauline Jung"),
+    ),
+)
+
+ESTUAIRE = Supplier(
+    id=26300105,
+    siret=ESTUAIRE_SIRET,
+    name="ESTUAIRE",
+    address=Address("3 quai de la Fosse", "44000", "Nantes"),
+    bank_accounts=(BankAccount(144054, "Compte courant Estuaire", "FR7642559440000845678901226"),),
+    services=(
+        Service(10654001, "EST-E001", "Gwenaëlle Le Goff"),
+        Service(10654002, "EST-E002", "Yann Guérin"),
+        Service(10654003, "EST-E003", "Maëlle Jaouen"),
+    ),
+)
+
+MASCARET = Supplier(
+    id=26300106,
+    siret=MASCARET_SIRET,
+    name="MASCARET",
+    address=Address("12 rue des Chantiers", "44400", "Rezé"),
+    bank_accounts=(BankAccount(144055, "Compte courant Mascaret", "FR7642559440000856789012342"),),
+    services=(
+        Service(10655001, "MAS-E001", "Erwan Le Floch"),
+        Service(10655002, "MAS-E002", "Solenn Tanguy"),
+    ),
+)
+
+#: The structures the default technical account is attached to (the pipeline's own pair).
 SUPPLIERS: tuple[Supplier, ...] = (ANTIGONE, ARTENREEL)
+#: The Cooproduction group, Strasbourg area.
+COOPRODUCTION_SUPPLIERS: tuple[Supplier, ...] = (ANTIGONE, ARTENREEL, RHIZOME, PASSERELLE)
+#: A second, fictional cooperative around Nantes.
+LOIRE_OCEAN_SUPPLIERS: tuple[Supplier, ...] = (ESTUAIRE, MASCARET)
+#: Every supplier structure Chorus knows: what the lookups and the directory search answer for.
+ALL_SUPPLIERS: tuple[Supplier, ...] = (*COOPRODUCTION_SUPPLIERS, *LOIRE_OCEAN_SUPPLIERS)
 
 BUYER_NO_REQUIREMENT = Buyer(
     id=26310001,
@@ -336,11 +419,11 @@ VAT_RATES: tuple[VatRate, ...] = (
     VatRate("TVA20", "TVA 20 %", 20.0),
 )
 
-_SUPPLIERS_BY_SIRET = {s.siret: s for s in SUPPLIERS}
-_SUPPLIERS_BY_ID = {s.id: s for s in SUPPLIERS}
+_SUPPLIERS_BY_SIRET = {s.siret: s for s in ALL_SUPPLIERS}
+_SUPPLIERS_BY_ID = {s.id: s for s in ALL_SUPPLIERS}
 _BUYERS_BY_SIRET = {b.siret: b for b in BUYERS}
 _STRUCTURES_BY_ID: dict[int, Supplier | Buyer] = {
-    **{s.id: s for s in SUPPLIERS},
+    **{s.id: s for s in ALL_SUPPLIERS},
     **{b.id: b for b in BUYERS},
 }
 
@@ -362,7 +445,7 @@ def structure_by_id(structure_id: int) -> Supplier | Buyer | None:
 
 
 def all_structures() -> tuple[Supplier | Buyer, ...]:
-    return (*SUPPLIERS, *BUYERS)
+    return (*ALL_SUPPLIERS, *BUYERS)
 
 
 def service_codes(siret: str) -> list[str]:

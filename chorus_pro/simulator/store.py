@@ -4,6 +4,11 @@ A single lock is deliberately coarse: requests are tiny in-memory operations, so
 negligible, and one lock makes every operation atomic with respect to every other (a duplicate
 check and the insert it guards, a clock advance and a search, a reset and a deposit). Handlers
 take `store.lock` for their whole body; helpers here assume it is held.
+
+The technical account a request authenticated as lives in a context variable set by the gateway
+for that request only (each request is its own asyncio task, so concurrent requests of different
+accounts cannot see each other's), which is what `visible` and `is_attached` answer for; outside
+a request (the control plane) they answer for the default account.
 """
 
 from __future__ import annotations
@@ -13,15 +18,19 @@ import secrets
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from chorus_pro.simulator import lifecycle
 from chorus_pro.simulator.clock import PARIS, SimClock, format_iso, to_paris
-from chorus_pro.simulator.config import Outcome, SimulatorConfig
+from chorus_pro.simulator.config import Outcome, SimulatorConfig, TechnicalAccount
 from chorus_pro.simulator.faults import FaultInjector
 from chorus_pro.simulator.lifecycle import PlannedStep
+from chorus_pro.simulator.quota import ClientStats, RateLimiter
 from chorus_pro.simulator.seed import BankAccount, Buyer, Service, Supplier
 
 __all__ = [
@@ -29,6 +38,7 @@ __all__ = [
     "FluxDocument",
     "Invoice",
     "InvoiceData",
+    "IssuedToken",
     "StatusChange",
     "Store",
     "TokenState",
@@ -42,6 +52,19 @@ TokenState = Literal["valid", "unknown", "expired"]
 _FIRST_INVOICE_ID = 8316801
 _FIRST_UPLOAD_ID = 10321501
 _FIRST_FLUX_SEQUENCE = 425901
+
+#: The technical account of the request being handled (None: outside a request).
+_REQUEST_ACCOUNT: ContextVar[TechnicalAccount | None] = ContextVar(
+    "chorus_sim_request_account", default=None
+)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A bearer token and the PISTE application it was issued to."""
+
+    client_id: str
+    expires_at: float
 
 
 @dataclass(frozen=True)
@@ -167,6 +190,9 @@ class Flux:
     state: str
     state_at: datetime
     polls: int = 0
+    #: Login of the technical account that deposited it: it alone can read the reports, and its
+    #: attachments decide which invoices are integrated when the flux settles.
+    account_login: str | None = None
     invoice_ids: list[int] = field(default_factory=list)
     errors_dp: list[dict[str, Any]] = field(default_factory=list)
     errors_technical: list[dict[str, Any]] = field(default_factory=list)
@@ -190,7 +216,9 @@ class Store:
         with self.lock:
             self.config = config.model_copy(deep=True)
             self.clock = SimClock(self.start_time(self.config))
-            self.tokens: dict[str, float] = {}
+            self.tokens: dict[str, IssuedToken] = {}
+            self.rate_limiter = RateLimiter()
+            self.clients: dict[str, ClientStats] = {}
             self.uploads: dict[int, Upload] = {}
             self.invoices: dict[int, Invoice] = {}
             self._by_number: dict[tuple[int, str], int] = {}
@@ -228,9 +256,28 @@ class Store:
             if config.faults != previous.faults or config.seed != previous.seed:
                 self.faults.configure(config.faults, config.seed)
 
-    def password_expires_on(self) -> date:
-        explicit = self.config.tech_password_expires_on
+    def password_expires_on(self, account: TechnicalAccount | None = None) -> date:
+        """When the password of `account` (default: the request's account) stops working."""
+        explicit = (account or self.current_account()).password_expires_on
         return explicit or self.start_time(self.config).date() + timedelta(days=365)
+
+    # --- technical accounts ---------------------------------------------------------------
+
+    @contextmanager
+    def acting_as(self, account: TechnicalAccount) -> Iterator[None]:
+        """Handles the rest of this request as `account` (the gateway authenticated it)."""
+        reset_token = _REQUEST_ACCOUNT.set(account)
+        try:
+            yield
+        finally:
+            _REQUEST_ACCOUNT.reset(reset_token)
+
+    def current_account(self) -> TechnicalAccount:
+        """The request's technical account; the default one outside a request."""
+        return _REQUEST_ACCOUNT.get() or self.config.default_account()
+
+    def attached_sirets(self, account: TechnicalAccount | None = None) -> list[str]:
+        return (account or self.current_account()).attached_supplier_sirets
 
     # --- ids ------------------------------------------------------------------------------
 
@@ -249,29 +296,42 @@ class Store:
 
     # --- tokens ---------------------------------------------------------------------------
 
-    def issue_token(self) -> str:
+    def issue_token(self, client_id: str | None = None) -> str:
+        """A new token of `client_id`'s application (default: the default application)."""
         with self.lock:
             now = time.monotonic()
-            self.tokens = {t: exp for t, exp in self.tokens.items() if exp > now}
+            self.tokens = {t: it for t, it in self.tokens.items() if it.expires_at > now}
             token = secrets.token_urlsafe(32)
-            self.tokens[token] = now + self.config.token_lifetime_seconds
+            self.tokens[token] = IssuedToken(
+                client_id or self.config.client_id, now + self.config.token_lifetime_seconds
+            )
             return token
 
     def token_state(self, token: str) -> TokenState:
         with self.lock:
-            expiry = self.tokens.get(token)
-            if expiry is None:
+            issued = self.tokens.get(token)
+            if issued is None:
                 return "unknown"
-            return "valid" if expiry > time.monotonic() else "expired"
+            return "valid" if issued.expires_at > time.monotonic() else "expired"
+
+    def token_client(self, token: str) -> str | None:
+        """The client id a still valid token was issued to; None if unknown or expired."""
+        with self.lock:
+            issued = self.tokens.get(token)
+            if issued is None or issued.expires_at <= time.monotonic():
+                return None
+            return issued.client_id
 
     def revoke_token(self, token: str) -> None:
         with self.lock:
-            self.tokens[token] = 0.0
+            issued = self.tokens.get(token)
+            if issued is not None:
+                self.tokens[token] = IssuedToken(issued.client_id, 0.0)
 
     def expire_all_tokens(self) -> int:
         with self.lock:
             count = len(self.tokens)
-            self.tokens = dict.fromkeys(self.tokens, 0.0)
+            self.tokens = {t: IssuedToken(it.client_id, 0.0) for t, it in self.tokens.items()}
             return count
 
     # --- stats ----------------------------------------------------------------------------
@@ -300,20 +360,51 @@ class Store:
             if epoch == self._stats_epoch:
                 self.responses[path][str(status)] += 1
 
+    def admit_request(
+        self, client_id: str, limit_per_second: float | None, epoch: int | None
+    ) -> int | None:
+        """Applies the application's quota to an API request and counts it for its client.
+
+        Returns None if admitted, else the Retry-After seconds. The quota sees every request
+        (a stats reset does not lift it); the per-client stats count it only in the epoch its
+        request was counted in, as `count_response` does.
+        """
+        with self.lock:
+            now = time.monotonic()
+            retry_after = self.rate_limiter.admit(client_id, limit_per_second, now)
+            if epoch is None or epoch == self._stats_epoch:
+                self._client(client_id).record(now, throttled=retry_after is not None)
+            return retry_after
+
+    def count_token_request(self, client_id: str, epoch: int | None) -> None:
+        with self.lock:
+            if epoch is None or epoch == self._stats_epoch:
+                self._client(client_id).token_requests += 1
+
+    def _client(self, client_id: str) -> ClientStats:
+        return self.clients.setdefault(client_id, ClientStats())
+
     def reset_stats(self) -> None:
         with self.lock:
             self.requests.clear()
             self.responses.clear()
+            self.clients.clear()
             self._stats_epoch += 1
 
     # --- invoices -------------------------------------------------------------------------
 
     def visible(self, invoice: Invoice) -> bool:
-        """The technical account only sees invoices of the structures it is attached to."""
-        return invoice.data.supplier.siret in self.config.attached_supplier_sirets
+        """The request's technical account only sees invoices of the structures attached to it."""
+        return invoice.data.supplier.siret in self.attached_sirets()
 
-    def is_attached(self, supplier: Supplier) -> bool:
-        return supplier.siret in self.config.attached_supplier_sirets
+    def is_attached(self, supplier: Supplier, attached: Collection[str] | None = None) -> bool:
+        """Whether `supplier` is among `attached` (default: the request's account's structures)."""
+        return supplier.siret in (self.attached_sirets() if attached is None else attached)
+
+    def owns_flux(self, flux: Flux) -> bool:
+        """Flux reports are the depositing account's: another account gets "not found"."""
+        login = flux.account_login or self.config.login
+        return login == self.current_account().login
 
     def find_duplicate(self, supplier: Supplier, numero: str) -> Invoice | None:
         """The first invoice of this supplier with this number, whatever its status."""

@@ -173,3 +173,74 @@ def password_expiring(structure: str, expires_on: date, days_left: int) -> tuple
         *SIGNATURE,
     ]
     return subject, "\n".join(body)
+
+
+#: What the accounting of a cooperative does about a refused access, by kind of refusal.
+_ACCESS_STEPS = {
+    "account": [
+        "1. Le gestionnaire principal de la structure se connecte au portail Chorus Pro et vérifie "
+        "le compte technique {login} (Raccordements > comptes techniques) : actif, rattaché à la "
+        "structure, mot de passe non expiré (le renouveler au besoin).",
+        "2. Mettre à jour le secret {password_from} du pipeline (variable d'environnement ou "
+        "fichier de secrets) avec le nouveau mot de passe.",
+    ],
+    "application": [
+        "1. Vérifier sur PISTE (piste.gouv.fr) que l'application {app_id} est active, que son "
+        "secret n'a pas été renouvelé et qu'elle est abonnée aux API Chorus Pro (Factures, "
+        "Structures, Transverses).",
+        "2. Mettre à jour le secret {client_secret_from} du pipeline si l'application a un "
+        "nouveau secret.",
+    ],
+    "configuration": [
+        "1. Renseigner le secret manquant ({detail}) dans l'environnement du pipeline ou dans "
+        "son dossier de secrets.",
+    ],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AccessFacts:
+    """Which structures lost their Chorus Pro access, through which account, and why."""
+
+    sirets: tuple[str, ...]
+    cooperative_name: str
+    login: str
+    app_id: str
+    password_from: str
+    client_secret_from: str
+    kind: str
+    detail: str
+
+
+def access_refused(facts: AccessFacts, stage: str) -> tuple[str, str]:
+    """`kind` is account (technical account refused), application (PISTE) or configuration."""
+    structures = ", ".join(facts.sirets)
+    subject = f"Chorus Pro : accès refusé pour {structures} ({facts.cooperative_name})"
+    steps = [
+        line.format(
+            login=facts.login,
+            password_from=facts.password_from,
+            app_id=facts.app_id,
+            client_secret_from=facts.client_secret_from,
+            detail=facts.detail,
+        )
+        for line in _ACCESS_STEPS.get(facts.kind, _ACCESS_STEPS["account"])
+    ]
+    body = [
+        "Bonjour,",
+        "",
+        f"Chorus Pro a refusé l'accès du pipeline pendant le {stage} des structures {structures} "
+        f"(compte technique {facts.login}).",
+        f"Détail technique : {facts.detail}",
+        "",
+        "Conséquence : les factures de ces structures restent « prêtes » et ne sont ni déposées "
+        "ni suivies tant que l'accès n'est pas rétabli. Les autres structures ne sont pas "
+        "concernées.",
+        "",
+        "Que faire ?",
+        *steps,
+        f"{len(steps) + 1}. Lancer « chorus-etl doctor » pour vérifier l'accès : le passage "
+        "suivant déposera ces factures, une seule fois chacune.",
+        *SIGNATURE,
+    ]
+    return subject, "\n".join(body)

@@ -10,10 +10,11 @@ from tasks.deposit.depositor import (
     select_submitting,
 )
 from tasks.deposit.factory import make_depositor
-from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult
+from tasks.deposit.outcomes import ACCESS_REFUSALS, DepositHalted, DepositOutcome, DepositResult
 from tasks.deposit.stages import deposit_batch, resolve_submitting
 
 __all__ = [
+    "ACCESS_REFUSALS",
     "DepositHalted",
     "DepositOutcome",
     "DepositResult",

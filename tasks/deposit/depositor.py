@@ -464,10 +464,10 @@ def select_submitting(engine: Engine, filters: Filters) -> list[int]:
         return [int(i) for i in session.exec(query).all()]
 
 
-def select_awaiting_flux(engine: Engine) -> list[int]:
+def select_awaiting_flux(engine: Engine, sirets: Iterable[str] | None = None) -> list[int]:
     """`submitting` invoices whose open attempt is a Factur-X flux: they wait for its report."""
     with Session(engine) as session:
-        query = (
+        query = Filters(supplier_sirets=list(sirets or [])).apply(
             select(Invoice.id)
             .where(
                 Invoice.state == InvoiceState.SUBMITTING,

@@ -18,12 +18,19 @@ from tasks.deposit.document import facturx_builder
 
 
 def make_depositor(
-    engine: Engine, api: ChorusProApi, settings: Settings, *, dry_run: bool = False
+    engine: Engine,
+    api: ChorusProApi,
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    accounting_email: str | None = None,
 ) -> Depositor:
+    """`accounting_email`: the cooperative whose structures this depositor serves; the
+    single-account setting's by default."""
     return Depositor(
         engine,
         api,
-        accounting_email=settings.alert_accounting_email,
+        accounting_email=accounting_email or settings.alert_accounting_email,
         limiter=RateLimiter(settings.deposit_rate_per_second),
         dry_run=dry_run,
         concurrency=settings.deposit_concurrency,

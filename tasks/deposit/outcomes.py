@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from chorus_etl.accounts import AccountsError
 from chorus_etl.log import get_logger
+from chorus_pro.errors import AuthenticationError, ForbiddenError
 
 log = get_logger(__name__)
 
@@ -53,6 +55,16 @@ class DepositOutcome:
 
 class DepositHalted(Exception):
     """Credentials or subscriptions are wrong: every further call would fail the same way."""
+
+
+#: Refusals no retry can fix and that concern one account only: refused credentials, a missing
+#: API subscription, a secret nobody configured. A run stops that account's structures on them.
+ACCESS_REFUSALS: tuple[type[Exception], ...] = (
+    DepositHalted,
+    AuthenticationError,
+    ForbiddenError,
+    AccountsError,
+)
 
 
 def landed(outcome: DepositOutcome, result: DepositResult, chorus_id: int) -> DepositOutcome:

@@ -3,5 +3,6 @@ raise the alerts they call for: rejections, suspensions, late payments, an expir
 
 from tasks.reconcile.history import import_history
 from tasks.reconcile.stages import reconcile_supplier, sweep_overdue
+from tasks.reconcile.statuses import SupplierSync
 
-__all__ = ["import_history", "reconcile_supplier", "sweep_overdue"]
+__all__ = ["SupplierSync", "import_history", "reconcile_supplier", "sweep_overdue"]

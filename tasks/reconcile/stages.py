@@ -24,14 +24,17 @@ def reconcile_supplier(
     supplier_siret: str,
     id_fournisseur: int,
     as_of: date,
+    accounting_email: str | None = None,
 ) -> statuses.SupplierSync:
+    """`accounting_email`: the structure's cooperative's; the single-account setting's by default."""
+    accounting_email = accounting_email or settings.alert_accounting_email
     sync = statuses.reconcile_supplier(
         engine,
         api,
         supplier_siret,
         id_fournisseur,
         overlap=timedelta(minutes=settings.reconcile_overlap_minutes),
-        accounting_email=settings.alert_accounting_email,
+        accounting_email=accounting_email,
         detail=settings.reconcile_detail,
     )
     sync.alerts += password_expiry.queue_if_expiring(
@@ -40,7 +43,7 @@ def reconcile_supplier(
         expires_on=password_expiry.expiry_date(api, id_fournisseur),
         as_of=as_of,
         warning_days=settings.password_warning_days,
-        accounting_email=settings.alert_accounting_email,
+        accounting_email=accounting_email,
     )
     sync.api_calls += 1
     return sync

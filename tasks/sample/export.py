@@ -14,6 +14,7 @@ import io
 import json
 import random
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -98,10 +99,12 @@ def _slug(text: str) -> str:
     return ".".join(part for part in ascii_text.lower().replace("'", " ").split() if part.isalnum())
 
 
-def entrepreneurs() -> list[tuple[str, str, str, str]]:
+def entrepreneurs(
+    suppliers: Sequence[seed.Supplier] = seed.SUPPLIERS,
+) -> list[tuple[str, str, str, str]]:
     """(code, name, email, supplier SIRET) of every active entrepreneur service."""
     rows = []
-    for supplier in seed.SUPPLIERS:
+    for supplier in suppliers:
         for service in supplier.services:
             if service.active:
                 rows.append(
@@ -150,11 +153,15 @@ def _address(address: seed.Address) -> tuple[str, ...]:
 
 
 def build_invoices(
-    count: int, rng: random.Random, today: date, with_errors: bool
+    count: int,
+    rng: random.Random,
+    today: date,
+    with_errors: bool,
+    structures: Sequence[seed.Supplier] = seed.SUPPLIERS,
 ) -> list[SampleInvoice]:
-    people = entrepreneurs()
+    people = entrepreneurs(structures)
     buyers = [b for b in seed.BUYERS if b.active]
-    suppliers = {s.siret: s for s in seed.SUPPLIERS}
+    suppliers = {s.siret: s for s in structures}
     invoices: list[SampleInvoice] = []
     for index in range(count):
         code, name, _email, supplier_siret = rng.choice(people)
@@ -323,12 +330,14 @@ def generate_export(
     seed_value: int = 1,
     with_errors: bool = False,
     today: date | None = None,
+    suppliers: Sequence[seed.Supplier] = seed.SUPPLIERS,
 ) -> dict[str, object]:
-    """Writes the export folder and returns its manifest."""
+    """Writes the export folder and returns its manifest; `suppliers` are the structures whose
+    entrepreneurs invoice in it (the simulator's default pair unless told)."""
     rng = random.Random(seed_value)  # noqa: S311 - reproducible sample data, not secrets
     today = today or date.today()
     out_dir.mkdir(parents=True, exist_ok=True)
-    items = build_invoices(invoices, rng, today, with_errors)
+    items = build_invoices(invoices, rng, today, with_errors, suppliers)
     if with_errors:
         duplicates = [i for i in items if i.error is None and i.pdf.invoice_type == "FACTURE"]
         per_kind = max(1, round(len(items) * ERROR_SHARE))
@@ -352,7 +361,7 @@ def generate_export(
     people = io.StringIO()
     people_writer = csv.writer(people, delimiter=";")
     people_writer.writerow(["code_entrepreneur", "nom", "email", "siret_fournisseur"])
-    people_writer.writerows(entrepreneurs())
+    people_writer.writerows(entrepreneurs(suppliers))
     (out_dir / "entrepreneurs.csv").write_text(people.getvalue(), encoding="utf-8")
     manifest: dict[str, object] = {
         "seed": seed_value,

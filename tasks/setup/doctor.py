@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
+from chorus_etl.accounts import AccountsError
 from chorus_etl.chorus_client import chorus_pro_config
 from chorus_etl.settings import (
     ANTIGONE_SIRET,
@@ -71,6 +72,8 @@ class CheckResult:
     status: Status
     detail: str
     remedy: str = ""
+    #: Which cooperative and structures the check was made for; empty with a single account.
+    scope: str = ""
 
     def as_dict(self) -> dict[str, str]:
         data = asdict(self)
@@ -143,6 +146,8 @@ def check_configuration(settings: Settings | None) -> tuple[Settings | None, Che
     except ValidationError as exc:
         fields = "; ".join(
             f"CHORUS_ETL_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            if error["loc"]
+            else str(error["msg"])
             for error in exc.errors(include_url=False, include_input=False)
         )
         return None, CheckResult(
@@ -524,6 +529,9 @@ class _RemoteChecks:
             services[siret] = {s.codeService: s.estActif for s in found}
 
         configured = set(self.settings.supplier_sirets)
+        # With several accounts, each is checked on its own: the others' entrepreneurs are theirs.
+        elsewhere = set(self.settings.accounts.sirets()) - configured
+        rows = [(code, siret) for code, siret in rows if siret not in elsewhere]
         # (what is wrong, where) -> entrepreneur codes, so a long directory reads as a few groups.
         problems: dict[tuple[str, str], list[str]] = {}
         wrong_structure: list[str] = []
@@ -685,11 +693,55 @@ def run_remote_checks(settings: Settings, api: ChorusProApi, today: date) -> lis
 
 
 def run_checks(settings: Settings | None = None, *, today: date | None = None) -> list[CheckResult]:
-    """Every check in order, against the environment the settings select.
+    """Every check in order, against the environment the settings select; with an accounts file,
+    every check for each technical account on its own (its application, its structures).
 
     `settings` None reads them from the environment, so that check 1 can report a variable it
     cannot parse. `today` defaults to the date in Paris, where Chorus Pro counts expiry days.
     """
+    try:
+        loaded = settings if settings is not None else get_settings()
+    except ValueError:
+        loaded = None
+    if loaded is None or loaded.accounts_file is None:
+        return _run_account_checks(loaded, today)
+    results = []
+    for group in loaded.accounts.groups():
+        scope = f"{group.cooperative}: {', '.join(_label(s) for s in group.sirets)}"
+        try:
+            account = loaded.accounts.account(group.sirets[0])
+        except AccountsError as exc:
+            found = [
+                CheckResult(
+                    CONFIGURATION,
+                    Status.FAIL,
+                    str(exc),
+                    "Set it in the environment of the pipeline, or as a file of that name in "
+                    "CHORUS_ETL_SECRETS_DIR; the accounts file only names it.",
+                ),
+                *_skip_from(PISTE_TOKEN, f"the configuration is incomplete (see {CONFIGURATION})"),
+            ]
+        else:
+            own = loaded.model_copy(
+                update={
+                    "piste_client_id": account.client_id,
+                    "piste_client_secret": account.client_secret,
+                    "cpro_login": account.login,
+                    "cpro_password": account.password,
+                    "supplier_sirets": list(group.sirets),
+                    "alert_accounting_email": loaded.accounts.accounting_email(group.sirets[0]),
+                    "entrepreneurs_file": loaded.accounts.cooperative(
+                        group.cooperative
+                    ).entrepreneurs_file
+                    or loaded.entrepreneurs_file,
+                }
+            )
+            found = _run_account_checks(own, today)
+        results += [replace(r, scope=scope) for r in found]
+    return results
+
+
+def _run_account_checks(settings: Settings | None, today: date | None) -> list[CheckResult]:
     loaded, configuration = check_configuration(settings)
     results = [configuration]
     if loaded is None:

@@ -11,21 +11,15 @@ client here talks to the real server.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from prefect.client.orchestration import SyncPrefectClient, get_client
@@ -43,6 +37,15 @@ from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET
 from chorus_pro.simulator import SimulatorHandle
 from schemas.warehouse import Invoice, PipelineRun, StatusEvent
 from tasks.sample.export import generate_export
+from tests.deployments.processes import (
+    PrefectServer,
+    Process,
+    start,
+    wait_for,
+)
+from tests.deployments.processes import (
+    prefect_server as start_prefect_server,
+)
 from tests.flows.helpers import configure
 
 # Each wait below has its own deadline and reports the process output; this is the backstop.
@@ -53,115 +56,16 @@ SERVE_SCRIPT = REPO_ROOT / "deployments" / "serve.py"
 PREFECT_FILE = REPO_ROOT / "deployments" / "prefect.yaml"
 DEPLOYMENTS = ("nightly", "daily", "backfill-deposits", "backfill-history")
 INVOICES = 6
-SERVER_START_SECONDS = 180.0
 RUN_SECONDS = 150.0
 FINAL = {StateType.COMPLETED, StateType.CANCELLED, StateType.FAILED, StateType.CRASHED}
-
-T = TypeVar("T")
-
-
-@dataclass
-class Process:
-    """A child process, its combined output file, and a way to show that output on failure."""
-
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def tail(self, lines: int = 40) -> str:
-        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self, grace_seconds: float = 20.0) -> int:
-        """SIGTERM first: serve.py and the server shut down cleanly on it."""
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=grace_seconds)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
-        return self.popen.returncode
-
-
-def _start(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Process:
-    with log.open("wb") as output:
-        popen = subprocess.Popen(command, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
-    return Process(popen, log)
-
-
-def _wait_for(
-    probe: Callable[[], T | None], seconds: float, what: str, process: Process | None = None
-) -> T:
-    """Polls until `probe` returns something, the deadline passes or the process dies."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.popen.poll() is not None:
-            pytest.fail(f"{what}: process exited ({process.popen.returncode})\n{process.tail()}")
-        value = probe()
-        if value is not None:
-            return value
-        time.sleep(0.25)
-    pytest.fail(f"{what}: not within {seconds:.0f} s\n{process.tail() if process else ''}")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _prefect_env(home: Path, **extra: str) -> dict[str, str]:
-    """This process's environment (telemetry off, see conftest) with a Prefect home of its own."""
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    home.mkdir(parents=True, exist_ok=True)
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
-    env.update(extra)
-    return env
-
-
-@dataclass
-class PrefectServer:
-    """Where the server answers, its process, and the Prefect home its clients share."""
-
-    api_url: str
-    process: Process
-    client_home: Path
-
-    def client_env(self, **extra: str) -> dict[str, str]:
-        """The environment of a process that talks to this server."""
-        return _prefect_env(self.client_home, PREFECT_API_URL=self.api_url, **extra)
 
 
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
     """`prefect server start` on a fresh SQLite database, for the tests of this module."""
     root = tmp_path_factory.mktemp("prefect-server")
-    port = _free_port()
-    env = _prefect_env(
-        root / "server-home",
-        PREFECT_SERVER_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{root / 'prefect.db'}",
-        PREFECT_UI_ENABLED="false",
-        PREFECT_SERVER_LOGGING_LEVEL="WARNING",
-    )
-    # The API alone: runs, states and deployment concurrency are decided by it. The background
-    # services (the scheduler among them) only cost CPU here; schedules are read back, not awaited.
-    command = [sys.executable, "-m", "prefect", "server", "start", "--no-services"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    process = _start(command, env, root, root / "server.log")
-    base = f"http://127.0.0.1:{port}/api"
-
-    def healthy() -> bool | None:
-        try:
-            return httpx.get(f"{base}/health", timeout=2).status_code == 200 or None
-        except httpx.TransportError:
-            return None
-
-    try:
-        _wait_for(healthy, SERVER_START_SECONDS, "prefect server start", process)
-        yield PrefectServer(base, process, root / "client-home")
-    finally:
-        process.stop()
+    with start_prefect_server(root, f"sqlite+aiosqlite:///{root / 'prefect.db'}") as server:
+        yield server
 
 
 @pytest.fixture
@@ -200,7 +104,7 @@ def served(prefect_server: PrefectServer, pipeline_env: str, tmp_path: Path) -> 
     workdir = tmp_path / "serve"
     workdir.mkdir()
     env = prefect_server.client_env(PREFECT_RUNNER_POLL_FREQUENCY="1")
-    process = _start([sys.executable, str(SERVE_SCRIPT)], env, workdir, tmp_path / "serve.log")
+    process = start([sys.executable, str(SERVE_SCRIPT)], env, workdir, tmp_path / "serve.log")
     try:
         yield process
     finally:
@@ -244,7 +148,7 @@ def test_serve_runs_daily_then_nightly_once_and_keeps_the_schedules(
         except ObjectNotFound:
             return None
 
-    deployments = _wait_for(registered, RUN_SECONDS, "serve.py registering", served)
+    deployments = wait_for(registered, RUN_SECONDS, "serve.py registering", served)
     nightly = deployments["nightly"]
     assert _schedules(nightly) == [("30 4 * * *", "Europe/Paris", "nightly-0430", True)]
     assert nightly.global_concurrency_limit is not None
@@ -254,7 +158,7 @@ def test_serve_runs_daily_then_nightly_once_and_keeps_the_schedules(
 
     # The daily deployment fills the warehouse: ingest of the inbox, deposit, reconcile, alerts.
     daily = _trigger("daily/daily", {"inbox": str(inbox)})
-    daily = _wait_for(partial(_final_run, api, daily.id), RUN_SECONDS, "daily run", served)
+    daily = wait_for(partial(_final_run, api, daily.id), RUN_SECONDS, "daily run", served)
     assert daily.state is not None and daily.state.type is StateType.COMPLETED, daily.state
 
     # Required parameters are enforced when a run is created, not when the deployment is.
@@ -272,7 +176,7 @@ def test_serve_runs_daily_then_nightly_once_and_keeps_the_schedules(
     # Two triggers back to back: the second finds the slot taken and is cancelled (CANCEL_NEW).
     runs = [_trigger("nightly/nightly", {"as_of": as_of.isoformat()}) for _ in range(2)]
     finished = [
-        _wait_for(partial(_final_run, api, run.id), RUN_SECONDS, "nightly run", served)
+        wait_for(partial(_final_run, api, run.id), RUN_SECONDS, "nightly run", served)
         for run in runs
     ]
     by_state = {run.state.type: run for run in finished if run.state is not None}

@@ -33,7 +33,8 @@ def run_json() -> tuple[int, dict[str, dict[str, str]]]:
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     checks: list[dict[str, str]] = json.loads(result.stdout)
     assert [c["check"] for c in checks] == list(CHECKS)
-    assert all(set(c) == {"check", "status", "detail", "remedy"} for c in checks)
+    assert all(set(c) == {"check", "status", "detail", "remedy", "scope"} for c in checks)
+    assert {c["scope"] for c in checks} == {""}, "one account: no scope"
     return result.exit_code, {c["check"]: c for c in checks}
 
 

@@ -39,6 +39,13 @@ def test_ingest_and_deposit_json_then_a_wrong_secret(
     assert "chorus-etl doctor" in last_lines[1]
     assert "not-the-secret" not in refused.output
 
+    reconciled = runner.invoke(app, ["reconcile", "--json"])
+    assert reconciled.exit_code == 2
+    summary = json.loads(reconciled.stdout)
+    assert summary["halted_structures"] == 2
+    assert reconciled.stderr.strip().splitlines()[-2].startswith("Reconciliation stopped for")
+    assert "not-the-secret" not in reconciled.output
+
 
 def test_facturx_writes_what_a_deposit_would_send(
     tmp_path: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch

@@ -11,12 +11,11 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from chorus_etl import db
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET, reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle, seed
 from flows.deposit import deposit
 from flows.ingest import ingest
 from schemas.warehouse import Alert, DepositAttempt, Invoice
-from tasks.deposit import DepositHalted
 from tasks.sample.export import generate_export
 from tests.flows.helpers import configure
 
@@ -231,6 +230,15 @@ def test_refused_credentials_halt_every_batch_and_leave_invoices_ready(
     monkeypatch.setenv("CHORUS_ETL_DEPOSIT_BATCH_SIZE", "10")
     monkeypatch.setenv("CHORUS_ETL_CPRO_PASSWORD", "not-the-password")
     reset_settings_cache()
-    with pytest.raises(DepositHalted, match="technical account"):
-        deposit()
+    summary = deposit()
+    assert [h["sirets"] for h in summary["halted"]] == [[ANTIGONE_SIRET, ARTENREEL_SIRET]]
+    assert "technical account" in summary["halted"][0]["error"]
+    engine = db.make_engine(ingested)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(Alert).where(col(Alert.kind) == "access_refused"))
+        refused = [Alert.model_validate(dict(r._mapping)) for r in rows]
+    engine.dispose()
+    assert [a.audience for a in refused] == ["accounting"]
+    assert "not-the-password" not in refused[0].body
+    assert "CHORUS_ETL_CPRO_PASSWORD" in refused[0].body, "it says which secret to fix"
     assert {i.state for i in _invoices(ingested)} == {"ready"}

@@ -38,21 +38,41 @@ def b64(content: bytes) -> str:
 
 
 class Api:
-    """One "client": its own connection pool and token, like a process of the pipeline."""
+    """One "client": its own connection pool and token, like a process of the pipeline.
 
-    def __init__(self, handle: SimulatorHandle, *, timeout: float = 10.0) -> None:
+    It uses the simulator's default application and technical account unless given others
+    (`client_id` and `client_secret`, `login` and `password`).
+    """
+
+    def __init__(
+        self,
+        handle: SimulatorHandle,
+        *,
+        timeout: float = 10.0,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        login: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.handle = handle
         # Plain HTTP on loopback: verify=False only skips loading the CA bundle (~0.1 s a client).
         self.http = httpx.Client(
             base_url=handle.base_url, timeout=timeout, trust_env=False, verify=False
         )
+        creds = handle.credentials
+        self.credentials = {
+            "client_id": client_id or creds["client_id"],
+            "client_secret": client_secret or creds["client_secret"],
+            "login": login or creds["login"],
+            "password": password or creds["password"],
+        }
         self._token: str | None = None
 
     def close(self) -> None:
         self.http.close()
 
     def request_token(self, **form: str) -> httpx.Response:
-        creds = self.handle.credentials
+        creds = self.credentials
         data = {
             "grant_type": "client_credentials",
             "client_id": creds["client_id"],
@@ -71,7 +91,7 @@ class Api:
         return self._token
 
     def headers(self, *, token: str | None = None, account: str | None = None) -> dict[str, str]:
-        creds = self.handle.credentials
+        creds = self.credentials
         return {
             "Authorization": f"Bearer {token or self.token()}",
             "cpro-account": account or account_header(creds["login"], creds["password"]),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from stdnum import iban
 from stdnum.fr import siret as siret_check
 
 from chorus_etl import settings
 from chorus_pro.simulator import SimulatorHandle, config, seed
 from chorus_pro.simulator.seed import (
+    ALL_SUPPLIERS,
     ANTIGONE,
     ARTENREEL,
     BUYER_HOSPITAL,
@@ -48,11 +50,30 @@ def test_entrepreneur_services() -> None:
     assert "ANT-E099" in seed.service_codes(ANTIGONE.siret)
     assert not ANTIGONE.service_by_code("ANT-E099").active  # type: ignore[union-attr]
     assert not ARTENREEL.service_by_code("ART-E099").active  # type: ignore[union-attr]
-    for supplier in SUPPLIERS:
+    for supplier in ALL_SUPPLIERS:
         assert supplier.bank_accounts
+        assert supplier.active
+        for account in supplier.bank_accounts:
+            assert iban.is_valid(account.iban), account.name
         for service in supplier.services:
             assert len(service.label.split()) >= 2
     assert active_service_codes("00000000000000") == []
+
+
+def test_six_supplier_structures_in_two_cooperatives() -> None:
+    assert len(ALL_SUPPLIERS) == len({s.siret for s in ALL_SUPPLIERS}) == 6
+    assert set(seed.COOPRODUCTION_SUPPLIERS) | set(seed.LOIRE_OCEAN_SUPPLIERS) == set(ALL_SUPPLIERS)
+    assert set(SUPPLIERS) < set(seed.COOPRODUCTION_SUPPLIERS)
+    assert {s.address.postal_code[:2] for s in seed.COOPRODUCTION_SUPPLIERS} == {"67"}
+    assert {s.address.postal_code[:2] for s in seed.LOIRE_OCEAN_SUPPLIERS} == {"44"}
+    assert [s.siret for s in ALL_SUPPLIERS] == [
+        seed.ANTIGONE_SIRET,
+        seed.ARTENREEL_SIRET,
+        seed.RHIZOME_SIRET,
+        seed.PASSERELLE_SIRET,
+        seed.ESTUAIRE_SIRET,
+        seed.MASCARET_SIRET,
+    ]
 
 
 def test_buyers_cover_every_parameter_combination_and_kind() -> None:
@@ -118,7 +139,7 @@ def test_rechercher_structures_paginates_and_filters(api: Api) -> None:
     inactive = api.ok(f"{BASE}/rechercher", {"structure": {"statutStructure": "INACTIF"}})
     by_name = api.ok(f"{BASE}/rechercher", {"structure": {"raisonSocialeStructure": "schiltig"}})
 
-    total = len(SUPPLIERS) + len(BUYERS)
+    total = len(ALL_SUPPLIERS) + len(BUYERS)
     assert everything["parametresRetour"] == {
         "pageCourante": 1,
         "pages": -(-total // 5),
