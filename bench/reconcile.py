@@ -6,11 +6,20 @@ It prints wall time, API calls and rows written, and, for comparison, what one h
 invoice (the Odoo connector's way) costs, measured on a sample and extrapolated.
 
     python -m bench.reconcile [--invoices 100000] [--changed 5000] [--sample 1000]
+
+With `--structures N`, the many-structures case instead: N supplier structures of one PISTE
+application, each with its own technical account (the simulator refuses it on any other), each
+with `--per-structure` invoices of which `--changed-per-structure` changed; one reconciliation
+at N/5 structures, then at N, with the same in-process worker. It prints the search pages per
+structure against one per 100 changed invoices, and how wall time grows with the structures.
+
+    python -m bench.reconcile --structures 50 [--per-structure 400] [--changed-per-structure 150]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import socket
 import tempfile
@@ -18,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,12 +40,18 @@ os.environ.setdefault("CHORUS_ETL_LOG_LEVEL", "WARNING")
 import sqlalchemy as sa
 import uvicorn
 from sqlmodel import col
+from stdnum import luhn
 
 from chorus_etl import db
 from chorus_etl.settings import reset_settings_cache
 from chorus_pro.simulator import seed
 from chorus_pro.simulator.app import SimulatorApp
-from chorus_pro.simulator.config import SimulatorConfig
+from chorus_pro.simulator.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_PASSWORD,
+    SimulatorConfig,
+)
 from chorus_pro.simulator.server import SimulatorControl, wait_until_ready
 from chorus_pro.simulator.store import InvoiceData, Store
 from schemas.warehouse import Invoice, StatusEvent, SyncWatermark
@@ -62,12 +78,14 @@ def serve(app: SimulatorApp) -> Iterator[str]:
         sock.close()
 
 
-def fill_store(store: Store, count: int) -> None:
-    """`count` invoices deposited ten days ago (none overdue yet), over both structures."""
+def fill_store(
+    store: Store, count: int, suppliers: tuple[seed.Supplier, ...] = seed.SUPPLIERS
+) -> None:
+    """`count` invoices deposited ten days ago (none overdue yet), over the structures."""
     buyers = [b for b in seed.BUYERS if b.active and not b.flags.service_required]
     start = store.clock.now() - timedelta(days=10)
     for index in range(count):
-        supplier = seed.SUPPLIERS[index % 2]
+        supplier = suppliers[index % len(suppliers)]
         service = next(s for s in supplier.services if s.active)
         store.add_invoice(
             InvoiceData(
@@ -90,7 +108,7 @@ def fill_store(store: Store, count: int) -> None:
         )
 
 
-def fill_warehouse(url: str, store: Store) -> datetime:
+def fill_warehouse(url: str, store: Store, cooperative: str = "cooproduction") -> datetime:
     """The warehouse as last night's reconciliation left it; returns the watermark."""
     engine = db.make_engine(url)
     latest = max(i.changed_at for i in store.invoices.values())
@@ -99,7 +117,7 @@ def fill_warehouse(url: str, store: Store) -> datetime:
     for invoice in store.invoices.values():
         invoice_rows.append(
             {
-                "cooperative": "cooproduction",
+                "cooperative": cooperative,
                 "supplier_siret": invoice.data.supplier.siret,
                 "invoice_number": invoice.data.numero,
                 "invoice_type": "FACTURE",
@@ -140,12 +158,12 @@ def fill_warehouse(url: str, store: Store) -> datetime:
             for change in invoice.history
         ]
         connection.execute(sa.insert(StatusEvent), events)
-        for supplier in seed.SUPPLIERS:
+        for siret in sorted({i.data.supplier.siret for i in store.invoices.values()}):
             connection.execute(
                 sa.insert(SyncWatermark),
                 [
                     {
-                        "key": f"reconcile:{supplier.siret}",
+                        "key": f"reconcile:{siret}",
                         "value": latest.astimezone(UTC),
                         "updated_at": now,
                     }
@@ -166,12 +184,128 @@ def count_rows(url: str) -> dict[str, int]:
     return counts
 
 
+def synthetic_suppliers(count: int) -> tuple[seed.Supplier, ...]:
+    """`count` supplier structures with valid SIRETs (Luhn), one entrepreneur service each."""
+    template = seed.ANTIGONE
+    made = []
+    for index in range(count):
+        base = f"9{index:07d}0001"
+        siret = base + luhn.calc_check_digit(base)
+        made.append(
+            replace(
+                template,
+                id=39_000_000 + index,
+                siret=siret,
+                name=f"STRUCTURE {index + 1:02d}",
+                services=(replace(template.services[0], id=49_000_000 + index),),
+            )
+        )
+    return tuple(made)
+
+
+def accounts_file(folder: Path, suppliers: tuple[seed.Supplier, ...]) -> Path:
+    lines = [
+        "[[piste_apps]]",
+        'id = "bench"',
+        f'client_id = "{DEFAULT_CLIENT_ID}"',
+        'client_secret_from = "BENCH_PISTE_SECRET"',
+        "rate_per_second = 1000",
+        "",
+        "[[cooperatives]]",
+        'id = "bench"',
+        'name = "Bench"',
+        'accounting_email = "compta@bench.example"',
+    ]
+    for number, supplier in enumerate(suppliers, start=1):
+        lines += [
+            "",
+            "[[cooperatives.structures]]",
+            f'siret = "{supplier.siret}"',
+            'piste_app = "bench"',
+            f'login = "TECH_{number}_bench@cpro.fr"',
+            'password_from = "BENCH_CPRO_PASSWORD"',
+        ]
+    path = folder / "accounts.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def structures_case(structures: int, per_structure: int, changed: int) -> None:
+    """Reconciliation of N/5 then N structures, each with its own technical account."""
+    every = synthetic_suppliers(structures)
+    seed.register_suppliers(every)
+    os.environ["BENCH_PISTE_SECRET"] = DEFAULT_CLIENT_SECRET
+    os.environ["BENCH_CPRO_PASSWORD"] = DEFAULT_PASSWORD
+    timings: dict[int, float] = {}
+    for count in sorted({max(1, structures // 5), structures}):
+        suppliers = every[:count]
+        config = SimulatorConfig(
+            seed=7,
+            attached_supplier_sirets=[],
+            technical_accounts=[
+                {
+                    "login": f"TECH_{n}_bench@cpro.fr",
+                    "password": DEFAULT_PASSWORD,
+                    "attached_supplier_sirets": [s.siret],
+                }
+                for n, s in enumerate(suppliers, start=1)
+            ],
+        )
+        store = Store(config)
+        fill_store(store, per_structure * count, suppliers)
+        workdir = Path(tempfile.mkdtemp(prefix="bench-reconcile-structures-"))
+        url = f"sqlite:///{workdir / 'warehouse.db'}"
+        db.upgrade(url)
+        fill_warehouse(url, store, cooperative="bench")
+        store.clock.advance(timedelta(days=1))
+        for supplier in suppliers:
+            mine = [i for i in store.invoices.values() if i.data.supplier is supplier]
+            for invoice in mine[:changed]:
+                store.set_status(invoice, "MISE_EN_PAIEMENT")
+        with serve(SimulatorApp(store)) as base_url:
+            os.environ["CHORUS_ETL_DATABASE_URL"] = url
+            os.environ["CHORUS_ETL_CHORUS_API_URL"] = base_url
+            os.environ["CHORUS_ETL_CHORUS_OAUTH_URL"] = f"{base_url}/api/oauth/token"
+            os.environ["CHORUS_ETL_ACCOUNTS_FILE"] = str(accounts_file(workdir, suppliers))
+            reset_settings_cache()
+            from flows.reconcile import reconcile
+
+            control = SimulatorControl(base_url)
+            control.reset_stats()
+            started = time.perf_counter()
+            summary = reconcile(as_of=store.clock.today())
+            timings[count] = time.perf_counter() - started
+            stats = control.stats()
+            control.close()
+        searches = stats["requests"].get("/cpro/factures/v1/rechercher/fournisseur", 0)
+        allowed = count * math.ceil(changed / 100)
+        print(
+            f"{count} structures: {timings[count]:.2f} s, {stats['total']} API calls, "
+            f"{searches} search pages for {count} x {changed} changed invoices "
+            f"(at most {allowed}: {'met' if searches <= allowed else 'MISSED'}), "
+            f"{summary['status_changes']} status changes, "
+            f"{len(summary['halted'])} structures halted"
+        )
+    small, large = sorted(timings)
+    ratio = (timings[large] / large) / (timings[small] / small)
+    print(
+        f"wall time per structure at {large} vs {small} structures: x{ratio:.2f} "
+        f"(no worse than linear: {'met' if ratio <= 1.25 else 'MISSED'})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--changed", type=int, default=5_000)
     parser.add_argument("--sample", type=int, default=1_000, help="history calls actually made")
+    parser.add_argument("--structures", type=int, default=0, help="the many-structures case")
+    parser.add_argument("--per-structure", type=int, default=400)
+    parser.add_argument("--changed-per-structure", type=int, default=150)
     args = parser.parse_args()
+    if args.structures:
+        structures_case(args.structures, args.per_structure, args.changed_per_structure)
+        return
 
     store = Store(SimulatorConfig(seed=7))
     started = time.perf_counter()

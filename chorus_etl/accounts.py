@@ -304,6 +304,13 @@ class Accounts:
         found = self._structures.get(siret)
         return found.cooperative if found is not None else None
 
+    def sole_cooperative(self, sirets: Iterable[str] | None) -> str | None:
+        """The one cooperative these structures belong to; None for none given, or several."""
+        if not sirets:
+            return None
+        owners = {self.cooperative_of(s) for s in sirets}
+        return owners.pop() if len(owners) == 1 else None
+
     def accounting_email(self, siret: str) -> str:
         """Where the accounting of the structure's cooperative reads alerts."""
         found = self._structures.get(siret)

@@ -64,7 +64,12 @@ def deposit(
                 total += len(select_submitting(engine, filters))
         outcomes: list[DepositOutcome] = []
         halted: list[dict[str, Any]] = []
-        with recorded_run(engine, "deposit") as counts, ChorusClients(settings) as clients:
+        with (
+            recorded_run(
+                engine, "deposit", cooperative=accounts.sole_cooperative(supplier_sirets)
+            ) as counts,
+            ChorusClients(settings) as clients,
+        ):
             log.info("deposit.start", invoices=total, groups=len(work), dry_run=dry_run)
             progress.start("deposit", total)
             for group, filters in work:

@@ -46,7 +46,12 @@ def reconcile(
         missing: list[str] = []
         halted: list[dict[str, Any]] = []
         listing_calls = 0
-        with recorded_run(engine, "reconcile") as counts, ChorusClients(settings) as clients:
+        with (
+            recorded_run(
+                engine, "reconcile", cooperative=accounts.sole_cooperative(supplier_sirets)
+            ) as counts,
+            ChorusClients(settings) as clients,
+        ):
             for group in accounts.groups(supplier_sirets or None):
                 try:
                     result = _reconcile_group(engine, settings, clients, group, today)

@@ -14,7 +14,7 @@ from typing import Any
 from chorus_pro.simulator import codes, flux
 from chorus_pro.simulator.gateway import Operation
 from chorus_pro.simulator.params import get_int, get_str
-from chorus_pro.simulator.seed import ALL_SUPPLIERS, VAT_RATES, supplier_by_id
+from chorus_pro.simulator.seed import VAT_RATES, all_suppliers, supplier_by_id
 from chorus_pro.simulator.store import Flux, Store, Upload
 from chorus_pro.simulator.validation import ALLOWED_ATTACHMENT_EXTENSIONS
 
@@ -73,7 +73,7 @@ def structures_actives_fournisseur(store: Store, body: dict[str, Any]) -> dict[s
                 "identifiant": supplier.siret,
                 "typeIdentifiantStructure": "SIRET",
             }
-            for supplier in ALL_SUPPLIERS
+            for supplier in all_suppliers()
             if store.is_attached(supplier) and supplier.active
         ]
     }

@@ -14,6 +14,7 @@ suppliers added for the multi-account tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -58,7 +59,9 @@ __all__ = [
     "VatRate",
     "active_service_codes",
     "all_structures",
+    "all_suppliers",
     "buyer_by_siret",
+    "register_suppliers",
     "service_codes",
     "structure_by_id",
     "supplier_by_id",
@@ -444,8 +447,31 @@ def structure_by_id(structure_id: int) -> Supplier | Buyer | None:
     return _STRUCTURES_BY_ID.get(structure_id)
 
 
+_REGISTERED: list[Supplier] = []
+
+
+def register_suppliers(extra: Iterable[Supplier]) -> None:
+    """Adds supplier structures beyond the seed, for benchmarks of many structures.
+
+    Process-wide and for good: only a process that runs the simulator in-process for a load
+    test should call it (`bench/reconcile.py --structures`), never the tests.
+    """
+    for supplier in extra:
+        if supplier.siret in _SUPPLIERS_BY_SIRET or supplier.id in _STRUCTURES_BY_ID:
+            raise ValueError(f"supplier {supplier.siret} ({supplier.id}) is already known")
+        _REGISTERED.append(supplier)
+        _SUPPLIERS_BY_SIRET[supplier.siret] = supplier
+        _SUPPLIERS_BY_ID[supplier.id] = supplier
+        _STRUCTURES_BY_ID[supplier.id] = supplier
+
+
+def all_suppliers() -> tuple[Supplier, ...]:
+    """The seeded supplier structures and any registered since."""
+    return (*ALL_SUPPLIERS, *_REGISTERED)
+
+
 def all_structures() -> tuple[Supplier | Buyer, ...]:
-    return (*ALL_SUPPLIERS, *BUYERS)
+    return (*all_suppliers(), *BUYERS)
 
 
 def service_codes(siret: str) -> list[str]:
