@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chorus_etl.chorus_client import ChorusClients
-from chorus_etl.settings import get_settings, reset_settings_cache
+from chorus_etl.settings import get_settings
 from chorus_pro.errors import AuthenticationError
 from chorus_pro.simulator import SimulatorHandle, seed
 from tests.fixtures.cooperatives import Cooperatives
@@ -23,14 +23,7 @@ def coops(
 ) -> Cooperatives:
     found = Cooperatives(SIRETS)
     configure(monkeypatch, sqlite_url, simulator)
-    config = found.simulator_config().model_dump(
-        mode="json", include={"attached_supplier_sirets", "piste_apps", "technical_accounts"}
-    )
-    simulator.control.set_config(**config)
-    for name, value in found.environment().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("CHORUS_ETL_ACCOUNTS_FILE", str(found.write(tmp_path)))
-    reset_settings_cache()
+    found.install(simulator, monkeypatch, tmp_path)
     return found
 
 

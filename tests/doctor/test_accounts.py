@@ -26,14 +26,7 @@ def coops(
     found = Cooperatives(SIRETS)
     rows = [(s.services[0].code, s.services[0].label, s.siret) for s in seed.ALL_SUPPLIERS]
     write_directory(directory, [r for r in rows if r[2] in SIRETS])
-    config = found.simulator_config().model_dump(
-        mode="json", include={"attached_supplier_sirets", "piste_apps", "technical_accounts"}
-    )
-    simulator.control.set_config(**config)
-    for name, value in found.environment().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("CHORUS_ETL_ACCOUNTS_FILE", str(found.write(tmp_path)))
-    reset_settings_cache()
+    found.install(simulator, monkeypatch, tmp_path)
     return found
 
 

@@ -64,11 +64,7 @@ def ingested(
     tmp_path: Path,
 ) -> str:
     configure(monkeypatch, sqlite_url, simulator)
-    config = coops.simulator_config().model_dump(mode="json", include=_ACCOUNT_FIELDS)
-    simulator.control.set_config(**config)
-    for name, value in coops.environment().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("CHORUS_ETL_ACCOUNTS_FILE", str(coops.write(tmp_path)))
+    coops.install(simulator, monkeypatch, tmp_path)
     monkeypatch.setenv("CHORUS_ETL_ALERT_OUTBOX_DIR", str(tmp_path / "outbox"))
     monkeypatch.setenv("CHORUS_ETL_ALERT_URLS", "[]")
     reset_settings_cache()
@@ -76,9 +72,6 @@ def ingested(
     assert report["counts"]["state_ready"] == report["counts"]["invoices"] == 40
     simulator.control.reset_stats()
     return sqlite_url
-
-
-_ACCOUNT_FIELDS = {"attached_supplier_sirets", "piste_apps", "technical_accounts"}
 
 
 def _invoices(url: str) -> list[Invoice]:
