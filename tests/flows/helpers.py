@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import SQLModel
 
 from chorus_etl import db
 from chorus_etl.settings import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
+
+ModelT = TypeVar("ModelT", bound=SQLModel)
+
+
+def rows_of(database_url: str, model: type[ModelT], *where: Any) -> list[ModelT]:
+    """The rows of a warehouse table as models, read on a connection of their own."""
+    engine = db.make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.select(model).where(*where)).all()
+    finally:
+        engine.dispose()
+    return [model.model_validate(dict(r._mapping)) for r in rows]
 
 
 def configure(

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from chorus_etl import db, progress
+from chorus_etl import progress
 from chorus_etl.settings import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle, seed
 from flows.alerts import send_alerts
@@ -28,7 +27,7 @@ from flows.reconcile import reconcile
 from schemas.warehouse import Alert, Invoice
 from tasks.sample.export import generate_export
 from tests.fixtures.cooperatives import LAYOUT, Cooperatives
-from tests.flows.helpers import configure
+from tests.flows.helpers import configure, rows_of
 
 TODAY = date(2026, 11, 27)
 STRUCTURES = [
@@ -75,19 +74,11 @@ def ingested(
 
 
 def _invoices(url: str) -> list[Invoice]:
-    engine = db.make_engine(url)
-    with engine.connect() as connection:
-        rows = connection.execute(sa.select(Invoice)).all()
-    engine.dispose()
-    return [Invoice.model_validate(dict(r._mapping)) for r in rows]
+    return rows_of(url, Invoice)
 
 
 def _alerts(url: str) -> list[Alert]:
-    engine = db.make_engine(url)
-    with engine.connect() as connection:
-        rows = connection.execute(sa.select(Alert)).all()
-    engine.dispose()
-    return [Alert.model_validate(dict(r._mapping)) for r in rows]
+    return rows_of(url, Alert)
 
 
 def _accounting_of(siret: str) -> str:

@@ -17,7 +17,7 @@ from flows.deposit import deposit
 from flows.ingest import ingest
 from schemas.warehouse import Alert, DepositAttempt, Invoice
 from tasks.sample.export import generate_export
-from tests.flows.helpers import configure
+from tests.flows.helpers import configure, rows_of
 
 TODAY = date(2026, 11, 27)
 
@@ -41,11 +41,7 @@ def ingested(
 
 
 def _invoices(url: str) -> list[Invoice]:
-    engine = db.make_engine(url)
-    with engine.connect() as connection:
-        rows = connection.execute(sa.select(Invoice)).all()
-    engine.dispose()
-    return [Invoice.model_validate(dict(r._mapping)) for r in rows]
+    return rows_of(url, Invoice)
 
 
 def test_every_routing_case_multi_rate_and_credit_notes_pass_chorus_validation(
@@ -233,11 +229,7 @@ def test_refused_credentials_halt_every_batch_and_leave_invoices_ready(
     summary = deposit()
     assert [h["sirets"] for h in summary["halted"]] == [[ANTIGONE_SIRET, ARTENREEL_SIRET]]
     assert "technical account" in summary["halted"][0]["error"]
-    engine = db.make_engine(ingested)
-    with engine.connect() as connection:
-        rows = connection.execute(sa.select(Alert).where(col(Alert.kind) == "access_refused"))
-        refused = [Alert.model_validate(dict(r._mapping)) for r in rows]
-    engine.dispose()
+    refused = rows_of(ingested, Alert, col(Alert.kind) == "access_refused")
     assert [a.audience for a in refused] == ["accounting"]
     assert "not-the-password" not in refused[0].body
     assert "CHORUS_ETL_CPRO_PASSWORD" in refused[0].body, "it says which secret to fix"
