@@ -59,6 +59,17 @@ class InvoiceState(StrEnum):
     DEPOSITED = "deposited"
     DEPOSIT_FAILED = "deposit_failed"
     EXTERNAL = "external"
+    #: Chorus Pro holds another invoice under this number: accounting decides, nothing is resent.
+    CONFLICT = "conflict"
+
+
+class DepositOrigin(StrEnum):
+    """Who put a `deposited` invoice on Chorus Pro."""
+
+    #: This pipeline's own deposit (its answer, or a lookup after an answer was lost).
+    PIPELINE = "pipeline"
+    #: Found there, identical, with no deposit of ours that could have reached Chorus Pro.
+    PORTAL = "portal"
 
 
 class AttemptOutcome(StrEnum):
@@ -68,6 +79,8 @@ class AttemptOutcome(StrEnum):
     REFUSED = "refused"
     AMBIGUOUS = "ambiguous"
     FAILED = "failed"
+    #: Chorus Pro holds another invoice under the number: the invoice went to `conflict`.
+    CONFLICT = "conflict"
 
 
 class AlertStatus(StrEnum):
@@ -168,6 +181,11 @@ class Invoice(SQLModel, table=True):
     chorus_invoice_id: int | None = Field(default=None, sa_type=sa.BigInteger, index=True)
     deposit_date: date | None = None
     certificate_fingerprint: str | None = Field(default=None, max_length=200)
+    deposit_origin: str | None = Field(
+        default=None,
+        max_length=20,
+        description="pipeline or portal (found on Chorus Pro, deposited by hand); null before 0006.",
+    )
     deposit_error_code: str | None = Field(default=None, max_length=50)
     deposit_error_label: str | None = Field(default=None, max_length=2000)
     current_status: str | None = Field(default=None, max_length=60, index=True)
@@ -244,6 +262,14 @@ class DepositAttempt(SQLModel, table=True):
         index=True,
         description="numeroFluxDepot of a Factur-X deposit, saved as soon as Chorus answers.",
     )
+    owner: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The run working on it (host, process, run token); null once nobody is.",
+    )
+    lease_until: datetime | None = _ts(
+        nullable=True, description="After this, a silent owner counts as gone (a crash)."
+    )
 
 
 class StatusEvent(SQLModel, table=True):
@@ -283,6 +309,10 @@ class Alert(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
     created_at: datetime = _ts(default_factory=utcnow)
     sent_at: datetime | None = _ts(nullable=True)
+    claimed_by: str | None = Field(
+        default=None, max_length=200, description="The sender delivering it right now."
+    )
+    claimed_until: datetime | None = _ts(nullable=True)
 
 
 class BuyerStructure(SQLModel, table=True):

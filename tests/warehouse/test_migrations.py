@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
@@ -132,3 +133,34 @@ def test_cli_db_upgrade_reports_json(sqlite_url: str, monkeypatch: pytest.Monkey
     second = runner.invoke(app, ["db", "upgrade"])
     assert second.exit_code == 0, second.output
     assert "already at revision" in second.output
+
+
+def test_revision_0006_admits_conflict_on_a_warehouse_holding_rows(any_db_url: str) -> None:
+    """The state constraint only gains `conflict`: rows stay, a downgrade maps it back."""
+    db.upgrade(any_db_url, "0005")
+    engine = db.make_engine(any_db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO invoice (cooperative, supplier_siret, invoice_number, "
+                    "invoice_type, currency, payment_mode, amount_ht_cents, amount_vat_cents, "
+                    "total_ttc_cents, attachments_json, state, chorus_invoice_id, created_at, "
+                    "updated_at) VALUES ('cooproduction', '51858054300107', 'F-1', 'FACTURE', "
+                    "'EUR', 'VIREMENT', 100, 20, 120, '[]', 'deposited', 7, :now, :now)"
+                ),
+                {"now": datetime(2026, 11, 3, tzinfo=UTC)},
+            )
+        db.upgrade(any_db_url)
+        with Session(engine) as session:
+            kept = session.scalars(sa.select(Invoice)).one()
+            assert kept.deposit_origin == "pipeline"
+            kept.state = "conflict"
+            session.add(kept)
+            session.commit()
+        command.downgrade(db.alembic_config(any_db_url), "0005")
+        with engine.connect() as connection:
+            state = connection.execute(sa.text("SELECT state FROM invoice")).scalar()
+        assert state == "deposit_failed"
+    finally:
+        engine.dispose()
