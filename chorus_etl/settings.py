@@ -159,6 +159,13 @@ class Settings(BaseSettings):
         description="A Factur-X whose deposit answer was lost is looked up, not resent, until "
         "it has had this long to appear on Chorus Pro.",
     )
+    claim_lease_minutes: float = Field(
+        default=10,
+        gt=0,
+        description="How long a run's claim on an invoice (or alert) outlives its silence when "
+        "seen from another host; renewed before every call to Chorus Pro. Longer than one "
+        "deposit's calls with their retries.",
+    )
     deposit_concurrency: int = Field(default=8, ge=1)
     deposit_rate_per_second: float = Field(default=20.0, gt=0)
     deposit_batch_size: int = Field(default=200, ge=1)

@@ -300,15 +300,20 @@ class ChorusProClient:
                 return
             page += 1
 
-    def find_invoice_by_number(self, id_fournisseur: int, number: str) -> InvoiceSummary | None:
-        """The supplier's invoice with exactly this number, or None: the deposit layer's check.
+    def find_invoices_by_number(self, id_fournisseur: int, number: str) -> list[InvoiceSummary]:
+        """Every invoice of the supplier with exactly this number, latest first.
 
-        The search may match loosely, so the number is compared exactly here. Should several
-        invoices carry it (a number reused after a rejection), the most recent one wins.
+        The search may match loosely, so the number is compared exactly here. Several invoices
+        may carry it (a number reused after a rejection): which one is ours is for the caller to
+        tell, by comparing what it knows of its invoice.
         """
         criteria = InvoiceSearchCriteria(numeroFacture=number, idFournisseur=id_fournisseur)
         matches = [i for i in self.iter_invoices(criteria) if i.numeroFacture == number]
-        return max(matches, key=lambda i: i.identifiantFactureCPP, default=None)
+        return sorted(matches, key=lambda i: -i.identifiantFactureCPP)
+
+    def find_invoice_by_number(self, id_fournisseur: int, number: str) -> InvoiceSummary | None:
+        """The latest of the supplier's invoices with exactly this number, or None."""
+        return next(iter(self.find_invoices_by_number(id_fournisseur, number)), None)
 
     def get_invoice(self, identifiant_facture_cpp: int) -> InvoiceDetail:
         """`consulter/fournisseur`: the invoice as Chorus holds it."""

@@ -36,7 +36,7 @@ def facturx(
     from schemas.warehouse import Invoice
     from tasks.deposit.document import facturx_builder
     from tasks.deposit.flux import FacturxRefusal
-    from tasks.deposit.store import DepositStore
+    from tasks.deposit.store import load_invoices
     from tasks.facturx import read_back
 
     settings = get_settings()
@@ -61,9 +61,7 @@ def facturx(
             raise typer.Exit(1)
         invoice_id = found[-1][0]
         assert invoice_id is not None
-        loaded = DepositStore(engine, accounting_email=settings.alert_accounting_email).load(
-            [invoice_id]
-        )[invoice_id]
+        loaded = load_invoices(engine, [invoice_id])[invoice_id]
         try:
             pdf = facturx_builder(settings)(loaded)
         except FacturxRefusal as exc:

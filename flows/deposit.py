@@ -107,35 +107,38 @@ def _deposit_group(
             dry_run=dry_run,
             accounting_email=settings.accounts.accounting_email(group.sirets[0]),
         )
-        if not dry_run:
-            # Interrupted deposits first: one found absent is `ready` again, and goes below.
-            stuck = select_submitting(engine, filters)
-            if stuck:
-                before = set(select_ready(engine, filters))
-                outcomes += resolve_submitting(depositor, stuck, settings.deposit_concurrency)
-                again = set(select_ready(engine, filters)) - before
-                progress.advance("deposit", len(stuck) - len(again))
-        ready = select_ready(engine, filters)
-        size = settings.deposit_batch_size
-        in_flight: deque[PrefectFuture[list[DepositOutcome]]] = deque()
         try:
-            for start in range(0, len(ready), size):
-                # Two batches overlap so that no thread idles while a batch's last invoices
-                # finish; the depositor's slots keep the calls to `concurrency` at once.
-                in_flight.append(
-                    deposit_batch.submit(
-                        depositor, ready[start : start + size], settings.deposit_concurrency
+            if not dry_run:
+                # Interrupted deposits first: one found absent is `ready` again, and goes below.
+                stuck = select_submitting(engine, filters)
+                if stuck:
+                    before = set(select_ready(engine, filters))
+                    outcomes += resolve_submitting(depositor, stuck, settings.deposit_concurrency)
+                    again = set(select_ready(engine, filters)) - before
+                    progress.advance("deposit", len(stuck) - len(again))
+            ready = select_ready(engine, filters)
+            size = settings.deposit_batch_size
+            in_flight: deque[PrefectFuture[list[DepositOutcome]]] = deque()
+            try:
+                for start in range(0, len(ready), size):
+                    # Two batches overlap so that no thread idles while a batch's last invoices
+                    # finish; the depositor's slots keep the calls to `concurrency` at once.
+                    in_flight.append(
+                        deposit_batch.submit(
+                            depositor, ready[start : start + size], settings.deposit_concurrency
+                        )
                     )
-                )
-                if len(in_flight) == 2:
+                    if len(in_flight) == 2:
+                        outcomes += in_flight.popleft().result()
+                while in_flight:
                     outcomes += in_flight.popleft().result()
-            while in_flight:
-                outcomes += in_flight.popleft().result()
+            finally:
+                for future in in_flight:
+                    future.wait()
+            if not dry_run:
+                outcomes = _follow_sent_fluxes(depositor, outcomes, settings.deposit_concurrency)
         finally:
-            for future in in_flight:
-                future.wait()
-        if not dry_run:
-            outcomes = _follow_sent_fluxes(depositor, outcomes, settings.deposit_concurrency)
+            depositor.close()
     except ACCESS_REFUSALS as exc:
         return outcomes, exc
     return outcomes, None

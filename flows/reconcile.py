@@ -104,8 +104,8 @@ def _reconcile_group(
     api = clients.for_account(settings.accounts.account(group.sirets[0]))
     awaiting = select_awaiting_flux(engine, group.sirets)
     if awaiting:
-        depositor = make_depositor(engine, api, settings, accounting_email=accounting)
-        result.followed = resolve_submitting(depositor, awaiting, settings.deposit_concurrency)
+        with make_depositor(engine, api, settings, accounting_email=accounting) as depositor:
+            result.followed = resolve_submitting(depositor, awaiting, settings.deposit_concurrency)
     structures = {s.identifiant: s.idStructureCPP for s in api.supplier_structures()}
     for siret in group.sirets:
         if siret not in structures:

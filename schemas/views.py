@@ -60,7 +60,16 @@ PUBLIC_COMPANY_WORDS = ("REGIE", "RÉGIE", "EPIC", "SOCIETE")
 WORD_SEPARATORS = "-'’().,/&;:\"«»!?+*[]\t\n"
 
 #: Where an invoice is, in one word, for dashboards (docs/warehouse.md explains each).
-STAGES = ("invalid", "pending", "deposit_failed", "in_progress", "paused", "paid", "closed")
+STAGES = (
+    "invalid",
+    "pending",
+    "deposit_failed",
+    "conflict",
+    "in_progress",
+    "paused",
+    "paid",
+    "closed",
+)
 
 # --- view definitions as data ---------------------------------------------------------------------
 
@@ -272,6 +281,7 @@ INVOICE_CURRENT = View(
                 WHEN f.state = 'invalid' THEN 'invalid'
                 WHEN f.state IN ('ready', 'submitting') THEN 'pending'
                 WHEN f.state = 'deposit_failed' THEN 'deposit_failed'
+                WHEN f.state = 'conflict' THEN 'conflict'
                 WHEN f.payment_reported = 1 OR (f.not_reported = 1 AND f.mandated = 1)
                     THEN 'paid'
                 WHEN f.closed = 1 THEN 'closed'

@@ -81,6 +81,85 @@ def deposit_refused(facts: InvoiceFacts, code: str | None, label: str | None) ->
     return subject, "\n".join(body)
 
 
+@dataclass(frozen=True, slots=True)
+class OtherInvoice:
+    """The invoice Chorus Pro holds under one of our numbers, as the conflict alert shows it."""
+
+    chorus_invoice_id: int
+    deposit_date: date | None
+    deposit_mode: str | None
+    #: (field, ours, theirs) for each field on which the two disagree.
+    differences: tuple[tuple[str, str, str], ...]
+
+
+_FIELD_LABELS = {
+    "supplier": "fournisseur",
+    "number": "numéro",
+    "buyer_siret": "SIRET du client",
+    "total_ttc": "montant TTC (€)",
+    "type": "type de facture",
+    "invoice_date": "date de facture",
+}
+
+
+def _other_lines(other: OtherInvoice) -> list[str]:
+    lines = [
+        f"Facture déjà présente sur Chorus Pro : identifiant {other.chorus_invoice_id}, "
+        f"déposée le {french_date(other.deposit_date)}"
+        + (f" (mode {other.deposit_mode})" if other.deposit_mode else ""),
+    ]
+    lines += [
+        f"- {_FIELD_LABELS.get(name, name)} : chez nous {ours or '(vide)'}, "
+        f"sur Chorus Pro {theirs or '(vide)'}"
+        for name, ours, theirs in other.differences
+    ]
+    return lines
+
+
+def number_conflict_reason(facts: InvoiceFacts, other: OtherInvoice) -> str:
+    """The reason stored on the invoice (shown by `chorus-etl invoice` and the dashboards)."""
+    return " ".join(
+        [
+            f"Le numéro {facts.invoice_number} est déjà utilisé sur Chorus Pro par une autre "
+            f"facture (identifiant {other.chorus_invoice_id}) :",
+            "; ".join(
+                f"{_FIELD_LABELS.get(name, name)} {ours or '(vide)'} chez nous, "
+                f"{theirs or '(vide)'} sur Chorus Pro"
+                for name, ours, theirs in other.differences
+            )
+            + ".",
+            "Elle n'est pas redéposée : le service comptable décide.",
+        ]
+    )
+
+
+def number_conflict(facts: InvoiceFacts, other: OtherInvoice) -> tuple[str, str]:
+    """For accounting: a number of ours is taken on Chorus Pro by an invoice that is not ours."""
+    subject = f"Facture {facts.invoice_number} : numéro déjà utilisé sur Chorus Pro"
+    body = [
+        "Bonjour,",
+        "",
+        f"La facture {facts.invoice_number} n'a pas été déposée : Chorus Pro a déjà une facture "
+        "sous ce numéro pour cette structure, et ce n'est pas la même.",
+        "",
+        "Notre facture :",
+        *_facts_block(facts),
+        f"Structure (SIRET) : {facts.supplier_siret}",
+        "",
+        *_other_lines(other),
+        "",
+        "Que faire ?",
+        "- Si la facture présente sur Chorus Pro est bien celle-ci (déposée à la main avec d'autres "
+        "données), rien ne sera envoyé : vérifiez-la sur le portail et corrigez-la par un avoir "
+        "si nécessaire.",
+        "- Sinon, donnez à notre facture un nouveau numéro (Chorus Pro refuse un numéro déjà "
+        "utilisé) et déposez-la de nouveau dans un export.",
+        "La facture reste à l'état « conflit » et ne sera jamais redéposée automatiquement.",
+        *SIGNATURE,
+    ]
+    return subject, "\n".join(body)
+
+
 _STATUS_TEXT = {
     "REJETEE": (
         "a été rejetée par votre client",

@@ -8,9 +8,16 @@ Chorus Pro has no idempotency key, so the warehouse carries the protocol:
 3. `deposited` is committed with Chorus' id, the deposit date and the certificate fingerprint.
 
 Whenever the outcome is unknown (a crash, a timeout or a 5xx after the request left, an invoice
-found in `submitting` at the start of a run), the invoice is looked up on Chorus Pro by number before
-anything is sent again. Business refusals become `deposit_failed` with Chorus' code and label, and an
-alert, in the same transaction; they are never retried until a corrected export makes them `ready`.
+left `submitting` by a run that is gone), the invoice is looked up on Chorus Pro by number before
+anything is sent again, and what is found there is ours only if it matches (`matching.py`):
+another invoice under the number puts ours in `conflict`. Business refusals become `deposit_failed`
+with Chorus' code and label, and an alert, in the same transaction; they are never retried until a
+corrected export makes them `ready`. A refusal for a number already used is not one: the search
+says whether that invoice is ours.
+
+Runs may overlap. Every attempt is held by its run (`chorus_etl.leases`): another run leaves it
+alone while that run lives, takes it over atomically once it is gone, and every call that could
+reach Chorus Pro is preceded by a renewal that fails if the attempt was taken over meanwhile.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from chorus_etl.leases import Owner, is_gone
 from chorus_etl.log import get_logger
 from chorus_etl.pacing import RateLimiter
 from chorus_etl.settings import DepositMode
@@ -35,6 +43,7 @@ from chorus_pro.api import ChorusProApi
 from chorus_pro.errors import (
     AmbiguousOutcomeError,
     AuthenticationError,
+    BusinessError,
     ChorusProError,
     ForbiddenError,
 )
@@ -57,16 +66,27 @@ from schemas.warehouse import (
     Invoice,
     InvoiceState,
     InvoiceVatLine,
+    utcnow,
 )
 from tasks.deposit.failures import failed_call
 from tasks.deposit.flux import FacturxBuilder, FacturxRefusal, FluxDeposits, flux_file_name
+from tasks.deposit.matching import identify
 from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult, landed
-from tasks.deposit.store import OPEN_OUTCOMES, DepositStore, LoadedInvoice, Uploads
+from tasks.deposit.settle import record_found
+from tasks.deposit.store import (
+    OPEN_OUTCOMES,
+    ClaimLost,
+    DepositStore,
+    LoadedInvoice,
+    Uploads,
+)
 from tasks.preflight.attachments import MIME_TYPES, upload_name_of
 
 log = get_logger(__name__)
 
 MAX_SUBMITS_PER_RUN = 3
+#: `codeRetour` of a `soumettre` refused because the supplier already used the number.
+NUMBER_ALREADY_USED = 20113
 
 
 @dataclass
@@ -227,8 +247,10 @@ class Depositor:
         modes: Mapping[str, DepositMode] | None = None,
         facturx: FacturxBuilder | None = None,
         flux_grace: timedelta = timedelta(minutes=60),
+        lease: timedelta = timedelta(minutes=10),
     ) -> None:
-        self.store = DepositStore(engine, accounting_email=accounting_email)
+        self.owner = Owner.start(lease)
+        self.store = DepositStore(engine, accounting_email=accounting_email, owner=self.owner)
         # Shared by every batch in flight: the next batch starts while the last invoices of the
         # previous one are still out, without more than `concurrency` deposits at once.
         self.slots = threading.BoundedSemaphore(concurrency)
@@ -247,6 +269,16 @@ class Depositor:
         )
         self._prefetched: dict[int, LoadedInvoice] = {}
         self._prefetch_lock = threading.Lock()
+
+    def close(self) -> None:
+        """The run is over: whatever it still holds is a leftover for the next run at once."""
+        self.owner.retire()
+
+    def __enter__(self) -> Depositor:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def prefetch(self, invoice_ids: Sequence[int]) -> None:
         """Reads a batch from the warehouse in a few queries instead of several per invoice."""
@@ -285,6 +317,7 @@ class Depositor:
         names = {r: upload_name_of(r, taken) for r in relatives}
         if uploads.pdf_id is None:
             self._throttle()
+            self.store.renew(attempt_id)
             uploads.pdf_id = self.api.upload_file(
                 upload_name_of(invoice.pdf_path or f"{invoice.invoice_number}.pdf", set()),
                 (folder / (invoice.pdf_path or "")).read_bytes(),
@@ -294,6 +327,7 @@ class Depositor:
         for relative in relatives:
             if relative not in uploads.attachments:
                 self._throttle()
+                self.store.renew(attempt_id)
                 path = folder / relative
                 uploads.attachments[relative] = self.api.upload_file(
                     names[relative], path.read_bytes(), _mime(path)
@@ -312,15 +346,26 @@ class Depositor:
         if self.limiter is not None:
             self.limiter.acquire()
 
-    def lookup(self, invoice: Invoice) -> InvoiceSummary | None:
+    def lookup(self, invoice: Invoice) -> list[InvoiceSummary]:
+        """Every invoice Chorus Pro holds under this one's supplier and number."""
         supplier = self.registry.get(invoice.supplier_siret)
         if supplier is None:
             raise DepositHalted(f"supplier {invoice.supplier_siret} unknown to Chorus Pro")
-        return self.api.find_invoice_by_number(supplier.id_fournisseur, invoice.invoice_number)
+        self._throttle()
+        return self.api.find_invoices_by_number(supplier.id_fournisseur, invoice.invoice_number)
 
     def deposit(self, invoice_id: int) -> DepositOutcome:
         """The whole protocol for one `ready` invoice. Raises `DepositHalted` on auth failures."""
         loaded = self._load(invoice_id)
+        try:
+            return self._deposit(loaded)
+        except ClaimLost as exc:
+            log.warning("deposit.claim_lost", invoice=loaded.invoice.invoice_number, error=str(exc))
+            return _skipped(loaded.invoice, str(exc))
+
+    def _deposit(self, loaded: LoadedInvoice) -> DepositOutcome:
+        invoice_id = loaded.invoice.id
+        assert invoice_id is not None
         invoice, lines, folder, uploads = (
             loaded.invoice,
             loaded.vat_lines,
@@ -372,19 +417,28 @@ class Depositor:
                 pdf_id, attachments = self._upload(attempt_id, invoice, folder, uploads)
                 request = build_request(invoice, lines, supplier, service_id, pdf_id, attachments)
                 self._throttle()
+                self.store.renew(attempt_id)
                 response = self.api.submit_invoice(request)
             except AmbiguousOutcomeError as exc:
                 self.store.release(invoice_id, attempt_id, exc, sent=True)
                 log.warning("deposit.ambiguous", invoice=invoice.invoice_number, error=str(exc))
-                resolved_outcome = self._resolve_submitting(invoice)
+                resolved_outcome = self._settle(invoice, attempt_id, may_have_sent=True)
                 outcome.retries += 1
-                if (
-                    resolved_outcome.result is DepositResult.RETRY_LATER
-                    and resolved_outcome.detail == "absent"
-                ):
+                if resolved_outcome.result is DepositResult.RETRY_LATER and resolved_outcome.absent:
                     continue
                 resolved_outcome.retries = outcome.retries
                 return resolved_outcome
+            except BusinessError as exc:
+                if exc.code_retour != NUMBER_ALREADY_USED:
+                    return failed_call(self.store, invoice_id, attempt_id, exc, outcome)
+                # The number is taken: by this invoice (deposited earlier, by us or by hand) or
+                # by another one. The search tells; this refusal itself created nothing.
+                self.store.release(invoice_id, attempt_id, exc, sent=True)
+                log.warning("deposit.number_used", invoice=invoice.invoice_number)
+                settled = self._settle(invoice, attempt_id, may_have_sent=False)
+                if settled.absent:
+                    settled.detail = "number already used, yet not found by the search"
+                return settled
             except (ChorusProError, OSError) as exc:
                 return failed_call(self.store, invoice_id, attempt_id, exc, outcome)
             self.store.mark_deposited(
@@ -401,42 +455,67 @@ class Depositor:
         return outcome
 
     def resolve_submitting(self, invoice_id: int) -> DepositOutcome:
-        """An invoice in `submitting`: found on Chorus → `deposited`; absent → `ready` again.
-
-        A Factur-X is followed through its flux report instead (`FluxDeposits.follow`).
-        """
+        """An invoice left `submitting`: taken over if its run is gone, then settled by what
+        Chorus Pro holds under its number (PDF), or by its flux report (Factur-X)."""
         invoice = self._load(invoice_id).invoice
-        pending = self.store.open_flux(invoice_id)
-        if pending is not None:
-            return self.fluxes.follow(invoice, pending)
-        return self._resolve_submitting(invoice)
+        try:
+            return self._resolve_leftover(invoice)
+        except ClaimLost as exc:
+            return _skipped(invoice, str(exc))
 
-    def _resolve_submitting(self, invoice: Invoice) -> DepositOutcome:
+    def _resolve_leftover(self, invoice: Invoice) -> DepositOutcome:
+        assert invoice.id is not None
+        attempt = self.store.open_attempts([invoice.id]).get(invoice.id)
+        if attempt is None:
+            return _skipped(invoice, "no open attempt: settled meanwhile")
+        if attempt.owner is not None and not is_gone(attempt.owner, attempt.lease_until, utcnow()):
+            return _skipped(invoice, "another run is depositing it")
+        if not self.store.take_over(attempt):
+            return _skipped(invoice, "another run took it over first")
+        pending = self.store.open_flux(invoice.id)
+        if pending is not None and pending.attempt_id == attempt.attempt_id:
+            return self.fluxes.follow(invoice, pending)
+        return self._settle(invoice, attempt.attempt_id, may_have_sent=True)
+
+    def _settle(self, invoice: Invoice, attempt_id: int, *, may_have_sent: bool) -> DepositOutcome:
+        """The attempt this run holds, settled by a search by number: ours → `deposited`,
+        another invoice → `conflict`, nothing → `ready` again (`absent`)."""
         assert invoice.id is not None
         outcome = DepositOutcome(
             invoice.id, invoice.supplier_siret, invoice.invoice_number, DepositResult.RETRY_LATER
         )
         try:
-            found = self.lookup(invoice)
+            found = identify(
+                invoice, self.lookup(invoice), self._supplier_id(invoice.supplier_siret)
+            )
         except (AuthenticationError, ForbiddenError) as exc:
+            self.store.let_go(attempt_id)
             raise DepositHalted(str(exc)) from exc
         except ChorusProError as exc:
+            self.store.let_go(attempt_id)
             outcome.detail = f"lookup failed, stays submitting: {exc}"
             return outcome
-        if found is None:
-            self.store.back_to_ready(invoice.id)
-            outcome.detail = "absent"
-            return outcome
-        self.store.mark_deposited(
-            invoice.id,
-            self.store.open_attempt(invoice.id),
-            found.identifiantFactureCPP,
-            found.dateDepot,
-            None,
-            found.statut,
-            AttemptOutcome.FOUND_EXISTING,
+        settled = record_found(
+            self.store, invoice, attempt_id, found, outcome, may_have_sent=may_have_sent
         )
-        return landed(outcome, DepositResult.FOUND_EXISTING, found.identifiantFactureCPP)
+        if settled is not None:
+            return settled
+        if not self.store.back_to_ready(invoice.id, attempt_id):
+            return _skipped(invoice, "another run took it over")
+        outcome.absent = True
+        outcome.detail = "absent"
+        return outcome
+
+
+def _skipped(invoice: Invoice, detail: str) -> DepositOutcome:
+    assert invoice.id is not None
+    return DepositOutcome(
+        invoice.id,
+        invoice.supplier_siret,
+        invoice.invoice_number,
+        DepositResult.SKIPPED,
+        detail=detail,
+    )
 
 
 def _no_facturx(loaded: LoadedInvoice) -> bytes:
@@ -455,13 +534,27 @@ def select_ready(engine: Engine, filters: Filters) -> list[int]:
 
 
 def select_submitting(engine: Engine, filters: Filters) -> list[int]:
+    """`submitting` invoices that no live run holds: crash leftovers, fluxes awaiting their
+    report, lookups that failed. One that another run is depositing right now is not here."""
+    now = utcnow()
+    held: set[int] = set()
+    leftovers: set[int] = set()
     with Session(engine) as session:
         query = filters.apply(
-            select(Invoice.id)
-            .where(Invoice.state == InvoiceState.SUBMITTING)
-            .order_by(col(Invoice.id))
+            select(Invoice.id, DepositAttempt.owner, DepositAttempt.lease_until)
+            .join(DepositAttempt, col(DepositAttempt.invoice_id) == col(Invoice.id))
+            .where(
+                Invoice.state == InvoiceState.SUBMITTING,
+                col(DepositAttempt.outcome).in_(OPEN_OUTCOMES),
+            )
         )
-        return [int(i) for i in session.exec(query).all()]
+        for invoice_id, owner, lease_until in session.exec(query).all():
+            assert invoice_id is not None
+            if owner is None or is_gone(owner, lease_until, now):
+                leftovers.add(int(invoice_id))
+            else:
+                held.add(int(invoice_id))
+    return sorted(leftovers - held)
 
 
 def select_awaiting_flux(engine: Engine, sirets: Iterable[str] | None = None) -> list[int]:

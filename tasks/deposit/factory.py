@@ -37,4 +37,5 @@ def make_depositor(
         modes=settings.deposit_modes,
         facturx=facturx_builder(settings) if settings.facturx_sirets else None,
         flux_grace=timedelta(minutes=settings.flux_resend_grace_minutes),
+        lease=timedelta(minutes=settings.claim_lease_minutes),
     )

@@ -17,7 +17,9 @@ mode's after the claim:
    integrates fluxes minutes after receipt, so an early "absent" proves nothing), else unchanged.
 
 A refused invoice that Chorus Pro has under its number (a duplicate of an earlier flux, the echo
-of a resend) is `deposited`, not failed: the search, not the refusal, says whether it landed.
+of a resend) is `deposited`, not failed: the search, not the refusal, says whether it landed, and
+only if what it finds matches ours; another invoice under the number means `conflict`. An attempt
+left open here (a flux awaiting its report) is held by nobody, so any later run may follow it.
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ from chorus_pro.errors import (
     ChorusProError,
     ForbiddenError,
 )
-from schemas.payloads import FluxReport, InvoiceSummary, SyntaxeFlux
-from schemas.warehouse import AttemptOutcome, Invoice, utcnow
+from schemas.payloads import FluxReport, SyntaxeFlux
+from schemas.warehouse import Invoice, utcnow
 from tasks.deposit.failures import failed_call
-from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult, landed
+from tasks.deposit.matching import Identified, identify
+from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult
+from tasks.deposit.settle import record_found
 from tasks.deposit.store import DepositStore, LoadedInvoice, OpenFlux
 
 log = get_logger(__name__)
@@ -120,11 +124,13 @@ class FluxDeposits:
             return outcome
         try:
             self.throttle()
+            self.store.renew(attempt_id)
             response = self.api.deposit_flux(
                 flux_file_name(invoice), content, SyntaxeFlux.IN_DP_E2_CII_FACTURX
             )
         except AmbiguousOutcomeError as exc:
             self.store.release(invoice.id, attempt_id, exc, sent=True)
+            self.store.let_go(attempt_id)
             outcome.result, outcome.detail = DepositResult.AWAITING, "flux answer lost"
             log.warning("deposit.ambiguous", invoice=invoice.invoice_number, error=str(exc))
             return outcome
@@ -136,7 +142,8 @@ class FluxDeposits:
         return outcome
 
     def follow(self, invoice: Invoice, pending: OpenFlux) -> DepositOutcome:
-        """Settles a `submitting` Factur-X from its flux report, or from a search by number."""
+        """Settles a `submitting` Factur-X (whose attempt this run holds) from its flux report,
+        or from a search by number; what stays open is let go for the next run."""
         assert invoice.id is not None
         outcome = DepositOutcome(
             invoice.id, invoice.supplier_siret, invoice.invoice_number, DepositResult.AWAITING
@@ -144,23 +151,45 @@ class FluxDeposits:
         outcome.flux_number = pending.flux_number
         try:
             if pending.flux_number is None:
-                return self._after_lost_answer(invoice, pending, outcome)
-            self.throttle()
-            report = self.api.flux_report(pending.flux_number)
-            state = report.etatCourantDepotFlux or ""
-            if state not in INTEGRATED and state != REJECTED:
-                outcome.detail = f"flux {pending.flux_number} is {state or 'being processed'}"
-                return outcome
-            refused = refusal_label(report, invoice.invoice_number)
-            found = self._lookup(invoice)
+                settled = self._after_lost_answer(invoice, pending, outcome)
+            else:
+                settled = self._after_report(invoice, pending, outcome)
         except (AuthenticationError, ForbiddenError) as exc:
+            self.store.let_go(pending.attempt_id)
             raise DepositHalted(str(exc)) from exc
         except ChorusProError as exc:
+            self.store.let_go(pending.attempt_id)
             outcome.result = DepositResult.RETRY_LATER
             outcome.detail = f"flux follow-up failed, stays submitting: {exc}"
             return outcome
-        if found is not None:
-            return self._deposited(invoice, pending, found, outcome)
+        if settled.result is DepositResult.AWAITING:
+            self.store.let_go(pending.attempt_id)
+        return settled
+
+    def _after_report(
+        self, invoice: Invoice, pending: OpenFlux, outcome: DepositOutcome
+    ) -> DepositOutcome:
+        assert invoice.id is not None and pending.flux_number is not None
+        self.throttle()
+        report = self.api.flux_report(pending.flux_number)
+        state = report.etatCourantDepotFlux or ""
+        if state not in INTEGRATED and state != REJECTED:
+            outcome.detail = f"flux {pending.flux_number} is {state or 'being processed'}"
+            return outcome
+        refused = refusal_label(report, invoice.invoice_number)
+        found = self._lookup(invoice)
+        if found.ours is not None or (found.other is not None and refused is not None):
+            settled = record_found(
+                self.store,
+                invoice,
+                pending.attempt_id,
+                found,
+                outcome,
+                may_have_sent=True,
+                ours_sent_it=True,
+            )
+            assert settled is not None
+            return settled
         if refused is None:
             # Integrated, yet not found by its number: Chorus Pro has not indexed it yet.
             outcome.detail = f"flux {pending.flux_number} integrated, invoice not searchable yet"
@@ -175,33 +204,33 @@ class FluxDeposits:
     ) -> DepositOutcome:
         assert invoice.id is not None
         found = self._lookup(invoice)
-        if found is not None:
-            return self._deposited(invoice, pending, found, outcome)
+        settled = record_found(
+            self.store,
+            invoice,
+            pending.attempt_id,
+            found,
+            outcome,
+            may_have_sent=True,
+            ours_sent_it=True,
+        )
+        if settled is not None:
+            return settled
         if utcnow() - pending.started_at < self.grace:
             outcome.detail = "flux answer lost; not on Chorus Pro yet, asked again next run"
             return outcome
-        self.store.back_to_ready(invoice.id)
-        outcome.result, outcome.detail = DepositResult.RETRY_LATER, "absent"
+        if self.store.back_to_ready(invoice.id, pending.attempt_id):
+            outcome.result, outcome.detail, outcome.absent = (
+                DepositResult.RETRY_LATER,
+                "absent",
+                True,
+            )
         return outcome
 
-    def _lookup(self, invoice: Invoice) -> InvoiceSummary | None:
+    def _lookup(self, invoice: Invoice) -> Identified:
         supplier = self.supplier_id(invoice.supplier_siret)
         if supplier is None:
             raise DepositHalted(f"supplier {invoice.supplier_siret} unknown to Chorus Pro")
         self.throttle()
-        return self.api.find_invoice_by_number(supplier, invoice.invoice_number)
-
-    def _deposited(
-        self, invoice: Invoice, pending: OpenFlux, found: InvoiceSummary, outcome: DepositOutcome
-    ) -> DepositOutcome:
-        assert invoice.id is not None
-        self.store.mark_deposited(
-            invoice.id,
-            pending.attempt_id,
-            found.identifiantFactureCPP,
-            found.dateDepot,
-            None,
-            found.statut,
-            AttemptOutcome.DEPOSITED,
+        return identify(
+            invoice, self.api.find_invoices_by_number(supplier, invoice.invoice_number), supplier
         )
-        return landed(outcome, DepositResult.DEPOSITED, found.identifiantFactureCPP)

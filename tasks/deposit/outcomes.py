@@ -22,6 +22,8 @@ class DepositResult(StrEnum):
     DRY_RUN = "dry_run"
     #: A Factur-X flux sent (or whose answer was lost) whose report is not final yet.
     AWAITING = "awaiting_report"
+    #: Chorus Pro holds another invoice under the number; accounting decides.
+    CONFLICT = "conflict"
 
 
 @dataclass
@@ -35,6 +37,8 @@ class DepositOutcome:
     retries: int = 0
     payload: dict[str, Any] | None = None
     flux_number: str | None = None
+    #: Looked up and not on Chorus Pro: the invoice is `ready` again and may be sent.
+    absent: bool = False
 
     def as_dict(self) -> dict[str, object]:
         data: dict[str, object] = {

@@ -26,6 +26,8 @@ from chorus_pro.api import ChorusProApi
 from schemas.payloads import InvoiceSearchCriteria, InvoiceSummary
 from schemas.warehouse import Invoice, InvoiceState, StatusEvent, SyncWatermark, utcnow
 from tasks.alerts import messages, outbox
+from tasks.deposit.matching import differences, origin_of
+from tasks.deposit.store import CONFLICT_CODE, conflict_label, may_have_sent, record_conflict
 
 log = get_logger(__name__)
 
@@ -107,6 +109,10 @@ class SupplierSync:
     new_events: int = 0
     status_changes: int = 0
     external_created: int = 0
+    #: Invoices of ours found on Chorus Pro, identical, without our deposit's id (by hand).
+    matched_on_chorus: int = 0
+    #: Invoices of ours whose number another invoice holds on Chorus Pro.
+    conflicts: int = 0
     alerts: int = 0
     unknown_statuses: list[str] = field(default_factory=list)
     watermark_before: datetime | None = None
@@ -121,6 +127,8 @@ class SupplierSync:
             "new_events": self.new_events,
             "status_changes": self.status_changes,
             "external_created": self.external_created,
+            "matched_on_chorus": self.matched_on_chorus,
+            "conflicts": self.conflicts,
             "alerts": self.alerts,
             "unknown_statuses": sorted(set(self.unknown_statuses)),
             "watermark_before": self.watermark_before.isoformat()
@@ -259,6 +267,7 @@ def apply_statuses(
                 {item.numeroFacture or f"CPP-{item.identifiantFactureCPP}" for item, _ in observed}
             ),
         )
+        targets: dict[int, Invoice] = {}
         for item, _events in observed:
             number = item.numeroFacture or f"CPP-{item.identifiantFactureCPP}"
             if number not in invoices:
@@ -266,13 +275,16 @@ def apply_statuses(
                 session.add(invoice)
                 invoices[number] = invoice
                 sync.external_created += 1
+            if _is_ours(session, invoices[number], item, sync, accounting_email):
+                targets[item.identifiantFactureCPP] = invoices[number]
         session.flush()
         existing = _existing_events(session, [i.id for i in invoices.values() if i.id is not None])
         for item, events in observed:
-            invoice = invoices[item.numeroFacture or f"CPP-{item.identifiantFactureCPP}"]
+            found = targets.get(item.identifiantFactureCPP)
+            if found is None:
+                continue
+            invoice = found
             assert invoice.id is not None
-            if invoice.chorus_invoice_id is None:
-                invoice.chorus_invoice_id = item.identifiantFactureCPP
             for status, at, comment, source in sorted(events, key=lambda e: e[1]):
                 key = (invoice.id, status, minute(at))
                 if key in existing:
@@ -306,6 +318,67 @@ def apply_statuses(
                     )
             session.add(invoice)
         session.commit()
+
+
+def _is_ours(
+    session: Session,
+    invoice: Invoice,
+    item: InvoiceSummary,
+    sync: SupplierSync,
+    accounting_email: str,
+) -> bool:
+    """Whether the statuses of `item` are this invoice's. A number alone proves nothing: an
+    invoice of ours that Chorus Pro does not know by id takes it only if they match
+    (`tasks.deposit.matching`); otherwise it is left alone, or put in `conflict` if it was about
+    to be sent."""
+    if invoice.chorus_invoice_id is not None:
+        if invoice.chorus_invoice_id != item.identifiantFactureCPP:
+            log.warning(
+                "reconcile.number_reused",
+                invoice=invoice.invoice_number,
+                ours=invoice.chorus_invoice_id,
+                theirs=item.identifiantFactureCPP,
+            )
+            return False
+        return True
+    if invoice.state in _SETTLED_ELSEWHERE:
+        return False
+    diffs = differences(invoice, item)
+    if not diffs:
+        invoice.chorus_invoice_id = item.identifiantFactureCPP
+        invoice.state = InvoiceState.DEPOSITED.value
+        invoice.deposit_date = item.dateDepot or invoice.deposit_date
+        invoice.deposit_origin = origin_of(
+            item, may_have_sent=invoice.id is not None and may_have_sent(session, invoice.id)
+        ).value
+        invoice.deposit_error_code = invoice.deposit_error_label = None
+        invoice.updated_at = utcnow()
+        sync.matched_on_chorus += 1
+        log.info(
+            "reconcile.found_deposited",
+            invoice=invoice.invoice_number,
+            origin=invoice.deposit_origin,
+        )
+        return True
+    if invoice.state in _SENDABLE:
+        invoice.state = InvoiceState.CONFLICT.value
+        invoice.deposit_error_code = CONFLICT_CODE
+        invoice.deposit_error_label = conflict_label(item, diffs)[:2000]
+        invoice.updated_at = utcnow()
+        session.flush()
+        record_conflict(session, invoice, item, diffs, accounting_email)
+        sync.conflicts += 1
+        log.warning(
+            "reconcile.conflict", invoice=invoice.invoice_number, theirs=item.identifiantFactureCPP
+        )
+    return False
+
+
+#: Invoices whose fate the deposit protocol settles (it searches by number itself), or that
+#: accounting must decide.
+_SETTLED_ELSEWHERE = frozenset({InvoiceState.SUBMITTING.value, InvoiceState.CONFLICT.value})
+#: Invoices that would be sent (again): another invoice under their number stops them.
+_SENDABLE = frozenset({InvoiceState.READY.value, InvoiceState.DEPOSIT_FAILED.value})
 
 
 def _queue_status_alert(

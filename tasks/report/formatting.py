@@ -9,6 +9,7 @@ STAGE_LABELS = {
     "invalid": "Invalide (à corriger)",
     "pending": "En attente de dépôt",
     "deposit_failed": "Dépôt refusé",
+    "conflict": "Numéro déjà pris (à décider)",
     "in_progress": "En cours de traitement",
     "paused": "Suspendue / à recycler",
     "paid": "Payée",

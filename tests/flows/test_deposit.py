@@ -91,14 +91,15 @@ def test_a_business_refusal_is_not_retried_and_alerts_both_audiences(
     ingested: str, simulator: SimulatorHandle
 ) -> None:
     target = _invoices(ingested)[0]
-    simulator.control.manual_invoice(
-        supplier_siret=target.supplier_siret,
-        numeroFacture=target.invoice_number,
-        codeDestinataire=target.buyer_siret,
-        codeServiceExecutant=target.buyer_service_code,
-        montantHtTotal=1.0,
-        montantTVA=0.2,
-    )
+    engine = db.make_engine(ingested)
+    with engine.begin() as connection:
+        # A service the buyer closed after the ingest: Chorus Pro refuses the routing.
+        connection.execute(
+            sa.update(Invoice)
+            .where(col(Invoice.id) == target.id)
+            .values(buyer_service_code="FERME-2026")
+        )
+    engine.dispose()
     first = deposit(invoice_numbers=[target.invoice_number])
     assert first["counts"] == {"refused": 1, "retried": 0}
     again = deposit(invoice_numbers=[target.invoice_number])

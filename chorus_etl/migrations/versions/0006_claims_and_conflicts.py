@@ -15,6 +15,7 @@ PostgreSQL), so a claim says whose it is:
 - the `conflict` invoice state and attempt outcome: Chorus Pro holds another invoice under the
   number.
 
+The dashboard views gain the `conflict` stage (dropped first, recreated last, as in 0005).
 Plain ADD COLUMNs on both engines. The two CHECK constraints only gain a value: PostgreSQL drops
 and recreates them; SQLite, which cannot alter a constraint without copying the table (and the
 invoice table has foreign keys and views), rewrites the constraint's text in its schema the way
@@ -27,6 +28,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from schemas import views
 from schemas.warehouse import UTCDateTime
 
 revision = "0006"
@@ -82,7 +84,25 @@ def _replace_check(table: str, name: str, old: str, new: str) -> None:
     op.create_check_constraint(name, table, new)
 
 
+def _table_views() -> list[views.View]:
+    return [view for view in views.VIEWS if view.sql is not None]
+
+
+def _drop_views() -> None:
+    for view in reversed(_table_views()):
+        op.execute(sa.text(f"DROP VIEW IF EXISTS {view.name}"))
+
+
+def _create_views() -> None:
+    dialect = op.get_bind().dialect.name
+    for view in _table_views():
+        assert view.sql is not None
+        sql = views.render(view.sql, dialect, cooperative_columns=True)
+        op.execute(sa.text(f"CREATE VIEW {view.name} AS\n{sql}"))
+
+
 def upgrade() -> None:
+    _drop_views()
     op.add_column("deposit_attempt", sa.Column("owner", sa.String(length=200), nullable=True))
     op.add_column(
         "deposit_attempt", sa.Column("lease_until", UTCDateTime(timezone=True), nullable=True)
@@ -98,9 +118,12 @@ def upgrade() -> None:
     )
     for table, name, column, before, added in CHECKS:
         _replace_check(table, name, _in_list(column, before), _in_list(column, before + added))
+    # The dashboards' views gain the `conflict` stage.
+    _create_views()
 
 
 def downgrade() -> None:
+    _drop_views()
     # Before 0006 an invoice in conflict would have been a refused deposit: never resent by itself.
     op.execute(sa.text("UPDATE invoice SET state = 'deposit_failed' WHERE state = 'conflict'"))
     op.execute(sa.text("UPDATE deposit_attempt SET outcome = 'refused' WHERE outcome = 'conflict'"))
@@ -111,3 +134,4 @@ def downgrade() -> None:
     op.drop_column("alert", "claimed_by")
     op.drop_column("deposit_attempt", "lease_until")
     op.drop_column("deposit_attempt", "owner")
+    _create_views()
