@@ -318,6 +318,32 @@ async def reset_stats(store: Store, request: Request) -> dict[str, Any]:
     return {"reset": True}
 
 
+async def get_gate(store: Store, request: Request) -> dict[str, Any]:
+    return store.gate.as_json()
+
+
+async def post_gate(store: Store, request: Request) -> dict[str, Any]:
+    """`{"close": [path prefixes]}` holds matching API requests; `{"open": true}` lets them go."""
+    body = await _json_body(request)
+    if body.get("open"):
+        store.gate.open()
+    elif isinstance(body.get("close"), list) and body["close"]:
+        store.gate.close([str(p) for p in body["close"]])
+    else:
+        raise ControlError('give {"close": [path prefixes]} or {"open": true}')
+    return store.gate.as_json()
+
+
+async def wait_gate(store: Store, request: Request) -> dict[str, Any]:
+    """Answers once `caught` requests were held since the gate closed (400 after `timeout`)."""
+    body = await _json_body(request)
+    caught = int(body.get("caught", 1))
+    timeout = float(body.get("timeout", 60))
+    if not await store.gate.wait_caught(caught, timeout):
+        raise ControlError(f"{store.gate.caught} requests caught, not {caught}, in {timeout} s")
+    return store.gate.as_json()
+
+
 def control_routes(store: Store) -> list[Route]:
     def route(path: str, run: Endpoint, method: str) -> Route:
         return Route(path, _endpoint(store, run), methods=[method])
@@ -335,4 +361,7 @@ def control_routes(store: Store) -> list[Route]:
         route("/_sim/invoices/{invoice_id:int}/status", set_status, "POST"),
         route("/_sim/stats", get_stats, "GET"),
         route("/_sim/stats/reset", reset_stats, "POST"),
+        route("/_sim/gate", get_gate, "GET"),
+        route("/_sim/gate", post_gate, "POST"),
+        route("/_sim/gate/wait", wait_gate, "POST"),
     ]

@@ -191,6 +191,11 @@ def _counted(
         epoch = store.count_request(path)
         request.scope[auth.STATS_EPOCH_KEY] = epoch
         try:
+            if store.gate.closed:
+                # Read before waiting: a client that gives up meanwhile leaves its body behind,
+                # and a held request is handled as if it had just arrived, like Chorus Pro would.
+                await request.body()
+                await store.gate.pass_through(path)
             response = await run(request)
         finally:
             store.request_finished()

@@ -118,6 +118,17 @@ class SimulatorControl:
     def reset_stats(self) -> dict[str, Any]:
         return self._call("POST", "/_sim/stats/reset")
 
+    def close_gate(self, *paths: str) -> dict[str, Any]:
+        """Holds every API request whose path starts with one of `paths` until `open_gate`."""
+        return self._call("POST", "/_sim/gate", {"close": list(paths)})
+
+    def open_gate(self) -> dict[str, Any]:
+        return self._call("POST", "/_sim/gate", {"open": True})
+
+    def wait_gate(self, caught: int, timeout: float = 60) -> dict[str, Any]:
+        """Returns once `caught` requests were held since the gate closed; raises on timeout."""
+        return self._call("POST", "/_sim/gate/wait", {"caught": caught, "timeout": timeout})
+
     def close(self) -> None:
         self._client.close()
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 from chorus_pro.simulator import lifecycle
 from chorus_pro.simulator.clock import PARIS, SimClock, format_iso, to_paris
 from chorus_pro.simulator.config import Outcome, SimulatorConfig, TechnicalAccount
+from chorus_pro.simulator.gate import Gate
 from chorus_pro.simulator.faults import FaultInjector
 from chorus_pro.simulator.lifecycle import PlannedStep
 from chorus_pro.simulator.quota import ClientStats, RateLimiter
@@ -208,6 +209,8 @@ class Store:
         self._stats_epoch = 0
         #: Requests whose handler has not finished: live, so a reset leaves it alone.
         self.in_flight = 0
+        #: Holds requests for tests of overlapping runs; a reset leaves it too (it is live).
+        self.gate = Gate()
         self._initialise(self.base_config)
 
     # --- life of the store ---------------------------------------------------------------

@@ -4,11 +4,9 @@ process killed thrice."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import date
@@ -16,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from prefect.settings import PREFECT_API_URL
 from sqlmodel import col
 
 from chorus_etl import db
@@ -25,6 +22,7 @@ from chorus_pro.simulator import SimulatorHandle
 from flows.ingest import ingest
 from schemas.warehouse import Invoice
 from tasks.sample.export import generate_export
+from tests.chaos.helpers import process_env, simulator_settled, start_deposit, states
 from tests.flows.helpers import configure
 
 TODAY = date(2026, 11, 27)
@@ -39,51 +37,13 @@ FAULTS = {
 }
 
 
-def _states(url: str) -> Counter[str]:
-    engine = db.make_engine(url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(col(Invoice.state), sa.func.count()).group_by(col(Invoice.state))
-            )
-            return Counter({state: int(n) for state, n in rows})
-    finally:
-        engine.dispose()
-
-
-def _start_deposit(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli", "deposit", "--json"],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def _simulator_settled(simulator: SimulatorHandle) -> None:
-    """Waits until no request is still being handled: a killed deposit's last call may still be
-    running in the simulator, and a flux it lands after the clock moved would stay pending, so
-    absent from the next run's search although received (a real gap of minutes, not of test
-    milliseconds: what `CHORUS_ETL_FLUX_RESEND_GRACE_MINUTES` stands for in production)."""
-    deadline = time.monotonic() + 60
-    seen: tuple[int, int] | None = None
-    while time.monotonic() < deadline:
-        stats = simulator.control.stats()
-        now = (stats["total"], stats["in_flight"])
-        if now == seen and now[1] == 0:  # idle twice in a row, and nothing new arrived between
-            return
-        seen = now
-        time.sleep(0.05)
-    raise AssertionError(f"the simulator never went idle: {seen}")
-
-
 def _sent_reaches(url: str, process: subprocess.Popen[bytes], target: int) -> None:
     """Polls the warehouse until `target` invoices are sent (deposited, or a flux waiting for its
     report) or the process ends."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        states = _states(url)
-        if states["deposited"] + states["submitting"] >= target:
+        now = states(url)
+        if now["deposited"] + now["submitting"] >= target:
             return
         time.sleep(0.05)
 
@@ -110,39 +70,38 @@ def _run_under_fire(
     assert report["counts"]["state_ready"] == INVOICES
 
     simulator.control.set_faults(**FAULTS)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env["PREFECT_API_URL"] = str(PREFECT_API_URL.value())
-    env["CHORUS_ETL_DEPOSIT_CONCURRENCY"] = "8"
-    env["CHORUS_ETL_DEPOSIT_RATE_PER_SECOND"] = "1000"
-    env["CHORUS_ETL_HTTP_MAX_RETRIES"] = "6"
-    env["PYTHONFAULTHANDLER"] = "1"  # a crash of a deposit process shows its threads in the log
+    env = process_env(
+        CHORUS_ETL_DEPOSIT_CONCURRENCY="8",
+        CHORUS_ETL_DEPOSIT_RATE_PER_SECOND="1000",
+        CHORUS_ETL_HTTP_MAX_RETRIES="6",
+    )
     log = tmp_path / "deposit.log"
 
     rng = random.Random(20261127)
     kills = 0
     for target in sorted(rng.sample(range(20, INVOICES - 40), 3)):
-        _simulator_settled(simulator)
+        simulator_settled(simulator)
         simulator.control.advance(minutes=5)
-        process = _start_deposit(env, log)
+        process = start_deposit(env, log)
         _sent_reaches(url, process, target)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             kills += 1
         process.wait(timeout=60)
     assert kills == 3, "each run was killed mid-way"
-    sent = _states(url)
+    sent = states(url)
     assert 0 < sent["deposited"] + sent["submitting"] < INVOICES
 
     for _ in range(8):
-        states = _states(url)
-        if states["deposited"] == INVOICES:
+        now = states(url)
+        if now["deposited"] == INVOICES:
             break
-        _simulator_settled(simulator)
+        simulator_settled(simulator)
         simulator.control.advance(minutes=5)
-        process = _start_deposit(env, log)
+        process = start_deposit(env, log)
         assert process.wait(timeout=300) == 0, log.read_text()[-3000:]
-    states = _states(url)
-    assert states == Counter({"deposited": INVOICES}), (states, log.read_text()[-3000:])
+    final = states(url)
+    assert final == Counter({"deposited": INVOICES}), (final, log.read_text()[-3000:])
 
     store = simulator.control.store()
     submissions = {
