@@ -28,8 +28,8 @@ from typing import Any, Literal
 from chorus_pro.simulator import lifecycle
 from chorus_pro.simulator.clock import PARIS, SimClock, format_iso, to_paris
 from chorus_pro.simulator.config import Outcome, SimulatorConfig, TechnicalAccount
-from chorus_pro.simulator.gate import Gate
 from chorus_pro.simulator.faults import FaultInjector
+from chorus_pro.simulator.gate import Gate
 from chorus_pro.simulator.lifecycle import PlannedStep
 from chorus_pro.simulator.quota import ClientStats, RateLimiter
 from chorus_pro.simulator.seed import BankAccount, Buyer, Service, Supplier
