@@ -54,6 +54,8 @@ KIND_LABELS = {
     "deposit_refused": "dépôt refusé",
     "payment_overdue": "paiement en retard",
     "password_expiring": "mot de passe bientôt expiré",
+    "access_refused": "accès refusé",
+    "number_conflict": "numéro déjà utilisé",
 }
 _DELIVERED = re.compile(r"^\[delivered: ([^\]\s]*)\] ?")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s/?#]+@")
