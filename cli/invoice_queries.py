@@ -331,6 +331,7 @@ def invoice_lives(
             col(Invoice.current_status_at).label("chorus_status_at"),
             col(Invoice.current_status_comment).label("chorus_status_comment"),
             col(Invoice.deposit_date),
+            col(Invoice.deposit_origin),
             col(Invoice.deposit_error_code),
             col(Invoice.deposit_error_label),
             col(Invoice.pdf_path),

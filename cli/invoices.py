@@ -72,7 +72,7 @@ def invoices(
     state: str | None = typer.Option(
         None,
         "--state",
-        help="Pipeline state: invalid, ready, submitting, deposited, deposit_failed, external.",
+        help="Pipeline state: invalid, ready, submitting, deposited, deposit_failed, conflict, external.",
     ),
     overdue: bool = typer.Option(
         False, "--overdue", help="Only invoices past their legal payment delay (as the alerts)."
@@ -547,6 +547,7 @@ def _print_life(console: Console, life: InvoiceLife) -> None:
         "deposit",
         h["deposit_date"] and f"deposited {_day(h['deposit_date'])}",
         life.deposit_mode and f"mode {life.deposit_mode}",
+        h["deposit_origin"] == "portal" and "found on Chorus Pro (deposited by hand)",
         h["deposit_error_code"] and f"error {h['deposit_error_code']}",
         h["deposit_error_label"],
     )
