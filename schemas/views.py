@@ -14,10 +14,9 @@ Cooperatives. Every view says which cooperative each row belongs to (`cooperativ
 summaries group by it first, so that `WHERE cooperative = '…'` gives one cooperative exactly its
 own rows and figures, even for a structure that moved from one cooperative to another.
 
-Legal payment rules. They mirror `tasks/reconcile/overdue.py` (this package imports nothing of ours; a test
-keeps the two equal): the delay runs from the deposit date, 30 days for the State and local bodies,
-50 for hospitals, 60 for public companies; interest is TTC × (ECB rate + 8 points) × days late / 365,
-rounded half up to the cent in integer arithmetic, plus a €40 indemnity.
+Legal payment rules. They come from `schemas/rules.py`, the one home of the domain rules, which
+the pipeline's alerts read too: delays, statuses, buyer-name patterns and the late-interest
+arithmetic (integers, rounded half up once) are generated into the SQL from there.
 
 Settings in SQL. The ECB rate and the buyer-kind overrides are settings, which a view cannot read,
 and a new table would need a model in `schemas/warehouse.py`. So they live in two one-line views,
@@ -36,28 +35,24 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from schemas.rules import (
+    CLOSED,
+    DELAYS,
+    HOSPITAL_SUBSTRINGS,
+    HOSPITAL_WORDS,
+    INDEMNITY_CENTS,
+    LATE_INTEREST_MARGIN_BP,
+    PAID,
+    PAID_WHEN_NOT_REPORTED,
+    PAUSED,
+    PUBLIC_COMPANY_SUBSTRINGS,
+    PUBLIC_COMPANY_WORDS,
+    REJECTED,
+    WORD_SEPARATORS,
+    ecb_rate_bp,
+    late_interest_sql,
+)
 from schemas.warehouse import UTCDateTime
-
-# --- legal rules, mirrored from tasks/reconcile/overdue.py ------------------------------------------------
-
-DELAYS = {"state": 30, "local": 30, "hospital": 50, "public_company": 60}
-INDEMNITY_CENTS = 4000
-#: Late-payment interest is the ECB rate plus 8 points; rates are basis points (1 % = 100).
-LATE_INTEREST_MARGIN_BP = 800
-PAID = ("MISE_EN_PAIEMENT",)
-PAID_WHEN_NOT_REPORTED = ("MANDATEE", "MISE_A_DISPOSITION_COMPTABLE", "COMPTABILISEE", *PAID)
-CLOSED = ("REJETEE", "ABANDONNEE", "SUPPRIMEE")
-PAUSED = ("SUSPENDUE", "A_RECYCLER")
-REJECTED = "REJETEE"
-
-#: Buyer-name patterns of `tasks.reconcile.overdue` (`_HOSPITAL`, `_PUBLIC_COMPANY`): substrings match
-#: anywhere, words only between word boundaries.
-HOSPITAL_SUBSTRINGS = ("HOSPITALI", "HOPITAL", "HÔPITAL")
-HOSPITAL_WORDS = ("CHU", "CHR", "EPSM")
-PUBLIC_COMPANY_SUBSTRINGS = ("OFFICE PUBLIC",)
-PUBLIC_COMPANY_WORDS = ("REGIE", "RÉGIE", "EPIC", "SOCIETE")
-#: SQL has no portable `\b`: these become spaces before a word is looked up between spaces.
-WORD_SEPARATORS = "-'’().,/&;:\"«»!?+*[]\t\n"
 
 #: Where an invoice is, in one word, for dashboards (docs/warehouse.md explains each).
 STAGES = (
@@ -478,8 +473,7 @@ INVOICE_LIFECYCLE = View(
         -- cents × bp × days / (365 days × 10,000 bp per unit), rounded half up, in integers
         CASE
             WHEN l.signed_days_late > 0 THEN
-                (2 * l.total_ttc_cents * l.late_interest_rate_bp * l.signed_days_late + 3650000)
-                / 7300000
+                {late_interest_sql("l.total_ttc_cents", "l.late_interest_rate_bp", "l.signed_days_late")}
             ELSE 0
         END AS interest_cents,
         CASE WHEN l.signed_days_late > 0 THEN {INDEMNITY_CENTS} ELSE 0 END AS indemnity_cents,
@@ -807,11 +801,6 @@ def over(view: View, dialect: str, snapshot: str) -> str:
     """
     assert view.sql is not None and view.sql.count(LIFECYCLE_SOURCE) == 1, view.name
     return render(view.sql.replace(LIFECYCLE_SOURCE, f"FROM {snapshot}"), dialect)
-
-
-def ecb_rate_bp(ecb_rate_percent: float) -> int:
-    """The setting (a percentage, 2.15) as integer basis points (215), for exact integer SQL."""
-    return round(ecb_rate_percent * 100)
 
 
 def legal_setting_sql(ecb_rate_percent: float) -> str:

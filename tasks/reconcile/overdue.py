@@ -1,15 +1,11 @@
-"""Legal payment delays: which deposited invoices are late, and what the supplier may claim.
+"""Which deposited invoices are late, and what the supplier may claim, as of a date.
 
-The delay runs from the Chorus Pro deposit date: 30 days for the State, local authorities and their
-public bodies, 50 for public hospitals, 60 for public companies (Code de la commande publique,
-R. 2192-10 and R. 2192-11). Past it, moratorium interest accrues at the ECB rate plus 8 points, plus a
-€40 recovery indemnity. Chorus Pro does not say which kind a buyer is, so the kind comes from a
-configured map, else from the buyer's name, else "State or local" (30 days, the strictest).
+The rules themselves (delays per buyer kind, what counts as paid, closed or paused, the interest
+arithmetic) are `schemas.rules`, which the dashboards' views are generated from too.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from schemas import rules
+from schemas.rules import DELAYS, buyer_kind, late_interest_cents, late_interest_rate_bp
 from schemas.warehouse import (
     Alert,
     BuyerStructure,
@@ -28,36 +26,10 @@ from schemas.warehouse import (
 )
 from tasks.alerts import messages, outbox
 
-DELAYS = {"state": 30, "local": 30, "hospital": 50, "public_company": 60}
-INDEMNITY_CENTS = 4000
-PAID = frozenset({"MISE_EN_PAIEMENT"})
-#: A buyer that never reports payment (`statutMiseEnPaiementNestPasRemonte`) stops at the mandate.
-PAID_WHEN_NOT_REPORTED = frozenset(
-    {"MANDATEE", "MISE_A_DISPOSITION_COMPTABLE", "COMPTABILISEE", "MISE_EN_PAIEMENT"}
-)
-#: Invoices that will never be paid as such: no payment reminder for them.
-CLOSED = frozenset({"REJETEE", "ABANDONNEE", "SUPPRIMEE"})
-#: Returned to the supplier: the payment delay is suspended until the supplier acts.
-PAUSED = frozenset({"SUSPENDUE", "A_RECYCLER"})
-_HOSPITAL = re.compile(r"HOSPITALI|HOPITAL|HÔPITAL|\bCHU\b|\bCHR\b|\bEPSM\b", re.IGNORECASE)
-_PUBLIC_COMPANY = re.compile(
-    r"\bREGIE\b|\bRÉGIE\b|\bEPIC\b|OFFICE PUBLIC|\bSOCIETE\b", re.IGNORECASE
-)
-
-
-def buyer_kind(siret: str | None, name: str | None, overrides: dict[str, str]) -> str:
-    if siret and siret in overrides:
-        return overrides[siret]
-    if name and _HOSPITAL.search(name):
-        return "hospital"
-    if name and _PUBLIC_COMPANY.search(name):
-        return "public_company"
-    return "state" if siret and siret.startswith("1") else "local"
-
-
-def late_interest_cents(amount_cents: int, days_late: int, rate_percent: float) -> int:
-    """Simple interest over the days late, as the moratorium-interest rule computes it."""
-    return round(amount_cents * rate_percent / 100 * days_late / 365)
+PAID = frozenset(rules.PAID)
+PAID_WHEN_NOT_REPORTED = frozenset(rules.PAID_WHEN_NOT_REPORTED)
+CLOSED = frozenset(rules.CLOSED)
+PAUSED = frozenset(rules.PAUSED)
 
 
 @dataclass(frozen=True)
@@ -83,7 +55,7 @@ def find_overdue(
     Reads only what decides: the candidate invoices' few columns, and the status events that
     settle or close an invoice (not the whole event log).
     """
-    rate = ecb_rate_percent + 8
+    rate_bp = late_interest_rate_bp(ecb_rate_percent)
     earliest = as_of - timedelta(days=min(DELAYS.values()))
     only = [col(Invoice.cooperative) == cooperative] if cooperative is not None else []
     with Session(engine) as session:
@@ -134,7 +106,7 @@ def find_overdue(
                     delay,
                     due,
                     days_late,
-                    late_interest_cents(ttc, days_late, rate),
+                    late_interest_cents(ttc, days_late, rate_bp),
                 )
             )
     return late
@@ -182,7 +154,7 @@ def queue_overdue_alerts(
                 item.due,
                 item.days_late,
                 item.interest_cents,
-                INDEMNITY_CENTS,
+                rules.INDEMNITY_CENTS,
                 ecb_rate_percent + 8,
             )
             created += len(

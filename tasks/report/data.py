@@ -22,10 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from schemas.rules import LATE_INTEREST_MARGIN_BP
 from schemas.views import (
     ENTREPRENEUR_SUMMARY,
     INVOICE_LIFECYCLE,
-    LATE_INTEREST_MARGIN_BP,
     LEGAL_SETTING,
     PIPELINE_RUN,
     REJECTION,

@@ -15,7 +15,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from statistics import median
 
-from schemas.views import DELAYS, STRUCTURE_SUMMARY
+from schemas.rules import DELAYS
+from schemas.views import STRUCTURE_SUMMARY
 from tasks.report import charts, tables
 from tasks.report.data import EntrepreneurKey, ReportData, Row
 from tasks.report.formatting import counted, days, euros, integer

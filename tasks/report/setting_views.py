@@ -15,11 +15,11 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from schemas.rules import ecb_rate_bp
 from schemas.views import (
     BUYER_KIND_SETTING,
     LEGAL_SETTING,
     buyer_kind_setting_sql,
-    ecb_rate_bp,
     legal_setting_sql,
     replace_statements,
 )

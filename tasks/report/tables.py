@@ -13,7 +13,7 @@ from operator import itemgetter
 from statistics import median
 from typing import Any
 
-from schemas.views import DELAYS
+from schemas.rules import DELAYS
 from tasks.report.data import Row
 from tasks.report.formatting import KIND_LABELS, STAGE_LABELS, STATUS_LABELS, integer
 from tasks.report.table import Column, Table

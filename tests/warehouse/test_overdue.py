@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from schemas.rules import DELAYS, buyer_kind, late_interest_cents
 from schemas.warehouse import BuyerStructure, Invoice, StatusEvent
-from tasks.reconcile.overdue import DELAYS, buyer_kind, find_overdue, late_interest_cents
+from tasks.reconcile.overdue import find_overdue
 
 DEPOSIT = date(2026, 9, 1)
 SIRETS = {
@@ -68,7 +69,7 @@ def test_each_delay_starts_at_the_deposit_date(warehouse: Engine, kind: str) -> 
     assert [(o.invoice_id, o.delay_days, o.days_late) for o in late] == [
         (invoice_id, DELAYS[kind], 10)
     ]
-    assert late[0].interest_cents == late_interest_cents(100_000, 10, 10.15)
+    assert late[0].interest_cents == late_interest_cents(100_000, 10, 1015)
     assert late[0].interest_cents == 278
 
 
