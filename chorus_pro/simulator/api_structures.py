@@ -50,14 +50,14 @@ def _vat_number(siret: str) -> str:
 
 
 def _structure(store: Store, body: dict[str, Any], key: str) -> Structure:
-    """The structure named in the body; an inactive one may be configured out of reach (20001)
-    while the search still lists it, the case a directory client must not take for an outage."""
+    """The structure named in the body; one may be configured out of reach (20001) while the
+    search still lists it, the case a directory client must not take for an outage."""
     structure_id = get_int(body, key, required=True)
     assert structure_id is not None
     structure = structure_by_id(structure_id)
     if structure is None:
         raise codes.STRUCTURE_NOT_FOUND()
-    if not structure.active and not store.config.inactive_structures_consultable:
+    if structure.siret in store.config.unconsultable_structures:
         raise codes.STRUCTURE_NONEXISTENT()
     return structure
 

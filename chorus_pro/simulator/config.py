@@ -178,11 +178,12 @@ class SimulatorConfig(BaseModel):
     )
     flux_outcome: Literal["auto", "IN_INTEGRE", "IN_REJETE"] = "auto"
     reject_duplicate_numbers: bool = True
-    inactive_structures_consultable: bool = Field(
-        default=True,
-        description="False: structures consulter, rechercher/services and consulter/service "
-        "answer 20001 'Structure inexistante.' for an inactive structure, which rechercher "
-        "still lists with statut INACTIVE (a dissolved buyer, as Chorus Pro may answer).",
+    unconsultable_structures: list[str] = Field(
+        default_factory=list,
+        description="SIRETs whose structures consulter, rechercher/services and "
+        "consulter/service answer 20001 'Structure inexistante.' while rechercher still lists "
+        "them with their statut: a dissolved buyer (the inactive one), or one that went between "
+        "the search and the consultation.",
     )
     lifecycle_outcome: Outcome | None = Field(
         default=None, description="Forces every new invoice's outcome (else seeded shares)."

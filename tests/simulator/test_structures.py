@@ -233,14 +233,14 @@ def test_unknown_structure_or_service(api: Api) -> None:
     api.refused(f"{BASE}/consulter", {"idStructureCPP": "abc"}, 20901)
 
 
-def test_an_inactive_structure_can_be_listed_yet_nonexistent_to_consult(
+def test_a_structure_can_be_listed_yet_nonexistent_to_consult(
     api: Api, simulator: SimulatorHandle
 ) -> None:
     """The dissolved buyer as Chorus Pro may show it: INACTIVE in the search, 20001 behind it."""
     search = {"structure": {"identifiantStructure": BUYER_INACTIVE.siret}}
     (service,) = BUYER_INACTIVE.services
     consultable = api.ok(f"{BASE}/consulter", {"idStructureCPP": BUYER_INACTIVE.id})
-    simulator.control.set_config(inactive_structures_consultable=False)
+    simulator.control.set_config(unconsultable_structures=[BUYER_INACTIVE.siret])
 
     (listed,) = api.ok(f"{BASE}/rechercher", search)["listeStructures"]
     refusals = [
