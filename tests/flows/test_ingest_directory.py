@@ -1,0 +1,86 @@
+"""Definitive directory answers are reasons; only a failure to get an answer defers.
+
+Against the simulator answering as the reference allows for a dissolved buyer (listed INACTIVE by
+the search, `consulter` a business error 20001 behind it), and for a buyer the search lists
+ACTIVE that `consulter` no longer knows.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chorus_pro.simulator import SimulatorHandle
+from chorus_pro.simulator.seed import BUYER_INACTIVE, BUYER_NO_REQUIREMENT
+from flows.ingest import ingest
+from tasks.sample.export import generate_export
+from tests.flows.helpers import configure
+
+TODAY = date(2026, 11, 27)
+STRUCTURES = "/cpro/structures/v1"
+
+
+def _export(folder: Path, *buyers: Any, seed: int = 11) -> Path:
+    generate_export(folder, invoices=3, seed_value=seed, today=TODAY, buyers=buyers)
+    return folder
+
+
+def _rules(report: dict[str, Any]) -> set[tuple[str, str | None, str]]:
+    return {(i["result"], i["state"], r["rule"]) for i in report["invoices"] for r in i["reasons"]}
+
+
+def test_an_inactive_buyer_is_refused_after_one_ingest_without_more_calls(
+    tmp_path: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _export(tmp_path / "export", BUYER_INACTIVE)
+    configure(monkeypatch, sqlite_url, simulator)
+    simulator.control.set_config(unconsultable_structures=[BUYER_INACTIVE.siret])
+
+    report = ingest(folder, today=TODAY)
+
+    assert _rules(report) == {("inserted", "invalid", "buyer.inactive")}
+    requests = simulator.control.stats()["requests"]
+    assert requests.get(f"{STRUCTURES}/rechercher") == 1
+    assert f"{STRUCTURES}/consulter" not in requests
+    assert f"{STRUCTURES}/rechercher/services" not in requests
+
+
+def test_a_business_error_on_consult_is_a_definitive_reason_with_chorus_code_and_label(
+    tmp_path: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _export(tmp_path / "export", BUYER_NO_REQUIREMENT)
+    configure(monkeypatch, sqlite_url, simulator)
+    simulator.control.set_config(unconsultable_structures=[BUYER_NO_REQUIREMENT.siret])
+
+    first = ingest(folder, today=TODAY)
+    simulator.control.reset_stats()
+    cached = ingest(_export(tmp_path / "later", BUYER_NO_REQUIREMENT, seed=12), today=TODAY)
+
+    assert _rules(first) == _rules(cached) == {("inserted", "invalid", "buyer.unknown")}
+    messages = {r["message_fr"] for i in first["invoices"] for r in i["reasons"]}
+    (message,) = messages
+    assert "« Structure inexistante. » (code 20001)" in message
+    assert {r["message_fr"] for i in cached["invoices"] for r in i["reasons"]} == messages
+    assert simulator.control.stats()["requests"] == {}, "the answer is cached like any other"
+
+
+@pytest.mark.parametrize("path", ["rechercher", "consulter"])
+def test_a_503_still_defers(
+    path: str,
+    tmp_path: Path,
+    sqlite_url: str,
+    simulator: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = _export(tmp_path / "export", BUYER_NO_REQUIREMENT)
+    configure(monkeypatch, sqlite_url, simulator)
+    simulator.control.set_faults(rate_503=1.0, paths=[f"{STRUCTURES}/{path}"])
+
+    report = ingest(folder, today=TODAY)
+
+    assert _rules(report) == {("waiting", None, "directory.unavailable")}
+    (message,) = {r["message_en"] for i in report["invoices"] for r in i["reasons"]}
+    assert "TransientError" in message and "retried next run" in message
