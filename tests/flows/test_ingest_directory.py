@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
+from chorus_etl.settings import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
 from chorus_pro.simulator.seed import BUYER_INACTIVE, BUYER_NO_REQUIREMENT
 from flows.ingest import ingest
+from schemas.warehouse import Alert, StalledWait
 from tasks.sample.export import generate_export
-from tests.flows.helpers import configure
+from tests.flows.helpers import configure, rows_of
 
 TODAY = date(2026, 11, 27)
 STRUCTURES = "/cpro/structures/v1"
@@ -77,10 +79,41 @@ def test_a_503_still_defers(
 ) -> None:
     folder = _export(tmp_path / "export", BUYER_NO_REQUIREMENT)
     configure(monkeypatch, sqlite_url, simulator)
-    simulator.control.set_faults(rate_503=1.0, paths=[f"{STRUCTURES}/{path}"])
+    simulator.control.set_faults(
+        rate_503=1.0, retry_after_seconds=0, paths=[f"{STRUCTURES}/{path}"]
+    )
 
     report = ingest(folder, today=TODAY)
 
     assert _rules(report) == {("waiting", None, "directory.unavailable")}
     (message,) = {r["message_en"] for i in report["invoices"] for r in i["reasons"]}
     assert "TransientError" in message and "retried next run" in message
+
+
+def test_a_directory_wait_past_its_bound_alerts_accounting_once_and_keeps_waiting(
+    tmp_path: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _export(tmp_path / "export", BUYER_NO_REQUIREMENT)
+    configure(monkeypatch, sqlite_url, simulator)
+    monkeypatch.setenv("CHORUS_ETL_WAIT_ALERT_AFTER_RUNS", "2")
+    reset_settings_cache()
+    simulator.control.set_faults(rate_503=1.0, retry_after_seconds=0, paths=[STRUCTURES])
+
+    within = [ingest(folder, today=TODAY) for _ in range(2)]
+    quiet = rows_of(sqlite_url, Alert)
+    past = [ingest(folder, today=TODAY) for _ in range(2)]
+    alerted = rows_of(sqlite_url, Alert)
+    simulator.control.set_faults()
+    back = ingest(folder, today=TODAY)
+
+    assert quiet == []
+    assert all(_rules(r) == {("waiting", None, "directory.unavailable")} for r in within + past)
+    (alert,) = alerted
+    assert (alert.kind, alert.audience) == ("stalled_directory", "accounting")
+    numbers = [i["invoice_number"] for i in within[0]["invoices"]]
+    assert all(f"Facture {n} " in alert.body for n in numbers)
+    assert "3 passage(s) ; dernière erreur : Chorus Pro directory unavailable (Transient" in (
+        alert.body
+    )
+    assert {i["state"] for i in back["invoices"]} == {"ready"}
+    assert rows_of(sqlite_url, StalledWait) == [], "the waits ended with the directory's answer"
