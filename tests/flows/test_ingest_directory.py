@@ -7,6 +7,7 @@ ACTIVE that `consulter` no longer knows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 
 from chorus_etl.settings import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
-from chorus_pro.simulator.seed import BUYER_INACTIVE, BUYER_NO_REQUIREMENT
+from chorus_pro.simulator.seed import BUYER_INACTIVE, BUYER_NO_REQUIREMENT, Buyer
 from flows.ingest import ingest
 from schemas.warehouse import Alert, StalledWait
 from tasks.sample.export import generate_export
@@ -25,9 +26,23 @@ TODAY = date(2026, 11, 27)
 STRUCTURES = "/cpro/structures/v1"
 
 
-def _export(folder: Path, *buyers: Any, seed: int = 11) -> Path:
-    generate_export(folder, invoices=3, seed_value=seed, today=TODAY, buyers=buyers)
-    return folder
+Export = Callable[..., Path]
+
+
+@pytest.fixture
+def export(
+    tmp_path: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> Export:
+    """The pipeline on this warehouse and simulator; `export(buyer)` writes three invoices to
+    `buyer` (another `seed`, other numbers)."""
+    configure(monkeypatch, sqlite_url, simulator)
+
+    def write(buyer: Buyer, seed: int = 11) -> Path:
+        folder = tmp_path / f"export-{seed}"
+        generate_export(folder, invoices=3, seed_value=seed, today=TODAY, buyers=[buyer])
+        return folder
+
+    return write
 
 
 def _rules(report: dict[str, Any]) -> set[tuple[str, str | None, str]]:
@@ -35,10 +50,9 @@ def _rules(report: dict[str, Any]) -> set[tuple[str, str | None, str]]:
 
 
 def test_an_inactive_buyer_is_refused_after_one_ingest_without_more_calls(
-    tmp_path: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+    export: Export, simulator: SimulatorHandle
 ) -> None:
-    folder = _export(tmp_path / "export", BUYER_INACTIVE)
-    configure(monkeypatch, sqlite_url, simulator)
+    folder = export(BUYER_INACTIVE)
     simulator.control.set_config(unconsultable_structures=[BUYER_INACTIVE.siret])
 
     report = ingest(folder, today=TODAY)
@@ -51,15 +65,14 @@ def test_an_inactive_buyer_is_refused_after_one_ingest_without_more_calls(
 
 
 def test_a_business_error_on_consult_is_a_definitive_reason_with_chorus_code_and_label(
-    tmp_path: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+    export: Export, simulator: SimulatorHandle
 ) -> None:
-    folder = _export(tmp_path / "export", BUYER_NO_REQUIREMENT)
-    configure(monkeypatch, sqlite_url, simulator)
+    folder = export(BUYER_NO_REQUIREMENT)
     simulator.control.set_config(unconsultable_structures=[BUYER_NO_REQUIREMENT.siret])
 
     first = ingest(folder, today=TODAY)
     simulator.control.reset_stats()
-    cached = ingest(_export(tmp_path / "later", BUYER_NO_REQUIREMENT, seed=12), today=TODAY)
+    cached = ingest(export(BUYER_NO_REQUIREMENT, seed=12), today=TODAY)
 
     assert _rules(first) == _rules(cached) == {("inserted", "invalid", "buyer.unknown")}
     messages = {r["message_fr"] for i in first["invoices"] for r in i["reasons"]}
@@ -70,15 +83,8 @@ def test_a_business_error_on_consult_is_a_definitive_reason_with_chorus_code_and
 
 
 @pytest.mark.parametrize("path", ["rechercher", "consulter"])
-def test_a_503_still_defers(
-    path: str,
-    tmp_path: Path,
-    sqlite_url: str,
-    simulator: SimulatorHandle,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    folder = _export(tmp_path / "export", BUYER_NO_REQUIREMENT)
-    configure(monkeypatch, sqlite_url, simulator)
+def test_a_503_still_defers(path: str, export: Export, simulator: SimulatorHandle) -> None:
+    folder = export(BUYER_NO_REQUIREMENT)
     simulator.control.set_faults(
         rate_503=1.0, retry_after_seconds=0, paths=[f"{STRUCTURES}/{path}"]
     )
@@ -91,10 +97,12 @@ def test_a_503_still_defers(
 
 
 def test_a_directory_wait_past_its_bound_alerts_accounting_once_and_keeps_waiting(
-    tmp_path: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+    export: Export,
+    sqlite_url: str,
+    simulator: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    folder = _export(tmp_path / "export", BUYER_NO_REQUIREMENT)
-    configure(monkeypatch, sqlite_url, simulator)
+    folder = export(BUYER_NO_REQUIREMENT)
     monkeypatch.setenv("CHORUS_ETL_WAIT_ALERT_AFTER_RUNS", "2")
     reset_settings_cache()
     simulator.control.set_faults(rate_503=1.0, retry_after_seconds=0, paths=[STRUCTURES])
