@@ -82,6 +82,8 @@ log = get_logger(__name__)
 #: An alert lists at most this many waits by name; the others are counted.
 LISTED_MAX = 50
 _ERROR_SHOWN = 300
+#: Keys per statement, well under every engine's limit on bound parameters.
+CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,12 +245,7 @@ def _note(
     engine: Engine, kind: StallKind, by_key: dict[str, Wait], run: str, now: datetime
 ) -> None:
     with Session(engine) as session:
-        rows = {
-            row.key: row
-            for row in session.exec(
-                select(StalledWait).where(col(StalledWait.key).in_(list(by_key))).with_for_update()
-            ).all()
-        }
+        rows = {row.key: row for row in _locked(session, list(by_key))}
         for key, wait in by_key.items():
             row = rows.get(key)
             if row is None:
@@ -274,6 +271,17 @@ def _note(
         session.commit()
 
 
+def _locked(session: Session, keys: list[str]) -> list[StalledWait]:
+    """The rows of these keys, locked for this transaction (PostgreSQL), a chunk at a time: a
+    directory outage may leave a whole export of ten thousand invoices waiting."""
+    rows: list[StalledWait] = []
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        statement = select(StalledWait).where(col(StalledWait.key).in_(chunk)).with_for_update()
+        rows += session.exec(statement).all()
+    return rows
+
+
 def clear_waits(engine: Engine, kind: StallKind, subjects: Iterable[str]) -> int:
     """Forgets the waits that ended (done, refused, gone): a later wait of the same subject is a
     new one. Returns how many rows there were."""
@@ -281,9 +289,9 @@ def clear_waits(engine: Engine, kind: StallKind, subjects: Iterable[str]) -> int
     cleared = 0
     table = StalledWait.__table__  # type: ignore[attr-defined]
     with engine.begin() as connection:
-        for start in range(0, len(keys), 500):
+        for start in range(0, len(keys), CHUNK):
             result = connection.execute(
-                sa.delete(table).where(table.c.key.in_(keys[start : start + 500]))
+                sa.delete(table).where(table.c.key.in_(keys[start : start + CHUNK]))
             )
             cleared += result.rowcount or 0
     return cleared
@@ -311,12 +319,7 @@ def queue_stalled_alerts(
         return [], 0
     created: list[Alert] = []
     with Session(engine, expire_on_commit=False) as session:
-        rows = session.exec(
-            select(StalledWait)
-            .where(col(StalledWait.key).in_(list(keys)))
-            .order_by(col(StalledWait.first_seen_at), col(StalledWait.key))
-            .with_for_update()
-        ).all()
+        rows = sorted(_locked(session, list(keys)), key=lambda r: (r.first_seen_at, r.key))
         over = [row for row in rows if bounds.exceeded(row, now)]
         by_cooperative: dict[str, list[StalledWait]] = {}
         for row in over:

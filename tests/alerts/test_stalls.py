@@ -143,3 +143,18 @@ def test_each_cooperative_hears_of_its_own_waits_only(warehouse: Engine) -> None
     assert set(by_cooperative) == {COOPERATIVE, "loire-ocean"}
     assert "L-1" in by_cooperative["loire-ocean"].body
     assert "L-1" not in by_cooperative[COOPERATIVE].body
+
+
+def test_a_whole_export_waiting_gives_one_alert_that_lists_fifty_and_counts_the_rest(
+    warehouse: Engine,
+) -> None:
+    many = [_wait(f"F-{n:04d}") for n in range(2 * stalls.CHUNK + 1)]
+    _run(warehouse, T0, *many)
+    report = _run(warehouse, T0 + timedelta(days=4), *many)
+
+    (alert,) = _stalled(warehouse)
+    assert report.over_bound == len(many) and report.alerts == [alert.id]
+    assert alert.subject.startswith(f"Chorus Pro : {len(many)} facture(s)")
+    assert alert.body.count("- Facture F-") == stalls.LISTED_MAX
+    assert f"… et {len(many) - stalls.LISTED_MAX} autre(s)" in alert.body
+    assert all(row.alerted_at is not None for row in stalls.list_waits(warehouse))
