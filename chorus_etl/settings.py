@@ -182,6 +182,18 @@ class Settings(BaseSettings):
         default=2.15, description="ECB refinancing rate; late-payment interest adds 8 points."
     )
     password_warning_days: int = Field(default=15, ge=0)
+    wait_alert_after_days: float = Field(
+        default=3.0,
+        ge=0,
+        description="Something retried at every run (an invoice waiting for the directory, a "
+        "deposit left submitting or ready, a flux report, an alert not delivered) that has "
+        "waited longer than this raises one accounting alert (docs/design.md, bounded waits).",
+    )
+    wait_alert_after_runs: int = Field(
+        default=6,
+        ge=1,
+        description="The same bound in runs: waiting at more runs than this alerts too.",
+    )
 
     alert_urls: list[str] = Field(
         default_factory=list,

@@ -27,6 +27,7 @@ from cli import (
     report,
     sample,
     simulator,
+    waits,
 )
 
 app = typer.Typer(
@@ -48,6 +49,7 @@ app.command("report")(report.report)
 app.command("facturx")(facturx.facturx)
 app.command("invoices")(invoices.invoices)
 app.command("invoice")(invoices.invoice)
+app.command("waits")(waits.waits)
 
 
 def main() -> None:

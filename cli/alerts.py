@@ -33,5 +33,10 @@ def _human(summary: dict[str, Any]) -> str:
         f"sent: {summary['sent']}, failed: {summary['failed']}, "
         f"still pending: {summary['pending_left']}, digests: {summary['digests']}"
     )
+    if summary.get("undeliverable"):
+        line += (
+            f"\nundeliverable for too long: {summary['undeliverable']} (accounting was told once, "
+            "a copy is in the .eml outbox folder; `chorus-etl waits` lists them)"
+        )
     kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(summary["by_kind"].items()))
     return f"{line}\n{kinds}" if kinds else line

@@ -37,7 +37,7 @@ def _publish(summary: dict[str, Any]) -> None:
         "",
         *(
             f"- **{name}**: {summary[name]}"
-            for name in ("sent", "failed", "pending_left", "digests")
+            for name in ("sent", "failed", "pending_left", "digests", "undeliverable")
         ),
     ]
     if by_kind:

@@ -329,6 +329,14 @@ class BuyerStructure(SQLModel, table=True):
     engagement_required: bool = False
     service_or_engagement: bool = False
     payment_not_reported: bool = False
+    chorus_code: str | None = Field(
+        default=None,
+        max_length=50,
+        description="The codeRetour of Chorus Pro's refusal when it does not know the buyer.",
+    )
+    chorus_label: str | None = Field(
+        default=None, max_length=500, description="That refusal's libelle, verbatim."
+    )
     fetched_at: datetime = _ts(default_factory=utcnow)
     expires_at: datetime = _ts()
 
@@ -360,6 +368,29 @@ class SyncWatermark(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=100)
     value: datetime = _ts()
     updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class StalledWait(SQLModel, table=True):
+    """Something retried at every run that has not settled yet (`tasks/alerts/stalls.py`).
+
+    One row per wait while it lasts (an invoice waiting for the directory, a deposit left
+    `submitting`, a flux report, an alert not delivered), deleted when it ends, so that a wait
+    that starts again is a new one. Past the bound, accounting is told once (`alerted_at`).
+    """
+
+    __tablename__ = "stalled_wait"
+
+    key: str = Field(primary_key=True, max_length=300, description="<kind>:<subject>")
+    kind: str = Field(max_length=40, index=True)
+    subject: str = Field(max_length=250)
+    cooperative: str = _cooperative("Who is told: the invoice's (or alert's) cooperative.")
+    label: str = Field(max_length=500, description="What the alert calls it, in French.")
+    first_seen_at: datetime = _ts(default_factory=utcnow)
+    last_seen_at: datetime = _ts(default_factory=utcnow)
+    runs: int = Field(default=1, description="Runs that found it still waiting.")
+    last_run: str | None = Field(default=None, max_length=64)
+    last_error: str | None = Field(default=None, max_length=2000)
+    alerted_at: datetime | None = _ts(nullable=True)
 
 
 class PipelineRun(SQLModel, table=True):

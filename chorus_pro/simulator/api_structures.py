@@ -49,12 +49,16 @@ def _vat_number(siret: str) -> str:
     return f"FR{siren.to_tva(siret[:9])}"
 
 
-def _structure(body: dict[str, Any], key: str) -> Structure:
+def _structure(store: Store, body: dict[str, Any], key: str) -> Structure:
+    """The structure named in the body; one may be configured out of reach (20001) while the
+    search still lists it, the case a directory client must not take for an outage."""
     structure_id = get_int(body, key, required=True)
     assert structure_id is not None
     structure = structure_by_id(structure_id)
     if structure is None:
         raise codes.STRUCTURE_NOT_FOUND()
+    if structure.siret in store.config.unconsultable_structures:
+        raise codes.STRUCTURE_NONEXISTENT()
     return structure
 
 
@@ -128,7 +132,7 @@ def consulter(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     `dateExpirationMotPasseCompteTech` is filled only for the supplier structures the technical
     account is attached to (whose account it is).
     """
-    structure = _structure(body, "idStructureCPP")
+    structure = _structure(store, body, "idStructureCPP")
     is_own = isinstance(structure, Supplier) and store.is_attached(structure)
     flags = structure.flags if isinstance(structure, Buyer) else None
     return {
@@ -189,7 +193,7 @@ def _service_item(service: Service) -> dict[str, Any]:
 
 def rechercher_services(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     """All services, active or not; the caller filters on `estActif`."""
-    structure = _structure(body, "idStructure")
+    structure = _structure(store, body, "idStructure")
     page, size, params = page_request(
         body,
         "parametresRechercherServicesStructure",
@@ -211,7 +215,7 @@ def rechercher_services(store: Store, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def consulter_service(store: Store, body: dict[str, Any]) -> dict[str, Any]:
-    structure = _structure(body, "idStructure")
+    structure = _structure(store, body, "idStructure")
     service_id = get_int(body, "idService", required=True)
     service = structure.service_by_id(service_id) if service_id is not None else None
     if service is None:

@@ -118,6 +118,12 @@ STRUCTURE_NOT_ATTACHED = ErrorCode(
 SERVICE_NOT_FOUND = ErrorCode(
     20002, "Service introuvable pour cette structure.", "consulter/service"
 )
+#: What the directory answers about a structure its search still lists (`unconsultable_structures`).
+STRUCTURE_NONEXISTENT = ErrorCode(
+    20001,
+    "Structure inexistante.",
+    "structures/consulter, rechercher/services, consulter/service",
+)
 
 # soumettre (and the routing part again in recycler)
 RECIPIENT_UNKNOWN = ErrorCode(

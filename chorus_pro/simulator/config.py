@@ -178,6 +178,13 @@ class SimulatorConfig(BaseModel):
     )
     flux_outcome: Literal["auto", "IN_INTEGRE", "IN_REJETE"] = "auto"
     reject_duplicate_numbers: bool = True
+    unconsultable_structures: list[str] = Field(
+        default_factory=list,
+        description="SIRETs whose structures consulter, rechercher/services and "
+        "consulter/service answer 20001 'Structure inexistante.' while rechercher still lists "
+        "them with their statut: a dissolved buyer (the inactive one), or one that went between "
+        "the search and the consultation.",
+    )
     lifecycle_outcome: Outcome | None = Field(
         default=None, description="Forces every new invoice's outcome (else seeded shares)."
     )

@@ -33,6 +33,7 @@ from sqlmodel import Session, col, func, select
 from chorus_etl.log import get_logger, redact_text
 from chorus_etl.settings import Settings, get_settings
 from schemas.warehouse import Alert, AlertStatus, Invoice, utcnow
+from tasks.alerts import stalls
 from tasks.alerts.outbox import ACCOUNTING
 
 log = get_logger(__name__)
@@ -56,6 +57,10 @@ KIND_LABELS = {
     "password_expiring": "mot de passe bientôt expiré",
     "access_refused": "accès refusé",
     "number_conflict": "numéro déjà utilisé",
+    "stalled_directory": "attente de l'annuaire trop longue",
+    "stalled_deposit": "dépôt en cours trop long",
+    "stalled_flux": "compte rendu de flux en attente trop long",
+    "stalled_alert": "alertes impossibles à envoyer",
 }
 _DELIVERED = re.compile(r"^\[delivered: ([^\]\s]*)\] ?")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s/?#]+@")
@@ -105,6 +110,8 @@ class SendSummary:
     pending_left: int = 0
     digests: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    #: Alerts undelivered for longer than the bounded-wait limits (accounting was told once).
+    undeliverable: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -515,17 +522,76 @@ def send_pending(
     threshold: int = DIGEST_THRESHOLD,
     emit: Emit = emit_delivered,
     cooperative: str | None = None,
+    bounds: stalls.WaitBounds = stalls.WaitBounds(),
+    fallback: Channel | None = None,
 ) -> SendSummary:
     """Rows queued while the run delivers are left to the next run; `pending_left` counts them.
-    With `cooperative`, only that cooperative's alerts are sent (and counted)."""
+    With `cooperative`, only that cooperative's alerts are sent (and counted). Alerts that stay
+    undelivered past `bounds` are a bounded wait (`bound_undelivered`)."""
     if not channels:
         raise ValueError("no alert channel configured")
     run = DeliveryRun(channels=channels, summary=SendSummary())
     for unit in plan(load_pending(engine, cooperative), threshold):
         deliver_unit(engine, unit, run, emit)
+    run.summary.undeliverable = bound_undelivered(
+        engine, run, bounds, cooperative=cooperative, fallback=fallback, emit=emit
+    )
     run.summary.pending_left = count_pending(engine, cooperative)
     log.info("alerts.done", **run.summary.as_dict())
     return run.summary
+
+
+def bound_undelivered(
+    engine: Engine,
+    run: DeliveryRun,
+    bounds: stalls.WaitBounds,
+    *,
+    cooperative: str | None = None,
+    fallback: Channel | None = None,
+    emit: Emit = emit_delivered,
+) -> int:
+    """Alerts that failed and are still pending are a bounded wait of kind `alert`: past the
+    bound, accounting gets one alert naming them. That alert is tried at once on the channels,
+    and also written through `fallback` (the `.eml` folder), because the channel that fails may
+    be accounting's own; it is never itself tracked, so a broken channel cannot feed a loop.
+    Returns how many alerts are undelivered past the bound."""
+    statement = select(Alert).where(
+        Alert.status == AlertStatus.PENDING.value,
+        Alert.kind != stalls.ALERT.alert_kind,
+        Alert.attempts > 0,
+    )
+    if cooperative is not None:
+        statement = statement.where(col(Alert.cooperative) == cooperative)
+    with Session(engine) as session:
+        failing = [
+            stalls.Wait(
+                subject=str(alert.id),
+                cooperative=alert.cooperative,
+                label=f"Alerte « {alert.subject} » pour {alert.recipient}",
+                error=alert.last_error,
+            )
+            for alert in session.exec(statement).all()
+        ]
+    known = [
+        w.subject
+        for w in stalls.list_waits(engine, stalls.ALERT)
+        if cooperative is None or w.cooperative == cooperative
+    ]
+    report = stalls.record_waits(engine, stalls.ALERT, failing, settled=known, bounds=bounds)
+    for alert in [a for a in load_pending(engine, cooperative) if a.id in report.alerts]:
+        log.error(
+            "alerts.undeliverable",
+            alerts=report.over_bound,
+            alert_id=alert.id,
+            recipient=alert.recipient,
+            copy=fallback.label if fallback is not None else None,
+        )
+        if fallback is not None:
+            error = run.try_send(fallback, render([alert], digest=False))
+            if error is not None:
+                log.error("alerts.fallback_failed", alert_id=alert.id, error=error)
+        deliver_unit(engine, Unit((alert,)), run, emit)
+    return report.over_bound
 
 
 @task(name="send-pending-alerts", cache_policy=NO_CACHE)
@@ -537,9 +603,12 @@ def send_pending_alerts(
 ) -> SendSummary:
     """Delivers every pending alert (of one cooperative, or all) through the configured channels
     (`.eml` files by default)."""
+    settings = settings or get_settings()
     return send_pending(
         engine,
-        channels_for(settings or get_settings()),
+        channels_for(settings),
         threshold=threshold,
         cooperative=cooperative,
+        bounds=stalls.WaitBounds.from_settings(settings),
+        fallback=EmlOutbox(settings.alert_outbox_dir, settings.alert_from_email),
     )

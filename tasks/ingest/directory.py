@@ -4,8 +4,15 @@ Chorus Pro refuses an invoice whose recipient is unknown or inactive, whose requ
 or engagement number is missing, or whose service is unknown, inactive or reserved. Asking before
 depositing turns those refusals into reasons the entrepreneur can fix. Each buyer is asked once
 (search → consult parameters → list services) and the answer is cached in the warehouse until it
-expires. When Chorus Pro cannot be reached, the invoices concerned are neither lost nor marked
-invalid: they wait for the next run.
+expires.
+
+What Chorus Pro answers about a buyer is final, and becomes a reason: an inactive structure in the
+search (`buyer.inactive`, without asking more), a business error on the search, the consultation
+or the services list (`buyer.unknown`, with Chorus Pro's code and label), or on a service's
+parameters (`service.unknown`). Only a failure to get an answer defers: transport errors,
+timeouts, 5xx and 429 (`TransientError`), and the refusals of our own access (credentials, 403)
+that no invoice can be blamed for. Invoices deferred are neither lost nor marked invalid: they
+wait for the next run, a bounded wait (`tasks.alerts.stalls`) that tells accounting when it lasts.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from chorus_etl.log import get_logger
 from chorus_pro.api import ChorusProApi
 from chorus_pro.errors import BusinessError, ChorusProError
 from schemas.issues import Reason
+from schemas.payloads import StructureSummary
 from schemas.warehouse import BuyerService, BuyerStructure, utcnow
 from tasks.ingest.validate import InvoiceDraft
 
@@ -45,6 +53,9 @@ class BuyerInfo:
     service_or_engagement: bool = False
     payment_not_reported: bool = False
     services: dict[str, BuyerService] = field(default_factory=dict)
+    #: Chorus Pro's refusal (codeRetour, libelle) when it answered that it does not know the buyer.
+    chorus_code: str | None = None
+    chorus_label: str | None = None
 
 
 @dataclass
@@ -91,31 +102,70 @@ def load_cached(engine: Engine, sirets: Iterable[str], now: datetime) -> dict[st
             service_or_engagement=row.service_or_engagement,
             payment_not_reported=row.payment_not_reported,
             services=by_siret.get(row.siret, {}),
+            chorus_code=row.chorus_code,
+            chorus_label=row.chorus_label,
         )
     return cached
 
 
+def _unknown(siret: str, error: BusinessError, summary: StructureSummary | None) -> BuyerInfo:
+    """Chorus Pro answered, on its merits, that it cannot describe this buyer: a reason."""
+    log.info(
+        "directory.buyer_refused",
+        buyer_siret=siret,
+        operation=error.operation,
+        code=error.code_retour,
+        label=error.libelle,
+    )
+    return BuyerInfo(
+        siret=siret,
+        found=False,
+        id_structure_cpp=summary.idStructureCPP if summary else None,
+        designation=summary.designationStructure if summary else None,
+        chorus_code=str(error.code_retour),
+        chorus_label=error.libelle[:500],
+    )
+
+
 def fetch_buyer(api: ChorusProApi, siret: str) -> tuple[BuyerInfo, int]:
-    """Asks Chorus Pro; transport and auth failures propagate so the caller can defer."""
+    """Asks Chorus Pro: search, then (for an active structure) its parameters and services.
+
+    The search's `statut` is read first: an inactive buyer is refused as it is, and Chorus Pro
+    may well answer a business error about it behind the search. A business error is an answer,
+    returned as an unknown buyer with its code and label; only failures to get an answer
+    (`TransientError`, or our own access refused) propagate, for the caller to defer.
+    """
     calls = 1
     try:
         matches = api.search_structures(siret)
-    except BusinessError:
-        return BuyerInfo(siret=siret, found=False), calls
+    except BusinessError as exc:
+        return _unknown(siret, exc, None), calls
     exact = [m for m in matches if (m.identifiantStructure or "") == siret] or matches
     if len(exact) != 1:
         return BuyerInfo(siret=siret, found=False), calls
     summary = exact[0]
-    detail = api.get_structure(summary.idStructureCPP)
-    services = api.list_services(summary.idStructureCPP)
-    calls += 2
+    if (summary.statut or "ACTIVE").upper() not in {"ACTIVE", "ACTIF"}:
+        inactive = BuyerInfo(
+            siret=siret,
+            found=True,
+            id_structure_cpp=summary.idStructureCPP,
+            designation=summary.designationStructure,
+            active=False,
+        )
+        return inactive, calls
+    try:
+        calls += 1
+        detail = api.get_structure(summary.idStructureCPP)
+        calls += 1
+        services = api.list_services(summary.idStructureCPP)
+    except BusinessError as exc:
+        return _unknown(siret, exc, summary), calls
     flags = detail.parametres
     info = BuyerInfo(
         siret=siret,
         found=True,
         id_structure_cpp=summary.idStructureCPP,
         designation=summary.designationStructure,
-        active=(summary.statut or "ACTIVE").upper() in {"ACTIVE", "ACTIF"},
         service_required=flags.codeServiceDoitEtreRenseigne,
         engagement_required=flags.numeroEJDoitEtreRenseigne,
         service_or_engagement=flags.gestionNumeroEJOuCodeService,
@@ -147,6 +197,8 @@ def save(engine: Engine, info: BuyerInfo, now: datetime, ttl: timedelta) -> None
                 engagement_required=info.engagement_required,
                 service_or_engagement=info.service_or_engagement,
                 payment_not_reported=info.payment_not_reported,
+                chorus_code=info.chorus_code,
+                chorus_label=info.chorus_label,
                 fetched_at=now,
                 expires_at=now + ttl,
             )
@@ -192,14 +244,20 @@ def rules_for(draft: InvoiceDraft, info: BuyerInfo) -> list[Reason]:
     service = draft.get("buyer_service_code")
     engagement = draft.get("engagement_number")
     if not info.found:
+        answered_fr = answered_en = ""
+        if info.chorus_code is not None:
+            answered_fr = (
+                f" Réponse de Chorus Pro : « {info.chorus_label} » (code {info.chorus_code})."
+            )
+            answered_en = f" (Chorus Pro: codeRetour {info.chorus_code}: {info.chorus_label})"
         return [
             _reason(
                 "buyer.unknown",
                 "buyer_siret",
                 siret,
                 f"Le SIRET client {siret} n'est pas un destinataire connu de Chorus Pro : "
-                "vérifiez-le auprès de votre client.",
-                f"buyer {siret} is not a Chorus Pro recipient",
+                "vérifiez-le auprès de votre client." + answered_fr,
+                f"buyer {siret} is not a Chorus Pro recipient" + answered_en,
             )
         ]
     if not info.active:
@@ -284,6 +342,24 @@ def rules_for(draft: InvoiceDraft, info: BuyerInfo) -> list[Reason]:
     return reasons
 
 
+def _failure(error: ChorusProError) -> str:
+    """What went wrong, for the logs and the accounting alert of a wait that lasts."""
+    return f"{type(error).__name__}: {error}"[:500]
+
+
+def _service_refused(service: str, siret: str, error: BusinessError) -> Reason:
+    """Chorus Pro will not describe the service: the invoice names a service it does not know."""
+    return _reason(
+        "service.unknown",
+        "buyer_service_code",
+        service,
+        f"Le code service {service} n'existe pas chez ce client : vérifiez-le auprès de lui. "
+        f"Réponse de Chorus Pro : « {error.libelle} » (code {error.code_retour}).",
+        f"service {service} of buyer {siret} refused by Chorus Pro "
+        f"(codeRetour {error.code_retour}: {error.libelle})",
+    )
+
+
 def check_buyers(
     engine: Engine,
     api: ChorusProApi,
@@ -303,8 +379,8 @@ def check_buyers(
         try:
             info, calls = fetch_buyer(api, siret)
         except ChorusProError as exc:
-            unreachable[siret] = type(exc).__name__
-            log.warning("directory.unreachable", buyer_siret=siret, error=type(exc).__name__)
+            unreachable[siret] = _failure(exc)
+            log.warning("directory.unreachable", buyer_siret=siret, error=unreachable[siret])
             continue
         result.api_calls += calls
         result.buyers_fetched += 1
@@ -339,6 +415,10 @@ def check_buyers(
         ):
             try:
                 required, calls = service_requires_engagement(engine, api, info, service)
+            except BusinessError as exc:
+                result.api_calls += 1
+                result.reasons[key] = [_service_refused(service, siret, exc)]
+                continue
             except ChorusProError as exc:
                 result.waiting[key] = [
                     _reason(
@@ -346,8 +426,8 @@ def check_buyers(
                         "buyer_service_code",
                         service,
                         "L'annuaire Chorus Pro ne répond pas : la facture sera vérifiée au "
-                        "prochain passage.",
-                        f"Chorus Pro directory unavailable ({type(exc).__name__})",
+                        "prochain passage, rien à faire de votre côté.",
+                        f"Chorus Pro directory unavailable ({_failure(exc)}); retried next run",
                     )
                 ]
                 continue

@@ -18,13 +18,14 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from chorus_etl.cooperatives import export_cooperative
+from chorus_etl.cooperatives import cooperative_of, export_cooperative
 from chorus_etl.log import get_logger
 from chorus_etl.settings import Settings
 from chorus_pro.api import ChorusProApi
 from schemas.export import is_valid_siret
 from schemas.issues import Reason
 from schemas.warehouse import Entrepreneur, ExportFile, InvoiceState, ValidationIssue
+from tasks.alerts import stalls
 from tasks.ingest import changes, directory, extract, facturx_rules, staging
 from tasks.ingest.bulk import collector_paused
 from tasks.ingest.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
@@ -313,14 +314,46 @@ def check_directory(
     )
     for draft in drafts:
         draft.reasons.extend(result.reasons.get((draft.supplier_siret, draft.invoice_number), []))
+    stalled = _bound_directory_waits(engine, drafts, result.waiting, settings)
     log.info(
         "ingest.directory",
         buyers_fetched=result.buyers_fetched,
         buyers_cached=result.buyers_cached,
         api_calls=result.api_calls,
         waiting=len(result.waiting),
+        waiting_over_bound=stalled.over_bound,
     )
     return result
+
+
+def _bound_directory_waits(
+    engine: Engine,
+    drafts: list[InvoiceDraft],
+    waiting: dict[Key, list[Reason]],
+    settings: Settings,
+) -> stalls.StallReport:
+    """Every invoice checked here either still waits for the directory (one more run of its
+    bounded wait) or no longer does (its wait, if any, is over)."""
+    waits = [
+        stalls.Wait(
+            subject=f"{d.supplier_siret}:{d.invoice_number}",
+            cooperative=cooperative_of(d.supplier_siret, settings),
+            label=stalls.invoice_label(
+                d.supplier_siret, d.invoice_number, f"client {d.get('buyer_siret')}"
+            ),
+            error=waiting[key][0].message_en,
+        )
+        for d in drafts
+        if (key := (d.supplier_siret, d.invoice_number)) in waiting
+    ]
+    return stalls.record_waits(
+        engine,
+        stalls.DIRECTORY,
+        waits,
+        settled=[f"{d.supplier_siret}:{d.invoice_number}" for d in drafts],
+        bounds=stalls.WaitBounds.from_settings(settings),
+        settings=settings,
+    )
 
 
 def _expectations(draft: InvoiceDraft) -> PdfExpectations:

@@ -158,9 +158,10 @@ def build_invoices(
     today: date,
     with_errors: bool,
     structures: Sequence[seed.Supplier] = seed.SUPPLIERS,
+    buyers: Sequence[seed.Buyer] | None = None,
 ) -> list[SampleInvoice]:
     people = entrepreneurs(structures)
-    buyers = [b for b in seed.BUYERS if b.active]
+    buyers = list(buyers) if buyers else [b for b in seed.BUYERS if b.active]
     suppliers = {s.siret: s for s in structures}
     invoices: list[SampleInvoice] = []
     for index in range(count):
@@ -331,13 +332,15 @@ def generate_export(
     with_errors: bool = False,
     today: date | None = None,
     suppliers: Sequence[seed.Supplier] = seed.SUPPLIERS,
+    buyers: Sequence[seed.Buyer] | None = None,
 ) -> dict[str, object]:
     """Writes the export folder and returns its manifest; `suppliers` are the structures whose
-    entrepreneurs invoice in it (the simulator's default pair unless told)."""
+    entrepreneurs invoice in it (the simulator's default pair unless told), `buyers` those they
+    invoice (every active buyer unless told: a test of one directory answer names its buyer)."""
     rng = random.Random(seed_value)  # noqa: S311 - reproducible sample data, not secrets
     today = today or date.today()
     out_dir.mkdir(parents=True, exist_ok=True)
-    items = build_invoices(invoices, rng, today, with_errors, suppliers)
+    items = build_invoices(invoices, rng, today, with_errors, suppliers, buyers)
     if with_errors:
         duplicates = [i for i in items if i.error is None and i.pdf.invoice_type == "FACTURE"]
         per_kind = max(1, round(len(items) * ERROR_SHARE))

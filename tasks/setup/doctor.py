@@ -4,8 +4,8 @@ A deposit run that fails on its first call says little more than "401" or "403",
 who can fix it is the cooperative's accountant, not a developer. The doctor therefore walks the
 set-up in the order it is built (settings, PISTE application, technical account, API
 subscriptions, attachment to the structures, entrepreneurs' services, bank details, password
-expiry) and turns each failure into what to do and where: the PISTE portal or a Chorus Pro portal
-menu. A check whose premise an earlier one disproved is reported SKIPPED with the reason, so the
+expiry, then the buyer directory the ingest asks) and turns each failure into what to do and
+where: the PISTE portal or a Chorus Pro portal menu. A check whose premise an earlier one disproved is reported SKIPPED with the reason, so the
 first FAIL is the one to fix.
 
 Plain functions, no Prefect and no warehouse: the doctor must work on a machine where nothing else
@@ -43,6 +43,7 @@ from chorus_pro.errors import (
     TransientError,
 )
 from schemas.payloads import CHORUS_TIMEZONE, SupplierStructure, parse_chorus_date
+from tasks.ingest.directory import fetch_buyer
 from tasks.ingest.extract import read_entrepreneurs
 
 __all__ = [
@@ -89,6 +90,7 @@ STRUCTURE_ATTACHMENT = "structure_attachment"
 ENTREPRENEUR_SERVICES = "entrepreneur_services"
 BANK_DETAILS = "bank_details"
 PASSWORD_EXPIRY = "password_expiry"  # noqa: S105 - a check name, not a secret
+BUYER_DIRECTORY = "buyer_directory"
 
 #: Every check, in the order it runs and is printed.
 CHECKS = (
@@ -100,6 +102,7 @@ CHECKS = (
     ENTREPRENEUR_SERVICES,
     BANK_DETAILS,
     PASSWORD_EXPIRY,
+    BUYER_DIRECTORY,
 )
 
 #: The Chorus Pro APIs the pipeline calls; each is a separate subscription on PISTE.
@@ -301,6 +304,7 @@ class _RemoteChecks:
             self.entrepreneur_services(),
             self.bank_details(),
             self.password_expiry(),
+            self.buyer_directory(),
         ]
 
     # -- probes ---------------------------------------------------------------------------------
@@ -659,6 +663,56 @@ class _RemoteChecks:
             "Note when the password was last set: it expires after 424 days; then "
             + CPRO_PASSWORD_REMEDY,
         )
+
+    # -- 9 --------------------------------------------------------------------------------------
+
+    def buyer_directory(self) -> CheckResult:
+        """Asks the directory what the ingest asks of every buyer (search, consult, services),
+        about one of the cooperative's own structures, which exists whatever the invoices say.
+
+        When it fails, the ingest's invoices wait for it (`directory.unavailable`), so the line
+        says what the waiting invoices need, not only what broke.
+        """
+        why = self._missing_api("structures")
+        if why:
+            return _skipped(BUYER_DIRECTORY, why)
+        siret = next(iter(self.settings.supplier_sirets), ANTIGONE_SIRET)
+        try:
+            info, calls = fetch_buyer(self.api, siret)
+        except ChorusProError as exc:
+            return CheckResult(
+                BUYER_DIRECTORY,
+                Status.FAIL,
+                f"the Chorus Pro directory does not answer: {exc}",
+                self._call_remedy(exc) + " " + WAITING_INVOICES,
+            )
+        if not info.found or not info.active:
+            answer = (
+                f"codeRetour {info.chorus_code}: {info.chorus_label}"
+                if info.chorus_code
+                else ("inactive" if info.found else "not found")
+            )
+            return CheckResult(
+                BUYER_DIRECTORY,
+                Status.WARN,
+                f"the Chorus Pro directory answers, but not for {_label(siret)} ({answer})",
+                "Check the SIRET in CHORUS_ETL_SUPPLIER_SIRETS (see "
+                f"{STRUCTURE_ATTACHMENT}); buyers' invoices are checked as usual.",
+            )
+        return CheckResult(
+            BUYER_DIRECTORY,
+            Status.OK,
+            f"the Chorus Pro directory answers (search, structure and services of "
+            f"{_label(siret)}, {calls} calls)",
+        )
+
+
+#: What the doctor says of invoices that wait for the directory, when it does not answer.
+WAITING_INVOICES = (
+    "Meanwhile the ingest leaves invoices whose buyer it cannot check waiting (nothing is lost, "
+    "they are checked at every run); accounting gets one alert when a wait lasts longer than "
+    "CHORUS_ETL_WAIT_ALERT_AFTER_DAYS or _RUNS, and `chorus-etl waits` lists them."
+)
 
 
 def password_verdict(expires_on: date, today: date, warning_days: int) -> tuple[Status, str]:

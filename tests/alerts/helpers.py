@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -139,6 +139,27 @@ class Collector:
         assert isinstance(parsed, EmailMessage)
         self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 Message accepted for delivery"
+
+
+@dataclass
+class RefusingCollector(Collector):
+    """A server that refuses some recipients (550 at RCPT TO), as for a mailbox that is gone."""
+
+    refused: frozenset[str] = frozenset()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self.refused:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+class StartServer(Protocol):
+    """The `smtp_server` fixture: an SMTP server on `port`, recording with `collector`."""
+
+    def __call__(self, port: int, collector: Collector | None = None) -> Collector: ...
 
 
 def free_ports(count: int) -> list[int]:

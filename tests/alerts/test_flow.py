@@ -54,6 +54,7 @@ def test_flow_delivers_pending_alerts_as_eml_and_records_the_run(
         "pending_left": 0,
         "digests": 0,
         "by_kind": {"rejetee": 2, "password_expiring": 1},
+        "undeliverable": 0,
     }
     files = sorted(outbox.glob("*.eml"))
     assert len(files) == 3

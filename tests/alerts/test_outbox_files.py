@@ -49,6 +49,7 @@ def test_eml_has_headers_recipient_and_french_utf8_body(warehouse: Engine, tmp_p
         "pending_left": 0,
         "digests": 0,
         "by_kind": {"rejetee": 1},
+        "undeliverable": 0,
     }
     (path,) = _outbox(tmp_path).iterdir()
     assert path.name.startswith(f"alert-{alert_id:08d}-rejetee_") and path.suffix == ".eml"

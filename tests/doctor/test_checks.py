@@ -102,3 +102,45 @@ def test_missing_bank_details_and_expiry_date() -> None:
     assert "Coordonnées bancaires" in bank.remedy
     assert results["password_expiry"].status is Status.WARN
     assert results["entrepreneur_services"].status is Status.OK
+
+
+@pytest.mark.usefixtures("directory")
+def test_a_directory_that_does_not_answer_fails_with_what_waiting_invoices_need(
+    simulator: SimulatorHandle,
+) -> None:
+    simulator.control.set_faults(
+        rate_503=1.0, retry_after_seconds=0, paths=["/cpro/structures/v1/rechercher/services"]
+    )
+
+    results = {r.check: r for r in run_checks()}
+
+    directory = results["buyer_directory"]
+    assert directory.status is Status.FAIL
+    assert "does not answer" in directory.detail and "503" in directory.detail
+    assert "try again later" in directory.remedy
+    assert "CHORUS_ETL_WAIT_ALERT_AFTER_DAYS" in directory.remedy
+    assert "chorus-etl waits" in directory.remedy
+    assert results["technical_account"].status is Status.OK
+
+
+@pytest.mark.usefixtures("directory")
+def test_the_directory_check_needs_the_structures_api(simulator: SimulatorHandle) -> None:
+    simulator.control.set_config(unsubscribed_apis=["structures"])
+
+    results = {r.check: r for r in run_checks()}
+
+    assert results["buyer_directory"].status is Status.SKIPPED
+    assert "Structures" in results["buyer_directory"].detail
+
+
+@pytest.mark.usefixtures("directory")
+def test_a_directory_that_answers_a_business_error_is_reachable(
+    simulator: SimulatorHandle,
+) -> None:
+    simulator.control.set_config(unconsultable_structures=[ANTIGONE_SIRET])
+
+    directory = {r.check: r for r in run_checks()}["buyer_directory"]
+
+    assert directory.status is Status.WARN
+    assert "answers, but not for 51858054300107" in directory.detail
+    assert "codeRetour 20001: Structure inexistante." in directory.detail

@@ -13,6 +13,7 @@ from chorus_pro.simulator.seed import (
     ANTIGONE,
     ARTENREEL,
     BUYER_HOSPITAL,
+    BUYER_INACTIVE,
     BUYER_NO_PAYMENT_STATUS,
     BUYERS,
     FACTURES_PUBLIQUES,
@@ -230,6 +231,32 @@ def test_unknown_structure_or_service(api: Api) -> None:
         20002,
     )
     api.refused(f"{BASE}/consulter", {"idStructureCPP": "abc"}, 20901)
+
+
+def test_a_structure_can_be_listed_yet_nonexistent_to_consult(
+    api: Api, simulator: SimulatorHandle
+) -> None:
+    """The dissolved buyer as Chorus Pro may show it: INACTIVE in the search, 20001 behind it."""
+    search = {"structure": {"identifiantStructure": BUYER_INACTIVE.siret}}
+    (service,) = BUYER_INACTIVE.services
+    consultable = api.ok(f"{BASE}/consulter", {"idStructureCPP": BUYER_INACTIVE.id})
+    simulator.control.set_config(unconsultable_structures=[BUYER_INACTIVE.siret])
+
+    (listed,) = api.ok(f"{BASE}/rechercher", search)["listeStructures"]
+    refusals = [
+        api.refused(f"{BASE}/consulter", {"idStructureCPP": BUYER_INACTIVE.id}, 20001),
+        api.refused(f"{BASE}/rechercher/services", {"idStructure": BUYER_INACTIVE.id}, 20001),
+        api.refused(
+            f"{BASE}/consulter/service",
+            {"idStructure": BUYER_INACTIVE.id, "idService": service.id},
+            20001,
+        ),
+    ]
+
+    assert consultable["informationGenerales"]["identifiantStructure"] == BUYER_INACTIVE.siret
+    assert listed["statut"] == "INACTIVE"
+    assert {r["libelle"] for r in refusals} == {"Structure inexistante."}
+    api.ok(f"{BASE}/consulter", {"idStructureCPP": SCHILTIGHEIM.id})
 
 
 def test_active_supplier_structures_follow_the_attachment(
