@@ -27,6 +27,7 @@ from tasks.deposit import (
     Filters,
     deposit_batch,
     make_depositor,
+    record_deposit_waits,
     resolve_submitting,
     select_ready,
     select_submitting,
@@ -137,6 +138,7 @@ def _deposit_group(
                     future.wait()
             if not dry_run:
                 outcomes = _follow_sent_fluxes(depositor, outcomes, settings.deposit_concurrency)
+                record_deposit_waits(engine, outcomes, settings)
         finally:
             depositor.close()
     except ACCESS_REFUSALS as exc:

@@ -22,6 +22,7 @@ from tasks.deposit import (
     DepositOutcome,
     DepositResult,
     make_depositor,
+    record_deposit_waits,
     resolve_submitting,
     select_awaiting_flux,
 )
@@ -106,6 +107,7 @@ def _reconcile_group(
     if awaiting:
         with make_depositor(engine, api, settings, accounting_email=accounting) as depositor:
             result.followed = resolve_submitting(depositor, awaiting, settings.deposit_concurrency)
+        record_deposit_waits(engine, result.followed, settings)
     structures = {s.identifiant: s.idStructureCPP for s in api.supplier_structures()}
     for siret in group.sirets:
         if siret not in structures:

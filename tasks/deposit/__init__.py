@@ -12,6 +12,7 @@ from tasks.deposit.depositor import (
 from tasks.deposit.factory import make_depositor
 from tasks.deposit.outcomes import ACCESS_REFUSALS, DepositHalted, DepositOutcome, DepositResult
 from tasks.deposit.stages import deposit_batch, resolve_submitting
+from tasks.deposit.waits import record_deposit_waits
 
 __all__ = [
     "ACCESS_REFUSALS",
@@ -23,6 +24,7 @@ __all__ = [
     "RateLimiter",
     "deposit_batch",
     "make_depositor",
+    "record_deposit_waits",
     "resolve_submitting",
     "select_awaiting_flux",
     "select_ready",
