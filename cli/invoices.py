@@ -22,6 +22,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from chorus_etl.untrusted import spreadsheet_cell
 from cli.output import emit
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ LIST_COLUMNS = (
 )
 #: Added with `--overdue`: what the legal-delay rule found.
 OVERDUE_COLUMNS = ("due_date", "days_late", "interest_cents")
+#: The columns a spreadsheet must read as numbers (a credit note's "-12.50" included); every other
+#: cell is text and is neutralised against formulas.
+NUMERIC_COLUMNS = frozenset({"total_ttc_cents", "total_ttc_eur", "days_late", "interest_cents"})
 
 
 def invoices(
@@ -337,11 +341,19 @@ def _record(invoice: ListedInvoice, late: dict[int, Overdue] | None) -> dict[str
 
 
 def _csv(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """For a spreadsheet: a buyer's name or Chorus Pro's comment is data, never a formula."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), delimiter=";", lineterminator="\r\n")
     writer.writeheader()
     for record in records:
-        writer.writerow({name: "" if record[name] is None else record[name] for name in columns})
+        writer.writerow(
+            {
+                name: ""
+                if record[name] is None
+                else spreadsheet_cell(record[name], numeric=name in NUMERIC_COLUMNS)
+                for name in columns
+            }
+        )
     return buffer.getvalue()
 
 

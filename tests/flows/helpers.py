@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -59,3 +62,22 @@ def dump(database_url: str, skip: frozenset[str] = frozenset({"pipeline_run"})) 
         return tables
     finally:
         engine.dispose()
+
+
+def edit_export(folder: Path, number: str, **cells: str) -> None:
+    """Sets cells, by their French heading, on the rows of invoice `number` of a sample export
+    written without errors (UTF-8, `;`): what an accounting tool would have put there."""
+    path = folder / "invoices.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    header = rows[0]
+    found = False
+    for row in rows[1:]:
+        if row[header.index("numero_facture")] == number:
+            found = True
+            for heading, value in cells.items():
+                row[header.index(heading)] = value
+    assert found, f"no invoice {number} in {path}"
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator="\n").writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
