@@ -22,8 +22,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from chorus_etl.untrusted import spreadsheet_cell
-from cli.output import emit
+from chorus_etl.untrusted import printable, spreadsheet_cell
+from cli.output import emit, plain
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -183,7 +183,7 @@ def invoice(
     if len(lives) > 1:
         sirets = ", ".join(life.header["supplier_siret"] for life in lives)
         console.print(
-            Text(
+            plain(
                 f"{lives[0].header['invoice_number']} is used by {len(lives)} structures "
                 f"({sirets}); pass --structure SIRET for one.",
                 style="yellow",
@@ -207,7 +207,7 @@ def _ambiguous(lives: Sequence[InvoiceLife], owners: Sequence[str]) -> None:
         f"{life.header['supplier_siret']}  ({life.header['state']})"
         for life in lives
     ]
-    typer.echo("\n".join(lines), err=True)
+    typer.echo("\n".join(printable(line) for line in lines), err=True)
     raise typer.Exit(2)
 
 
@@ -300,8 +300,8 @@ def _table(*columns: str, fold: str | None = None) -> Table:
 
 
 def _cells(*values: Any) -> list[Text]:
-    """Rich would read `[...]` in a value as markup: every cell is plain text."""
-    return [Text("" if value is None else str(value)) for value in values]
+    """Every cell is data: plain text, never markup nor an escape sequence."""
+    return [plain(value) for value in values]
 
 
 # --- the list -----------------------------------------------------------------------------------
@@ -505,7 +505,7 @@ def _print_life(console: Console, life: InvoiceLife) -> None:
     )
     if h["original_invoice_number"]:
         title += f" (credits {h['original_invoice_number']})"
-    console.print(Text(title, style="bold"))
+    console.print(plain(title, style="bold"))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column()
@@ -513,7 +513,7 @@ def _print_life(console: Console, life: InvoiceLife) -> None:
     def line(label: str, *parts: Any) -> None:
         text = " · ".join(str(p) for p in parts if p not in (None, ""))
         if text:
-            grid.add_row(Text(label), Text(text))
+            grid.add_row(Text(label), plain(text))
 
     entrepreneur = h["entrepreneur_code"]
     if entrepreneur and h["entrepreneur_name"]:
@@ -623,9 +623,9 @@ def _print_issues(console: Console, issues: list[dict[str, Any]]) -> None:
             where += f" = {issue['value']}" if where else issue["value"]
         head = Text("  ")
         head.append(issue["severity"], style="red" if issue["severity"] == "error" else "yellow")
-        head.append(f"  {issue['rule']}" + (f"  ({where})" if where else ""))
+        head.append(printable(f"  {issue['rule']}" + (f"  ({where})" if where else "")))
         head.append(f"  {_when(issue['created_at'])}", style="dim")
         console.print(head)
         for language in ("fr", "en"):
-            message = Text(f"{language.upper()}  {issue[f'message_{language}']}")
+            message = plain(f"{language.upper()}  {issue[f'message_{language}']}")
             console.print(Padding(message, (0, 0, 0, 4)))

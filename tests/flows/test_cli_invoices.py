@@ -554,3 +554,32 @@ def test_csv_cells_never_become_formulas_and_negative_amounts_stay_numbers(
     states = {r["invoice_number"]: r["state"] for r in records}
     assert {states[n] for n in hostile.others} == {"deposited"}
     assert states[numbers["formula_buyer"]] == states[numbers["at_buyer"]] == "deposited"
+
+
+def test_terminal_output_obeys_no_escape_sequence_and_json_stays_faithful(
+    hostile: Hostile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A buyer's name or a Chorus Pro comment holding escape sequences (clear the screen, a hidden
+    hyperlink, a bell) shows as its text on the terminal; `--json` keeps the data as it is."""
+    _point_at(monkeypatch, hostile.url)
+    runner = CliRunner()
+    numbers = hostile.numbers
+
+    listed = _run(runner, "invoices").stdout
+    assert CONTROL_CHARACTERS.search(listed) is None
+    assert "Mairie cliquez ici de Colmar" in listed
+    assert all(number in listed for number in {*numbers.values(), *hostile.others})
+
+    buyer = _run(runner, "invoice", numbers["escape_buyer"]).stdout
+    comment = _run(runner, "invoice", numbers["escape_comment"]).stdout
+    for shown in (buyer, comment):
+        assert CONTROL_CHARACTERS.search(shown) is None, shown
+    assert "Mairie cliquez ici de Colmar" in buyer
+    assert "SUSPENDUE · since" in comment and "cliquez ici" in comment
+    assert "Chorus Pro statuses (" in comment and "Alerts (" in comment
+
+    (life,) = json.loads(_run(runner, "invoice", numbers["escape_comment"], "--json").stdout)
+    assert life["chorus_status_comment"] == ESCAPES
+    assert ESCAPES in {event["comment"] for event in life["status_events"]}
+    records = {r["invoice_number"]: r for r in _listed(runner, "--limit", "100000")}
+    assert records[numbers["escape_buyer"]]["buyer_name"] == f"Mairie {ESCAPES} de Colmar"
