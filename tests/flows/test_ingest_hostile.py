@@ -1,0 +1,170 @@
+"""Hostile exports: a bad cell costs its own invoice a reason, a bad file its own export, never
+the run.
+
+One export of six good invoices is generated per module; each test copies it, spoils one invoice
+(or a whole file) as a spreadsheet, an accounting tool or a hostile hand could, and checks that
+the spoiled one gets its reason while everything else goes on as usual.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import col
+
+from chorus_pro.simulator import SimulatorHandle
+from flows.ingest import ingest
+from schemas.export import FIELD_LIMIT
+from schemas.warehouse import Entrepreneur, Invoice, ValidationIssue
+from tasks.sample.export import MANIFEST, generate_export
+from tests.flows.helpers import configure, edit_csv, edit_export, rows_of
+
+TODAY = date(2026, 11, 27)
+
+
+@pytest.fixture(scope="module")
+def good_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("exports") / "export"
+    generate_export(folder, invoices=6, seed_value=11, today=TODAY)
+    return folder
+
+
+def _numbers(folder: Path) -> list[str]:
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    return [str(i["invoice_number"]) for i in manifest["invoices"]]
+
+
+def _copy(good_export: Path, folder: Path) -> list[str]:
+    shutil.copytree(good_export, folder)
+    return _numbers(folder)
+
+
+def _outcomes(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(o["invoice_number"]): o for o in report["invoices"]}
+
+
+def _others_ready(outcomes: dict[str, dict[str, Any]], spoiled: str) -> None:
+    """Every invoice of the export but the spoiled one is staged as if nothing happened."""
+    assert len(outcomes) == 6
+    others = [o for number, o in outcomes.items() if number != spoiled]
+    assert {(o["state"], len(o["reasons"]), len(o["warnings"])) for o in others} == {
+        ("ready", 0, 0)
+    }
+
+
+def _first_line(folder: Path, number: str) -> int:
+    with (folder / "invoices.csv").open(encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle, delimiter=";")
+        return next(line for line, row in enumerate(rows, start=1) if row[0] == number)
+
+
+def test_a_line_break_in_a_buyer_name_becomes_a_space_with_a_warning(
+    good_export: Path,
+    tmp_path: Path,
+    sqlite_url: str,
+    simulator: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A multi-line spreadsheet cell used to reach the alerts' e-mail subject; the invoice stays
+    ready, the entrepreneur is told, and the warehouse holds one line."""
+    folder = tmp_path / "export"
+    spoiled = _copy(good_export, folder)[0]
+    edit_export(folder, spoiled, client="MAIRIE DE\r\nSCHILTIGHEIM\tSERVICE\nCULTURE")
+    configure(monkeypatch, sqlite_url, simulator)
+
+    outcomes = _outcomes(ingest(folder, today=TODAY))
+
+    _others_ready(outcomes, spoiled)
+    got = outcomes[spoiled]
+    assert (got["state"], got["reasons"]) == ("ready", [])
+    one_line = "MAIRIE DE SCHILTIGHEIM SERVICE CULTURE"
+    assert [(w["rule"], w["column"], w["value"]) for w in got["warnings"]] == [
+        ("text.line_break", "buyer_name", one_line)
+    ]
+    (row,) = rows_of(sqlite_url, Invoice, col(Invoice.invoice_number) == spoiled)
+    assert row.buyer_name == one_line
+    (issue,) = rows_of(sqlite_url, ValidationIssue, col(ValidationIssue.invoice_id) == row.id)
+    assert (issue.rule, issue.severity) == ("text.line_break", "warning")
+    assert "retours à la ligne" in issue.message_fr
+
+
+def test_a_cell_over_the_field_limit_refuses_its_invoice_not_the_file(
+    good_export: Path,
+    tmp_path: Path,
+    sqlite_url: str,
+    simulator: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The csv module refused the whole file for one cell over 128 KiB (`field larger than field
+    limit`); now the cell's invoice is refused, naming the column, its line and the limit."""
+    folder = tmp_path / "export"
+    spoiled = _copy(good_export, folder)[1]
+    edit_export(folder, spoiled, commentaire="x" * (200 * 1024))
+    line = _first_line(folder, spoiled)
+    configure(monkeypatch, sqlite_url, simulator)
+
+    report = ingest(folder, today=TODAY)
+
+    assert report["file_reasons"] == []
+    outcomes = _outcomes(report)
+    _others_ready(outcomes, spoiled)
+    assert outcomes[spoiled]["state"] == "invalid"
+    (too_long,) = [r for r in outcomes[spoiled]["reasons"] if r["rule"] == "field.too_long"]
+    assert too_long["column"] == "comment"
+    assert too_long["message_en"] == (
+        f"line {line}: comment is {200 * 1024} characters long, over the limit of {FIELD_LIMIT}"
+    )
+    assert f"Ligne {line} : la colonne comment" in too_long["message_fr"]
+    assert str(FIELD_LIMIT) in too_long["message_fr"]
+    (row,) = rows_of(sqlite_url, Invoice, col(Invoice.invoice_number) == spoiled)
+    assert row.comment is not None and len(row.comment) <= 2000
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
+def test_control_characters_refuse_their_invoice_on_both_engines(
+    engine_name: str,
+    good_export: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    simulator: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A NUL byte made PostgreSQL refuse the whole ingest (and SQLite store it silently); an
+    escape sequence would reach a terminal. Each is replaced by U+FFFD and refuses its invoice;
+    a directory line with one is left out, with its reason, and the others are kept."""
+    url = str(request.getfixturevalue(f"{engine_name}_url"))
+    folder = tmp_path / "export"
+    spoiled = _copy(good_export, folder)[2]
+    edit_export(folder, spoiled, client="MAIRIE\x00DE SCHILTIGHEIM", commentaire="\x1b[2JVoir\x07")
+    with (folder / "invoices.csv").open(encoding="utf-8") as handle:
+        used = {row["code_entrepreneur"] for row in csv.DictReader(handle, delimiter=";")}
+    with (folder / "entrepreneurs.csv").open(encoding="utf-8") as handle:
+        codes = [row["code_entrepreneur"] for row in csv.DictReader(handle, delimiter=";")]
+    unused = next(code for code in codes if code not in used)
+    edit_csv(folder / "entrepreneurs.csv", "code_entrepreneur", unused, nom="Zoé\x00Martin")
+    configure(monkeypatch, url, simulator)
+
+    report = ingest(folder, today=TODAY)
+
+    outcomes = _outcomes(report)
+    _others_ready(outcomes, spoiled)
+    got = outcomes[spoiled]
+    assert got["state"] == "invalid"
+    controls = {r["column"]: r for r in got["reasons"] if r["rule"] == "text.control_characters"}
+    assert set(controls) == {"buyer_name", "comment"}
+    assert controls["buyer_name"]["value"] == "MAIRIE\ufffdDE SCHILTIGHEIM"
+    assert "U+0000" in controls["buyer_name"]["message_en"]
+    assert "U+0007, U+001B" in controls["comment"]["message_fr"]
+    (row,) = rows_of(url, Invoice, col(Invoice.invoice_number) == spoiled)
+    assert (row.state, row.buyer_name) == ("invalid", "MAIRIE\ufffdDE SCHILTIGHEIM")
+    stored = rows_of(url, ValidationIssue, col(ValidationIssue.invoice_id) == row.id)
+    assert {i.rule for i in stored} >= {"text.control_characters"}
+    assert [r["rule"] for r in report["file_reasons"]] == ["text.control_characters"]
+    directory = {e.code for e in rows_of(url, Entrepreneur)}
+    assert unused not in directory and used <= directory
