@@ -101,12 +101,16 @@ def read_table(
     path: Path, columns: tuple[Column, ...], label_fr: str, limits: FileLimits = FileLimits()
 ) -> Table:
     """Reads one table; a missing required column fails the whole file with one clear message,
-    and so does a file too large to read."""
+    and so does a file `file_checks` refuses before it is parsed."""
     oversize = file_checks.too_large(path, path.stat().st_size, limits, label_fr)
     if oversize is not None:
         return Table(path=path, sha256="", frame=pd.DataFrame(), reasons=[oversize])
     data = path.read_bytes()
     table = Table(path=path, sha256=hashlib.sha256(data).hexdigest(), frame=pd.DataFrame())
+    refused = file_checks.refusal(path, data, limits, label_fr)
+    if refused is not None:
+        table.reasons.append(refused)
+        return table
     try:
         rows = _read_rows(path, data, limits.max_bytes)
     except Exception as exc:  # any parser failure on hostile bytes is a file-level reason

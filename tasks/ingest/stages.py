@@ -156,7 +156,7 @@ class Directory:
 
 
 def file_limits(settings: Settings) -> FileLimits:
-    return FileLimits(settings.export_max_bytes)
+    return FileLimits(settings.export_max_bytes, settings.xlsx_max_uncompressed_bytes)
 
 
 def _read_directory(

@@ -11,21 +11,26 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import zipfile
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import Workbook
 from sqlmodel import col
 
+from chorus_etl.settings import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
+from flows.daily import daily
 from flows.ingest import ingest
 from schemas.export import FIELD_LIMIT
-from schemas.warehouse import Entrepreneur, Invoice, ValidationIssue
+from schemas.warehouse import Entrepreneur, ExportFile, Invoice, ValidationIssue
 from tasks.sample.export import MANIFEST, generate_export
 from tests.flows.helpers import configure, edit_csv, edit_export, rows_of
 
 TODAY = date(2026, 11, 27)
+MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +173,103 @@ def test_control_characters_refuse_their_invoice_on_both_engines(
     assert [r["rule"] for r in report["file_reasons"]] == ["text.control_characters"]
     directory = {e.code for e in rows_of(url, Entrepreneur)}
     assert unused not in directory and used <= directory
+
+
+def _daily_with_a_bad_export(
+    good_export: Path, inbox: Path, spoil: Any, url: str
+) -> tuple[dict[str, Any], ExportFile]:
+    """An inbox of the good export and a bad one (other invoices, spoiled by `spoil`), through
+    the daily pipeline: its summary, and the bad export's record."""
+    shutil.copytree(good_export, inbox / "export-1-good")
+    bad = inbox / "export-2-bad"
+    generate_export(bad, invoices=3, seed_value=12, today=TODAY)
+    spoil(bad)
+    summary = daily(inbox=inbox, as_of=TODAY)
+    counts = {Path(e["export"]).name: e["counts"] for e in summary["exports"]}
+    assert counts["export-1-good"]["state_ready"] == 6
+    assert summary["deposit"]["deposited"] == 6
+    assert (counts["export-2-bad"]["invoices"], counts["export-2-bad"]["file_errors"]) == (0, 1)
+    (record,) = rows_of(url, ExportFile, col(ExportFile.path) == str(bad.resolve()))
+    assert {i.invoice_number for i in rows_of(url, Invoice)} == set(_numbers(good_export))
+    return summary, record
+
+
+def _as_inflating_workbook(folder: Path) -> None:
+    """The export's invoice table as a workbook whose first comment is 2 MiB of one letter, a few
+    kilobytes on disk as a zip bomb is, only smaller. openpyxl cuts a cell to Excel's 32,767
+    characters: the letters are streamed into the sheet's zip member instead, never held whole."""
+    with (folder / "invoices.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    marker = "INFLATE-HERE"
+    rows[1][rows[0].index("commentaire")] = marker
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    for row in rows:
+        sheet.append(row)
+    plain = folder / "plain.xlsx"
+    workbook.save(plain)
+    with (
+        zipfile.ZipFile(plain) as source,
+        zipfile.ZipFile(folder / "invoices.xlsx", "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for member in source.infolist():
+            data = source.read(member)
+            if marker.encode() not in data:
+                target.writestr(member, data)
+                continue
+            before, after = data.split(marker.encode())
+            with target.open(member.filename, "w") as stream:
+                stream.write(before)
+                for _ in range(2 * MIB // 4096):
+                    stream.write(b"A" * 4096)
+                stream.write(after)
+    plain.unlink()
+    (folder / "invoices.csv").unlink()
+    assert (folder / "invoices.xlsx").stat().st_size < 64 * 1024
+
+
+def test_an_xlsx_inflating_beyond_the_limit_is_refused_and_the_inbox_goes_on(
+    good_export: Path,
+    tmp_path: Path,
+    sqlite_url: str,
+    simulator: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 0.4 MB workbook whose one cell inflated to 400 MiB took 2.1 GB to read: its zip
+    directory is read first, and the file refused unopened (the limit lowered to 1 MiB here)."""
+    configure(monkeypatch, sqlite_url, simulator)
+    monkeypatch.setenv("CHORUS_ETL_XLSX_MAX_UNCOMPRESSED_BYTES", str(MIB))
+    reset_settings_cache()
+
+    _, record = _daily_with_a_bad_export(
+        good_export, tmp_path / "inbox", _as_inflating_workbook, sqlite_url
+    )
+
+    assert record.error is not None
+    assert "invoices.xlsx inflates to" in record.error
+    assert f"over the limit of {MIB} (CHORUS_ETL_XLSX_MAX_UNCOMPRESSED_BYTES)" in record.error
+
+
+def _as_utf16(folder: Path) -> None:
+    """What Excel's "Unicode text" gives: UTF-16 little-endian with its byte-order mark."""
+    path = folder / "invoices.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
+
+
+def test_a_utf16_csv_is_refused_naming_its_encoding_and_the_inbox_goes_on(
+    good_export: Path,
+    tmp_path: Path,
+    sqlite_url: str,
+    simulator: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It was refused as lacking every required column; now the reason names its encoding and
+    those the reader takes."""
+    configure(monkeypatch, sqlite_url, simulator)
+
+    _, record = _daily_with_a_bad_export(good_export, tmp_path / "inbox", _as_utf16, sqlite_url)
+
+    assert record.error == (
+        "invoices.csv is encoded in UTF-16 LE; supported encodings: UTF-8 (with or without BOM), "
+        "Windows-1252 / ISO-8859-15"
+    )
