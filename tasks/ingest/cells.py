@@ -75,45 +75,50 @@ def _shown(text: str) -> str:
     return text if len(text) <= _VALUE_SHOWN else text[: _VALUE_SHOWN - 1] + "…"
 
 
+def _reason(rule: str, column: Column, line: int, value: str, fr: str, en: str) -> Reason:
+    """A finding about one cell: both messages name its line and column first."""
+    return Reason(
+        rule=rule,
+        column=column.name,
+        value=value,
+        message_fr=f"Ligne {line} : la colonne {column.name} {fr}",
+        message_en=f"line {line}: {column.name} {en}",
+    )
+
+
 def _too_long(column: Column, line: int, length: int) -> Reason:
     limit = column.max_length
-    return Reason(
-        rule="field.too_long",
-        column=column.name,
-        value=f"{length} characters",
-        message_fr=(
-            f"Ligne {line} : la colonne {column.name} fait {length} caractères, au-delà de la "
-            f"limite de {limit} ; corrigez la cellule (texte collé par erreur ?)."
-        ),
-        message_en=(
-            f"line {line}: {column.name} is {length} characters long, over the limit of {limit}"
-        ),
+    return _reason(
+        "field.too_long",
+        column,
+        line,
+        f"{length} characters",
+        f"fait {length} caractères, au-delà de la limite de {limit} ; corrigez la cellule "
+        "(texte collé par erreur ?).",
+        f"is {length} characters long, over the limit of {limit}",
     )
 
 
 def _control_characters(column: Column, line: int, controls: list[str], text: str) -> Reason:
     codes = ", ".join(f"U+{ord(c):04X}" for c in controls)
-    return Reason(
-        rule="text.control_characters",
-        column=column.name,
-        value=_shown(text),
-        message_fr=(
-            f"Ligne {line} : la colonne {column.name} contient des caractères de contrôle "
-            f"invisibles ({codes}), remplacés par « {_REPLACEMENT} » ; retapez la valeur "
-            "au lieu de la copier-coller."
-        ),
-        message_en=f"line {line}: {column.name} holds control characters ({codes})",
+    return _reason(
+        "text.control_characters",
+        column,
+        line,
+        _shown(text),
+        f"contient des caractères de contrôle invisibles ({codes}), remplacés par "
+        f"« {_REPLACEMENT} » ; retapez la valeur au lieu de la copier-coller.",
+        f"holds control characters ({codes})",
     )
 
 
 def _line_break(column: Column, line: int, text: str) -> Reason:
-    return Reason(
-        rule="text.line_break",
-        column=column.name,
-        value=_shown(text),
-        message_fr=(
-            f"Ligne {line} : la colonne {column.name} tenait sur plusieurs lignes ; les retours "
-            "à la ligne et tabulations ont été remplacés par une espace."
-        ),
-        message_en=f"line {line}: line breaks or tabs in {column.name} replaced by a space",
+    return _reason(
+        "text.line_break",
+        column,
+        line,
+        _shown(text),
+        "tenait sur plusieurs lignes ; les retours à la ligne et tabulations ont été remplacés "
+        "par une espace.",
+        "held line breaks or tabs, replaced by a space",
     )

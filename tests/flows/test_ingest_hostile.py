@@ -12,6 +12,8 @@ import csv
 import json
 import shutil
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,9 +47,38 @@ def _numbers(folder: Path) -> list[str]:
     return [str(i["invoice_number"]) for i in manifest["invoices"]]
 
 
-def _copy(good_export: Path, folder: Path) -> list[str]:
+@dataclass(frozen=True)
+class Inbox:
+    """A copy of the good export in an inbox, the pipeline pointed at `url` and the simulator."""
+
+    folder: Path
+    numbers: list[str]
+    url: str
+
+    @property
+    def root(self) -> Path:
+        return self.folder.parent
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest) -> str:
+    """SQLite, unless a test asks for engines by parameter (`indirect=True`)."""
+    engine = getattr(request, "param", "sqlite")
+    return str(request.getfixturevalue(f"{engine}_url"))
+
+
+@pytest.fixture
+def inbox(
+    good_export: Path,
+    tmp_path: Path,
+    db_url: str,
+    simulator: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Inbox:
+    folder = tmp_path / "inbox" / "export-1-good"
     shutil.copytree(good_export, folder)
-    return _numbers(folder)
+    configure(monkeypatch, db_url, simulator)
+    return Inbox(folder, _numbers(folder), db_url)
 
 
 def _outcomes(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -69,19 +100,11 @@ def _first_line(folder: Path, number: str) -> int:
         return next(line for line, row in enumerate(rows, start=1) if row[0] == number)
 
 
-def test_a_line_break_in_a_buyer_name_becomes_a_space_with_a_warning(
-    good_export: Path,
-    tmp_path: Path,
-    sqlite_url: str,
-    simulator: SimulatorHandle,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_line_break_in_a_buyer_name_becomes_a_space_with_a_warning(inbox: Inbox) -> None:
     """A multi-line spreadsheet cell used to reach the alerts' e-mail subject; the invoice stays
     ready, the entrepreneur is told, and the warehouse holds one line."""
-    folder = tmp_path / "export"
-    spoiled = _copy(good_export, folder)[0]
+    folder, spoiled = inbox.folder, inbox.numbers[0]
     edit_export(folder, spoiled, client="MAIRIE DE\r\nSCHILTIGHEIM\tSERVICE\nCULTURE")
-    configure(monkeypatch, sqlite_url, simulator)
 
     outcomes = _outcomes(ingest(folder, today=TODAY))
 
@@ -92,27 +115,19 @@ def test_a_line_break_in_a_buyer_name_becomes_a_space_with_a_warning(
     assert [(w["rule"], w["column"], w["value"]) for w in got["warnings"]] == [
         ("text.line_break", "buyer_name", one_line)
     ]
-    (row,) = rows_of(sqlite_url, Invoice, col(Invoice.invoice_number) == spoiled)
+    (row,) = rows_of(inbox.url, Invoice, col(Invoice.invoice_number) == spoiled)
     assert row.buyer_name == one_line
-    (issue,) = rows_of(sqlite_url, ValidationIssue, col(ValidationIssue.invoice_id) == row.id)
+    (issue,) = rows_of(inbox.url, ValidationIssue, col(ValidationIssue.invoice_id) == row.id)
     assert (issue.rule, issue.severity) == ("text.line_break", "warning")
     assert "retours à la ligne" in issue.message_fr
 
 
-def test_a_cell_over_the_field_limit_refuses_its_invoice_not_the_file(
-    good_export: Path,
-    tmp_path: Path,
-    sqlite_url: str,
-    simulator: SimulatorHandle,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_cell_over_the_field_limit_refuses_its_invoice_not_the_file(inbox: Inbox) -> None:
     """The csv module refused the whole file for one cell over 128 KiB (`field larger than field
     limit`); now the cell's invoice is refused, naming the column, its line and the limit."""
-    folder = tmp_path / "export"
-    spoiled = _copy(good_export, folder)[1]
+    folder, spoiled = inbox.folder, inbox.numbers[1]
     edit_export(folder, spoiled, commentaire="x" * (200 * 1024))
     line = _first_line(folder, spoiled)
-    configure(monkeypatch, sqlite_url, simulator)
 
     report = ingest(folder, today=TODAY)
 
@@ -127,25 +142,16 @@ def test_a_cell_over_the_field_limit_refuses_its_invoice_not_the_file(
     )
     assert f"Ligne {line} : la colonne comment" in too_long["message_fr"]
     assert str(FIELD_LIMIT) in too_long["message_fr"]
-    (row,) = rows_of(sqlite_url, Invoice, col(Invoice.invoice_number) == spoiled)
+    (row,) = rows_of(inbox.url, Invoice, col(Invoice.invoice_number) == spoiled)
     assert row.comment is not None and len(row.comment) <= 2000
 
 
-@pytest.mark.parametrize("engine_name", ["sqlite", "postgres"])
-def test_control_characters_refuse_their_invoice_on_both_engines(
-    engine_name: str,
-    good_export: Path,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-    simulator: SimulatorHandle,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+def test_control_characters_refuse_their_invoice_on_both_engines(inbox: Inbox) -> None:
     """A NUL byte made PostgreSQL refuse the whole ingest (and SQLite store it silently); an
     escape sequence would reach a terminal. Each is replaced by U+FFFD and refuses its invoice;
     a directory line with one is left out, with its reason, and the others are kept."""
-    url = str(request.getfixturevalue(f"{engine_name}_url"))
-    folder = tmp_path / "export"
-    spoiled = _copy(good_export, folder)[2]
+    folder, spoiled, url = inbox.folder, inbox.numbers[2], inbox.url
     edit_export(folder, spoiled, client="MAIRIE\x00DE SCHILTIGHEIM", commentaire="\x1b[2JVoir\x07")
     with (folder / "invoices.csv").open(encoding="utf-8") as handle:
         used = {row["code_entrepreneur"] for row in csv.DictReader(handle, delimiter=";")}
@@ -153,7 +159,6 @@ def test_control_characters_refuse_their_invoice_on_both_engines(
         codes = [row["code_entrepreneur"] for row in csv.DictReader(handle, delimiter=";")]
     unused = next(code for code in codes if code not in used)
     edit_csv(folder / "entrepreneurs.csv", "code_entrepreneur", unused, nom="Zoé\x00Martin")
-    configure(monkeypatch, url, simulator)
 
     report = ingest(folder, today=TODAY)
 
@@ -175,23 +180,20 @@ def test_control_characters_refuse_their_invoice_on_both_engines(
     assert unused not in directory and used <= directory
 
 
-def _daily_with_a_bad_export(
-    good_export: Path, inbox: Path, spoil: Any, url: str
-) -> tuple[dict[str, Any], ExportFile]:
-    """An inbox of the good export and a bad one (other invoices, spoiled by `spoil`), through
-    the daily pipeline: its summary, and the bad export's record."""
-    shutil.copytree(good_export, inbox / "export-1-good")
-    bad = inbox / "export-2-bad"
+def _daily_with_a_bad_export(inbox: Inbox, spoil: Callable[[Path], None]) -> ExportFile:
+    """The inbox with a second export (other invoices, spoiled by `spoil`) through the daily
+    pipeline: the good export's invoices deposited, the bad one refused whole; its record."""
+    bad = inbox.root / "export-2-bad"
     generate_export(bad, invoices=3, seed_value=12, today=TODAY)
     spoil(bad)
-    summary = daily(inbox=inbox, as_of=TODAY)
+    summary = daily(inbox=inbox.root, as_of=TODAY)
     counts = {Path(e["export"]).name: e["counts"] for e in summary["exports"]}
     assert counts["export-1-good"]["state_ready"] == 6
     assert summary["deposit"]["deposited"] == 6
     assert (counts["export-2-bad"]["invoices"], counts["export-2-bad"]["file_errors"]) == (0, 1)
-    (record,) = rows_of(url, ExportFile, col(ExportFile.path) == str(bad.resolve()))
-    assert {i.invoice_number for i in rows_of(url, Invoice)} == set(_numbers(good_export))
-    return summary, record
+    (record,) = rows_of(inbox.url, ExportFile, col(ExportFile.path) == str(bad.resolve()))
+    assert {i.invoice_number for i in rows_of(inbox.url, Invoice)} == set(inbox.numbers)
+    return record
 
 
 def _as_inflating_workbook(folder: Path) -> None:
@@ -229,21 +231,14 @@ def _as_inflating_workbook(folder: Path) -> None:
 
 
 def test_an_xlsx_inflating_beyond_the_limit_is_refused_and_the_inbox_goes_on(
-    good_export: Path,
-    tmp_path: Path,
-    sqlite_url: str,
-    simulator: SimulatorHandle,
-    monkeypatch: pytest.MonkeyPatch,
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 0.4 MB workbook whose one cell inflated to 400 MiB took 2.1 GB to read: its zip
     directory is read first, and the file refused unopened (the limit lowered to 1 MiB here)."""
-    configure(monkeypatch, sqlite_url, simulator)
     monkeypatch.setenv("CHORUS_ETL_XLSX_MAX_UNCOMPRESSED_BYTES", str(MIB))
     reset_settings_cache()
 
-    _, record = _daily_with_a_bad_export(
-        good_export, tmp_path / "inbox", _as_inflating_workbook, sqlite_url
-    )
+    record = _daily_with_a_bad_export(inbox, _as_inflating_workbook)
 
     assert record.error is not None
     assert "invoices.xlsx inflates to" in record.error
@@ -256,18 +251,10 @@ def _as_utf16(folder: Path) -> None:
     path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
 
 
-def test_a_utf16_csv_is_refused_naming_its_encoding_and_the_inbox_goes_on(
-    good_export: Path,
-    tmp_path: Path,
-    sqlite_url: str,
-    simulator: SimulatorHandle,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_utf16_csv_is_refused_naming_its_encoding_and_the_inbox_goes_on(inbox: Inbox) -> None:
     """It was refused as lacking every required column; now the reason names its encoding and
     those the reader takes."""
-    configure(monkeypatch, sqlite_url, simulator)
-
-    _, record = _daily_with_a_bad_export(good_export, tmp_path / "inbox", _as_utf16, sqlite_url)
+    record = _daily_with_a_bad_export(inbox, _as_utf16)
 
     assert record.error == (
         "invoices.csv is encoded in UTF-16 LE; supported encodings: UTF-8 (with or without BOM), "
