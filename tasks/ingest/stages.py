@@ -90,6 +90,9 @@ class IngestReport:
         }
 
 
+SIRET_DIGITS = 14
+
+
 def _directory_entries(
     table: extract.Table,
 ) -> tuple[dict[tuple[str, str], EntrepreneurEntry], list[Reason]]:
@@ -113,9 +116,6 @@ def _directory_entries(
             supplier_siret=siret,
         )
     return entries, reasons
-
-
-SIRET_DIGITS = 14
 
 
 def _siret_too_long(line: int, siret: str) -> Reason:
