@@ -144,6 +144,18 @@ class Settings(BaseSettings):
         description="Directory of entrepreneurs (code, name, email, supplier SIRET).",
     )
     inbox_dir: Path = Field(default=Path("var/inbox"), description="Where exports are dropped.")
+    export_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        gt=0,
+        description="Largest invoice or entrepreneurs file an ingest reads; a larger one is "
+        "refused whole (file.too_large).",
+    )
+    xlsx_max_uncompressed_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        gt=0,
+        description="What an XLSX may inflate to, by its zip directory; a larger one is refused "
+        "before it is opened (file.too_large).",
+    )
 
     deposit_modes: dict[str, DepositMode] = Field(
         default_factory=dict,

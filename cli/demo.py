@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from chorus_etl import db
 from chorus_etl.settings import ARTENREEL_SIRET, DepositMode, reset_settings_cache
 from cli.console_progress import make_progress
+from cli.output import plain
 from schemas.warehouse import Alert, AttemptOutcome, DepositAttempt, Invoice
 
 
@@ -211,8 +212,8 @@ def demo(
         )
         for item in result.overdue[:15]:
             late.add_row(
-                item["invoice"],
-                item["buyer"] or "",
+                plain(item["invoice"]),
+                plain(item["buyer"]),
                 str(item["deposited"]),
                 f"{item['delay_days']} d",
                 str(item["days_late"]),

@@ -11,8 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from chorus_etl import progress
+from chorus_etl.untrusted import printable
 from cli.console_progress import RichReporter, make_progress
-from cli.output import emit, friendly_errors
+from cli.output import emit, friendly_errors, plain
 
 
 @friendly_errors
@@ -41,8 +42,10 @@ def deposit(
         # The other structures were deposited; these wait, `ready`, for their access to be fixed.
         for halted in summary["halted"]:
             typer.echo(
-                f"Deposit stopped for {', '.join(halted['sirets'])} "
-                f"(technical account {halted['login']}): {halted['error']}",
+                printable(
+                    f"Deposit stopped for {', '.join(halted['sirets'])} "
+                    f"(technical account {halted['login']}): {halted['error']}"
+                ),
                 err=True,
             )
         typer.echo("Run `chorus-etl doctor` to find which step fails and how to fix it.", err=True)
@@ -68,7 +71,7 @@ def _print(summary: dict[str, Any], dry_run: bool) -> None:
     console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items()) if v), highlight=False)
     if dry_run:
         for item in summary["invoices"]:
-            console.print(f"[bold]{item['supplier_siret']} {item['invoice_number']}[/bold]")
+            console.print(plain(f"{item['supplier_siret']} {item['invoice_number']}", style="bold"))
             console.print_json(json.dumps(item.get("payload") or {}, ensure_ascii=False))
         return
     problems = [
@@ -78,6 +81,9 @@ def _print(summary: dict[str, Any], dry_run: bool) -> None:
         table = Table("supplier", "invoice", "result", "detail", title="Not deposited")
         for item in problems:
             table.add_row(
-                item["supplier_siret"], item["invoice_number"], item["result"], item["detail"] or ""
+                plain(item["supplier_siret"]),
+                plain(item["invoice_number"]),
+                item["result"],
+                plain(item["detail"]),
             )
         console.print(table)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from chorus_etl.untrusted import printable
 from cli.output import emit
 
 if TYPE_CHECKING:
@@ -58,9 +59,10 @@ def render(results: list[CheckResult]) -> str:
             scope = result.scope
             lines += ["", f"== {scope}"] if lines else [f"== {scope}"]
         status = result.status.value.ljust(STATUS_WIDTH)
-        lines.append(f"{status} {result.check.ljust(width)}{result.detail}")
+        # Details quote Chorus Pro's answers: printed without their control characters.
+        lines.append(f"{status} {result.check.ljust(width)}{printable(result.detail)}")
         if result.remedy:
-            lines.append(f"{' ' * (STATUS_WIDTH + 1 + width)}→ {result.remedy}")
+            lines.append(f"{' ' * (STATUS_WIDTH + 1 + width)}→ {printable(result.remedy)}")
     counts = {s: sum(r.status is s for r in results) for s in Status}
     summary = ", ".join(f"{n} {s.value}" for s, n in counts.items() if n)
     verdict = "some checks failed" if counts[Status.FAIL] else "nothing failed"

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli.output import emit, friendly_errors
+from cli.output import emit, friendly_errors, plain
 
 
 @friendly_errors
@@ -32,28 +32,27 @@ def ingest(
 
 
 def _print_summary(report: dict[str, Any]) -> None:
-    console = Console()
+    """Everything the export holds (numbers, column names, the values reasons quote) is printed
+    as plain text: never markup nor an escape sequence."""
+    console = Console(highlight=False)
     counts = report["counts"]
-    console.print(f"[bold]Ingest of {report['export_dir']}[/bold]")
-    console.print(
-        ", ".join(f"{name}: {value}" for name, value in sorted(counts.items()) if value),
-        highlight=False,
-    )
+    console.print(plain(f"Ingest of {report['export_dir']}", style="bold"))
+    console.print(", ".join(f"{name}: {value}" for name, value in sorted(counts.items()) if value))
     for reason in report["file_reasons"]:
-        console.print(f"[red]file error[/red] {reason['message_en']}", highlight=False)
+        console.print(plain("file error ", style="red") + plain(reason["message_en"]))
     if report["ignored_columns"]:
-        console.print(f"ignored columns: {', '.join(report['ignored_columns'])}", highlight=False)
+        console.print(plain(f"ignored columns: {', '.join(report['ignored_columns'])}"))
     refused = [i for i in report["invoices"] if i["reasons"] and i["result"] != "unchanged"]
     if refused:
         table = Table("supplier", "invoice", "state", "rule", "reason", title="Invoices refused")
         for invoice in refused:
             for reason in invoice["reasons"]:
                 table.add_row(
-                    invoice["supplier_siret"],
-                    invoice["invoice_number"],
+                    plain(invoice["supplier_siret"]),
+                    plain(invoice["invoice_number"]),
                     invoice["state"] or invoice["result"],
                     reason["rule"],
-                    reason["message_en"],
+                    plain(reason["message_en"]),
                 )
         console.print(table)
     warned = [i for i in report["invoices"] if i.get("warnings") and i["result"] != "unchanged"]
@@ -64,9 +63,9 @@ def _print_summary(report: dict[str, Any]) -> None:
         for invoice in warned:
             for warning in invoice["warnings"]:
                 table.add_row(
-                    invoice["supplier_siret"],
-                    invoice["invoice_number"],
+                    plain(invoice["supplier_siret"]),
+                    plain(invoice["invoice_number"]),
                     warning["rule"],
-                    warning["message_en"],
+                    plain(warning["message_en"]),
                 )
         console.print(table)

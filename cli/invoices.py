@@ -22,7 +22,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from cli.output import emit
+from chorus_etl.untrusted import printable, spreadsheet_cell
+from cli.output import emit, plain
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -54,6 +55,9 @@ LIST_COLUMNS = (
 )
 #: Added with `--overdue`: what the legal-delay rule found.
 OVERDUE_COLUMNS = ("due_date", "days_late", "interest_cents")
+#: The columns a spreadsheet must read as numbers (a credit note's "-12.50" included); every other
+#: cell is text and is neutralised against formulas.
+NUMERIC_COLUMNS = frozenset({"total_ttc_cents", "total_ttc_eur", "days_late", "interest_cents"})
 
 
 def invoices(
@@ -179,7 +183,7 @@ def invoice(
     if len(lives) > 1:
         sirets = ", ".join(life.header["supplier_siret"] for life in lives)
         console.print(
-            Text(
+            plain(
                 f"{lives[0].header['invoice_number']} is used by {len(lives)} structures "
                 f"({sirets}); pass --structure SIRET for one.",
                 style="yellow",
@@ -203,7 +207,7 @@ def _ambiguous(lives: Sequence[InvoiceLife], owners: Sequence[str]) -> None:
         f"{life.header['supplier_siret']}  ({life.header['state']})"
         for life in lives
     ]
-    typer.echo("\n".join(lines), err=True)
+    typer.echo("\n".join(printable(line) for line in lines), err=True)
     raise typer.Exit(2)
 
 
@@ -296,8 +300,8 @@ def _table(*columns: str, fold: str | None = None) -> Table:
 
 
 def _cells(*values: Any) -> list[Text]:
-    """Rich would read `[...]` in a value as markup: every cell is plain text."""
-    return [Text("" if value is None else str(value)) for value in values]
+    """Every cell is data: plain text, never markup nor an escape sequence."""
+    return [plain(value) for value in values]
 
 
 # --- the list -----------------------------------------------------------------------------------
@@ -337,11 +341,19 @@ def _record(invoice: ListedInvoice, late: dict[int, Overdue] | None) -> dict[str
 
 
 def _csv(records: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """For a spreadsheet: a buyer's name or Chorus Pro's comment is data, never a formula."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), delimiter=";", lineterminator="\r\n")
     writer.writeheader()
     for record in records:
-        writer.writerow({name: "" if record[name] is None else record[name] for name in columns})
+        writer.writerow(
+            {
+                name: ""
+                if record[name] is None
+                else spreadsheet_cell(record[name], numeric=name in NUMERIC_COLUMNS)
+                for name in columns
+            }
+        )
     return buffer.getvalue()
 
 
@@ -493,7 +505,7 @@ def _print_life(console: Console, life: InvoiceLife) -> None:
     )
     if h["original_invoice_number"]:
         title += f" (credits {h['original_invoice_number']})"
-    console.print(Text(title, style="bold"))
+    console.print(plain(title, style="bold"))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column()
@@ -501,7 +513,7 @@ def _print_life(console: Console, life: InvoiceLife) -> None:
     def line(label: str, *parts: Any) -> None:
         text = " · ".join(str(p) for p in parts if p not in (None, ""))
         if text:
-            grid.add_row(Text(label), Text(text))
+            grid.add_row(Text(label), plain(text))
 
     entrepreneur = h["entrepreneur_code"]
     if entrepreneur and h["entrepreneur_name"]:
@@ -612,9 +624,9 @@ def _print_issues(console: Console, issues: list[dict[str, Any]]) -> None:
             where += f" = {issue['value']}" if where else issue["value"]
         head = Text("  ")
         head.append(issue["severity"], style="red" if issue["severity"] == "error" else "yellow")
-        head.append(f"  {issue['rule']}" + (f"  ({where})" if where else ""))
+        head.append(printable(f"  {issue['rule']}" + (f"  ({where})" if where else "")))
         head.append(f"  {_when(issue['created_at'])}", style="dim")
         console.print(head)
         for language in ("fr", "en"):
-            message = Text(f"{language.upper()}  {issue[f'message_{language}']}")
+            message = plain(f"{language.upper()}  {issue[f'message_{language}']}")
             console.print(Padding(message, (0, 0, 0, 4)))

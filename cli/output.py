@@ -8,6 +8,9 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 import typer
+from rich.text import Text
+
+from chorus_etl.untrusted import printable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -18,6 +21,12 @@ def emit(payload: Any, *, as_json: bool, human: str) -> None:
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
     else:
         typer.echo(human)
+
+
+def plain(value: object, *, style: str = "", multiline: bool = False) -> Text:
+    """Data for a rich console: plain text (rich would read `[...]` as markup), without the
+    escape sequences and control characters a buyer's name or a Chorus Pro comment can carry."""
+    return Text("" if value is None else printable(str(value), multiline=multiline), style=style)
 
 
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import typer
 
+from chorus_etl.untrusted import printable
 from cli.output import emit, friendly_errors
 
 
@@ -37,8 +38,10 @@ def reconcile(
     )
     for halted in summary["halted"]:
         typer.echo(
-            f"Reconciliation stopped for {', '.join(halted['sirets'])} "
-            f"(technical account {halted['login']}): {halted['error']}",
+            printable(
+                f"Reconciliation stopped for {', '.join(halted['sirets'])} "
+                f"(technical account {halted['login']}): {halted['error']}"
+            ),
             err=True,
         )
     if summary["halted"]:

@@ -24,21 +24,32 @@ PAYMENT_MODES = ("VIREMENT", "CHEQUE", "PRELEVEMENT", "ESPECE", "AUTRE", "REPORT
 #: Rates French law allows, in hundredths of a percent (mainland, Corsica, overseas departments).
 VAT_RATES_BP = frozenset({2000, 1000, 850, 550, 210, 175, 105, 90, 1300, 0})
 CURRENCIES = frozenset({"EUR", "USD", "GBP", "CHF", "XPF"})
+#: Characters a cell may hold, well above any column a real export fills (a comment holds 2000, a
+#: path 1000, a list of attachments a few of them); a longer cell refuses its row. The csv
+#: module's own limit, 128 KiB, used to refuse the whole file for one cell over it.
+FIELD_LIMIT = 32 * 1024
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """A column of the export. `max_length` is the reader's limit when it is tighter than
+    `FIELD_LIMIT`: for the cells stored as they are read (what identifies an invoice, the
+    directory), what the warehouse holds. `multiline` columns keep their line breaks; in the
+    others a line break becomes a space."""
+
     name: str
     aliases: tuple[str, ...]
     required: bool
+    max_length: int = FIELD_LIMIT
+    multiline: bool = False
 
 
 INVOICE_COLUMNS: tuple[Column, ...] = (
-    Column("invoice_number", ("numero_facture", "numéro_facture", "n_facture"), True),
+    Column("invoice_number", ("numero_facture", "numéro_facture", "n_facture"), True, 64),
     Column("invoice_date", ("date_facture",), True),
     Column("invoice_type", ("type_facture",), False),
     Column("original_invoice_number", ("facture_origine", "numero_facture_origine"), False),
-    Column("supplier_siret", ("siret_fournisseur",), True),
+    Column("supplier_siret", ("siret_fournisseur",), True, 32),
     Column("entrepreneur_code", ("code_entrepreneur",), True),
     Column("buyer_siret", ("siret_client", "siret_destinataire"), True),
     Column("buyer_name", ("client", "nom_client", "destinataire"), True),
@@ -55,14 +66,14 @@ INVOICE_COLUMNS: tuple[Column, ...] = (
     Column("due_date", ("date_echeance",), False),
     Column("pdf_file", ("fichier_pdf",), True),
     Column("attachments", ("pieces_jointes",), False),
-    Column("comment", ("commentaire",), False),
+    Column("comment", ("commentaire",), False, multiline=True),
 )
 
 ENTREPRENEUR_COLUMNS: tuple[Column, ...] = (
-    Column("entrepreneur_code", ("code_entrepreneur",), True),
-    Column("name", ("nom",), True),
-    Column("email", ("courriel", "mail"), True),
-    Column("supplier_siret", ("siret_fournisseur",), True),
+    Column("entrepreneur_code", ("code_entrepreneur",), True, 100),
+    Column("name", ("nom",), True, 200),
+    Column("email", ("courriel", "mail"), True, 320),
+    Column("supplier_siret", ("siret_fournisseur",), True, 32),
 )
 
 #: Invoice-level columns: every VAT line of one invoice must agree on them.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from chorus_etl.untrusted import printable
 from schemas.warehouse import Alert, Entrepreneur, Invoice
 from tasks.alerts.messages import InvoiceFacts
 
@@ -60,6 +61,8 @@ def queue(
     saves a query per alert in bulk sweeps. Every alert belongs to a cooperative: its invoice's,
     or for an alert about no invoice (the password expiry) the `cooperative` given; one of them
     is required, and they must agree, so that no alert reaches another cooperative's people.
+    The subject and the recipient become mail headers: they are stored on one line, without
+    control characters (a buyer's name may come from a multi-line spreadsheet cell).
     """
     owner = _owner(invoice, cooperative)
     targets = [(ACCOUNTING, accounting_email)]
@@ -80,8 +83,8 @@ def queue(
             kind=kind,
             invoice_id=invoice.id if invoice else None,
             audience=audience,
-            recipient=recipient,
-            subject=subject[:500],
+            recipient=printable(recipient),
+            subject=printable(subject)[:500],
             body=body,
         )
         session.add(alert)

@@ -32,6 +32,7 @@ from sqlmodel import Session, col, func, select
 
 from chorus_etl.log import get_logger, redact_text
 from chorus_etl.settings import Settings, get_settings
+from chorus_etl.untrusted import printable
 from schemas.warehouse import Alert, AlertStatus, Invoice, utcnow
 from tasks.alerts import stalls
 from tasks.alerts.outbox import ACCOUNTING
@@ -344,18 +345,22 @@ def _slug(text: str) -> str:
 
 
 def render(alerts: Sequence[PendingAlert], digest: bool) -> Outgoing:
+    """The message of a unit. Header values come from data (a buyer's name in the subject, an
+    address from the directory) and a line break in one made the e-mail package refuse the
+    message on every run: they are made one line, without control characters, here, for the
+    rows stored before `queue` did it too."""
     if not digest:
         (alert,) = alerts
         return Outgoing(
-            recipient=alert.recipient,
-            subject=alert.subject,
+            recipient=printable(alert.recipient),
+            subject=printable(alert.subject),
             body=alert.body,
             key=alert.dedupe_key,
             name=f"alert-{alert.id:08d}-{_slug(alert.dedupe_key)}-{_digest(alert.dedupe_key, 8)}",
         )
     key = "digest:" + _digest("\n".join(sorted(a.dedupe_key for a in alerts)), 32)
     return Outgoing(
-        recipient=alerts[0].recipient,
+        recipient=printable(alerts[0].recipient),
         subject=f"Chorus Pro : récapitulatif de {len(alerts)} alertes sur les factures",
         body=digest_body(alerts),
         key=key,
@@ -376,7 +381,7 @@ def digest_body(alerts: Sequence[PendingAlert]) -> str:
         if alert.supplier_siret:
             invoice += f" (fournisseur {alert.supplier_siret})"
         kind = KIND_LABELS.get(alert.kind.lower(), alert.kind)
-        lines.append(f"- {invoice} — {kind} — {alert.subject}")
+        lines.append(f"- {invoice} — {kind} — {printable(alert.subject)}")
     lines += [
         "",
         "Que faire ?",

@@ -1,8 +1,10 @@
 """Read an export folder: the invoice table (CSV or XLSX) and the optional entrepreneurs file.
 
 The reader is forgiving about form (encoding, separator, header spelling) and strict about content:
-it returns every cell as text, untouched, with its line number, and leaves judging to validation. A
-file it cannot read at all becomes one file-level reason, never an exception.
+it returns every cell as text with its line number, and leaves judging to validation. The only
+cells it changes are those no later step could hold (`tasks.ingest.cells`: control characters,
+line breaks in a one-line column, a cell over its limit), and it says so for their line. A file it
+cannot read at all becomes one file-level reason, never an exception.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import pandas as pd
 
 from schemas.export import ENTREPRENEUR_COLUMNS, INVOICE_COLUMNS, Column, alias_map, header_key
 from schemas.issues import Reason
+from tasks.ingest import file_checks
+from tasks.ingest.cells import LineFindings, clean_column
+from tasks.ingest.file_checks import FileLimits, file_reason
 
 INVOICE_FILES = ("invoices.csv", "invoices.xlsx", "factures.csv", "factures.xlsx")
 ENTREPRENEUR_FILES = ("entrepreneurs.csv", "entrepreneurs.xlsx")
@@ -33,6 +38,8 @@ class Table:
     frame: pd.DataFrame
     ignored_columns: list[str] = field(default_factory=list)
     reasons: list[Reason] = field(default_factory=list)
+    #: What the cells' cleaning found, by file line (`tasks.ingest.cells`).
+    findings: LineFindings = field(default_factory=LineFindings)
 
     @property
     def readable(self) -> bool:
@@ -60,10 +67,6 @@ def detect_separator(text: str) -> str:
     return best if counts[best] else ";"
 
 
-def _file_reason(rule: str, path: Path, fr: str, en: str) -> Reason:
-    return Reason(rule=rule, column=None, value=path.name, message_fr=fr, message_en=en)
-
-
 def _cell_text(value: object) -> str:
     if value is None:
         return ""
@@ -76,7 +79,7 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _read_rows(path: Path, data: bytes) -> list[list[str]]:
+def _read_rows(path: Path, data: bytes, max_bytes: int) -> list[list[str]]:
     if path.suffix.lower() == ".xlsx":
         from openpyxl import load_workbook
 
@@ -87,19 +90,32 @@ def _read_rows(path: Path, data: bytes) -> list[list[str]]:
         finally:
             workbook.close()
     text, _encoding = decode(data)
+    # No cell can be longer than its file: a long one refuses its row (`tasks.ingest.cells`)
+    # instead of the csv module refusing the file. The limit is the module's, for the process.
+    csv.field_size_limit(max(csv.field_size_limit(), max_bytes))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_separator(text))
     return [[cell.strip() for cell in row] for row in reader]
 
 
-def read_table(path: Path, columns: tuple[Column, ...], label_fr: str) -> Table:
-    """Reads one table; a missing required column fails the whole file with one clear message."""
+def read_table(
+    path: Path, columns: tuple[Column, ...], label_fr: str, limits: FileLimits = FileLimits()
+) -> Table:
+    """Reads one table; a missing required column fails the whole file with one clear message,
+    and so does a file `file_checks` refuses before it is parsed."""
+    oversize = file_checks.too_large(path, path.stat().st_size, limits, label_fr)
+    if oversize is not None:
+        return Table(path=path, sha256="", frame=pd.DataFrame(), reasons=[oversize])
     data = path.read_bytes()
     table = Table(path=path, sha256=hashlib.sha256(data).hexdigest(), frame=pd.DataFrame())
+    refused = file_checks.refusal(path, data, limits, label_fr)
+    if refused is not None:
+        table.reasons.append(refused)
+        return table
     try:
-        rows = _read_rows(path, data)
+        rows = _read_rows(path, data, limits.max_bytes)
     except Exception as exc:  # any parser failure on hostile bytes is a file-level reason
         table.reasons.append(
-            _file_reason(
+            file_reason(
                 "file.unreadable",
                 path,
                 f"Le fichier {label_fr} « {path.name} » est illisible ({type(exc).__name__}).",
@@ -110,7 +126,7 @@ def read_table(path: Path, columns: tuple[Column, ...], label_fr: str) -> Table:
     header_index = next((i for i, row in enumerate(rows) if any(row)), None)
     if header_index is None:
         table.reasons.append(
-            _file_reason(
+            file_reason(
                 "file.empty",
                 path,
                 f"Le fichier {label_fr} « {path.name} » est vide.",
@@ -132,7 +148,7 @@ def read_table(path: Path, columns: tuple[Column, ...], label_fr: str) -> Table:
     missing = [c.name for c in columns if c.required and c.name not in positions]
     if missing:
         table.reasons.append(
-            _file_reason(
+            file_reason(
                 "file.missing_columns",
                 path,
                 f"Colonnes obligatoires absentes de « {path.name} » : {', '.join(missing)}.",
@@ -153,6 +169,8 @@ def read_table(path: Path, columns: tuple[Column, ...], label_fr: str) -> Table:
         for values in absent:
             values.append("")
         cells[LINE].append(str(line))
+    for column in columns:
+        clean_column(column, cells[column.name], cells[LINE], table.findings)
     table.frame = pd.DataFrame(
         {name: pd.Series(values, dtype=str) for name, values in cells.items()}
     )
@@ -167,7 +185,7 @@ def find_invoice_table(export_dir: Path) -> Path | None:
     return None
 
 
-def read_invoices(export_dir: Path) -> Table:
+def read_invoices(export_dir: Path, limits: FileLimits = FileLimits()) -> Table:
     path = find_invoice_table(export_dir)
     if path is None:
         missing = export_dir / "invoices.csv"
@@ -176,7 +194,7 @@ def read_invoices(export_dir: Path) -> Table:
             sha256="",
             frame=pd.DataFrame(),
             reasons=[
-                _file_reason(
+                file_reason(
                     "file.missing",
                     missing,
                     f"L'export « {export_dir.name} » ne contient pas de fichier invoices.csv "
@@ -185,11 +203,11 @@ def read_invoices(export_dir: Path) -> Table:
                 )
             ],
         )
-    return read_table(path, INVOICE_COLUMNS, "des factures")
+    return read_table(path, INVOICE_COLUMNS, "des factures", limits)
 
 
-def read_entrepreneurs(path: Path) -> Table:
-    return read_table(path, ENTREPRENEUR_COLUMNS, "des entrepreneurs")
+def read_entrepreneurs(path: Path, limits: FileLimits = FileLimits()) -> Table:
+    return read_table(path, ENTREPRENEUR_COLUMNS, "des entrepreneurs", limits)
 
 
 def export_entrepreneurs_file(export_dir: Path) -> Path | None:

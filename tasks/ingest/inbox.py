@@ -31,7 +31,8 @@ def pending_exports(engine: Engine, inbox: Path) -> list[Path]:
         for folder in folders:
             table = find_invoice_table(folder)
             assert table is not None
-            digest = hashlib.sha256(table.read_bytes()).hexdigest()
+            with table.open("rb") as handle:  # in chunks: the file may be huge
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
             done = session.exec(
                 select(ExportFile)
                 .where(ExportFile.path == str(folder.resolve()), ExportFile.content_hash == digest)

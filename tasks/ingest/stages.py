@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from chorus_etl.cooperatives import cooperative_of, export_cooperative
 from chorus_etl.log import get_logger
 from chorus_etl.settings import Settings
+from chorus_etl.untrusted import printable
 from chorus_pro.api import ChorusProApi
 from schemas.export import is_valid_siret
 from schemas.issues import Reason
@@ -28,6 +29,7 @@ from schemas.warehouse import Entrepreneur, ExportFile, InvoiceState, Validation
 from tasks.alerts import stalls
 from tasks.ingest import changes, directory, extract, facturx_rules, staging
 from tasks.ingest.bulk import collector_paused
+from tasks.ingest.file_checks import FileLimits
 from tasks.ingest.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
 from tasks.preflight import OCR_RULES, PdfExpectations, check_attachments, check_invoice_pdfs
 
@@ -89,19 +91,45 @@ class IngestReport:
         }
 
 
+SIRET_DIGITS = 14
+
+
 def _directory_entries(
     table: extract.Table,
 ) -> tuple[dict[tuple[str, str], EntrepreneurEntry], list[Reason]]:
+    """The directory's entries; a line the reader refused (a control character, a cell longer
+    than the warehouse holds) or whose SIRET has more digits than one is left out, with why."""
     entries: dict[tuple[str, str], EntrepreneurEntry] = {}
+    reasons = list(table.reasons)
     for _, row in table.frame.iterrows():
+        line = int(row[extract.LINE])
         siret = extract_digits(str(row["supplier_siret"]))
+        refused = table.findings.reasons.get(line, [])
+        if len(siret) > SIRET_DIGITS:
+            refused = [*refused, _siret_too_long(line, siret)]
+        if refused:
+            reasons.extend(refused)
+            continue
         entries[(siret, str(row["entrepreneur_code"]))] = EntrepreneurEntry(
             code=str(row["entrepreneur_code"]),
             name=str(row["name"]),
             email=str(row["email"]),
             supplier_siret=siret,
         )
-    return entries, table.reasons
+    return entries, reasons
+
+
+def _siret_too_long(line: int, siret: str) -> Reason:
+    return Reason(
+        rule="entrepreneur.siret_invalid",
+        column="supplier_siret",
+        value=siret[:200],
+        message_fr=(
+            f"Annuaire des entrepreneurs, ligne {line} : le SIRET fournisseur a {len(siret)} "
+            "chiffres au lieu de 14 ; l'entrepreneur est ignoré."
+        ),
+        message_en=f"entrepreneurs directory line {line}: supplier SIRET has {len(siret)} digits",
+    )
 
 
 def extract_digits(text: str) -> str:
@@ -128,10 +156,14 @@ class Directory:
     unchecked: dict[str, list[Reason]] = field(default_factory=dict)
 
 
+def file_limits(settings: Settings) -> FileLimits:
+    return FileLimits(settings.export_max_bytes, settings.xlsx_max_uncompressed_bytes)
+
+
 def _read_directory(
-    path: Path,
+    path: Path, limits: FileLimits
 ) -> tuple[dict[tuple[str, str], EntrepreneurEntry] | None, list[Reason]]:
-    table = extract.read_entrepreneurs(path)
+    table = extract.read_entrepreneurs(path, limits)
     if not table.readable:
         return None, table.reasons
     return _directory_entries(table)
@@ -149,7 +181,7 @@ def load_entrepreneurs(export_dir: Path, settings: Settings, engine: Engine) -> 
     """
     own = extract.export_entrepreneurs_file(export_dir)
     if own is not None:
-        return Directory(*_read_directory(own))
+        return Directory(*_read_directory(own, file_limits(settings)))
     accounts = settings.accounts
     own_files = {
         c.id: c.entrepreneurs_file
@@ -169,7 +201,7 @@ def load_entrepreneurs(export_dir: Path, settings: Settings, engine: Engine) -> 
         if not path.is_file():
             absent += covers
             continue
-        entries, problems = _read_directory(path)
+        entries, problems = _read_directory(path, file_limits(settings))
         reasons += problems
         if entries is None:
             unchecked |= dict.fromkeys(covers, problems)
@@ -207,7 +239,7 @@ def load_entrepreneurs(export_dir: Path, settings: Settings, engine: Engine) -> 
 @task(name="read-export", cache_policy=NO_CACHE)
 def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedExport:
     """Reads the export and recognises the invoices it holds exactly as last ingested."""
-    table = extract.read_invoices(export_dir)
+    table = extract.read_invoices(export_dir, file_limits(settings))
     row_keys: list[Key] = []
     sources: dict[Key, str] = {}
     if table.readable:
@@ -270,6 +302,7 @@ def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> li
             entrepreneurs=loaded.entrepreneurs,
             owner=loaded.owners.of,
             unchecked=frozenset(loaded.unchecked),
+            findings=loaded.table.findings,
         )
     for draft in drafts:
         if loaded.entrepreneurs is None:
@@ -456,7 +489,9 @@ def stage_drafts(
     problems = [r.message_en for r in loaded.table.reasons]
     if waiting:
         problems.append(f"{len(waiting)} invoices wait for the Chorus Pro directory")
-    error = "; ".join(problems) or None
+    # The file's problems quote what a parser said about hostile bytes: one line, within the
+    # column, for any engine.
+    error = printable("; ".join(problems))[:2000] or None
     export_id = staging.record_export(
         engine,
         loaded.export_dir,

@@ -21,6 +21,7 @@ import pandera.errors as pa_errors
 
 from schemas.export import HEADER_COLUMNS, invoice_row_schema
 from schemas.issues import Reason
+from tasks.ingest.cells import LineFindings
 from tasks.ingest.extract import LINE
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
@@ -516,6 +517,7 @@ def group_invoices(
     entrepreneurs: dict[tuple[str, str], EntrepreneurEntry] | None,
     owner: Callable[[str], str] = _one_owner,
     unchecked: Container[str] = frozenset(),
+    row_warnings: dict[int, list[Reason]] | None = None,
 ) -> list[InvoiceDraft]:
     """Groups VAT lines into invoices and adds the rules that need the whole invoice.
 
@@ -526,7 +528,8 @@ def group_invoices(
     `owner` gives a structure's cooperative: an entrepreneur code is looked up in the invoice's
     structure, and "belongs to another structure" only within its cooperative, since every
     cooperative numbers its entrepreneurs its own way. The invoices of the cooperatives in
-    `unchecked` (whose directory could not be read) are not checked against it.
+    `unchecked` (whose directory could not be read) are not checked against it. `row_warnings`
+    become the warnings of their rows' invoices, as `row_reasons` their reasons.
     """
     if frame.empty:
         return []
@@ -541,13 +544,15 @@ def group_invoices(
         groups.items(), _disagreeing_columns(frame), strict=True
     ):
         rows = [records[p] for p in positions]
+        indexes = [int(frame.index[p]) for p in positions]
         draft = InvoiceDraft(
             supplier_siret=supplier,
             invoice_number=number,
             lines=[int(str(row[LINE])) for row in rows],
             header=_header_of(rows[0]),
             vat_lines=[line for line in map(_vat_line, rows) if line is not None],
-            reasons=_row_reasons([int(frame.index[p]) for p in positions], row_reasons),
+            reasons=_row_reasons(indexes, row_reasons),
+            warnings=_row_reasons(indexes, row_warnings or {}),
         )
         if disagreeing:
             draft.reasons.append(_disagreement(number, disagreeing))
@@ -600,12 +605,21 @@ def validate_rows(
     entrepreneurs: dict[tuple[str, str], EntrepreneurEntry] | None,
     owner: Callable[[str], str] = _one_owner,
     unchecked: Container[str] = frozenset(),
+    findings: LineFindings | None = None,
 ) -> list[InvoiceDraft]:
     """The whole validation of one invoice table: every invoice with all its reasons (`owner`
-    and `unchecked` as in `group_invoices`)."""
+    and `unchecked` as in `group_invoices`); what the reader found in the cells of a line
+    (`findings`) comes first, since it explains the values the other reasons quote."""
     if raw.empty:
         return []
     frame, reasons = typed_frame(raw.reset_index(drop=True))
+    warnings: dict[int, list[Reason]] = {}
+    if findings is not None:
+        for row, line in enumerate(frame[LINE].tolist()):
+            if line in findings.reasons:
+                reasons[row][:0] = findings.reasons[line]
+            if line in findings.warnings:
+                warnings[row] = findings.warnings[line]
     for row, more in schema_reasons(frame, today, frozenset(supplier_sirets)).items():
         reasons[row].extend(more)
-    return group_invoices(frame, reasons, entrepreneurs, owner, unchecked)
+    return group_invoices(frame, reasons, entrepreneurs, owner, unchecked, warnings)

@@ -26,6 +26,7 @@ from pypdf import PdfReader, PdfWriter
 from stdnum.fr import siren
 
 from chorus_etl.french import format_euros
+from chorus_etl.untrusted import spreadsheet_cell
 
 DEFAULT_EXEMPTION = "TVA non applicable, art. 293 B du CGI"
 TRAINING_EXEMPTION = (
@@ -391,17 +392,22 @@ def _reception_report_bytes(data: SampleInvoicePdf) -> bytes:
 
 
 def _lines_csv(data: SampleInvoicePdf) -> str:
+    """A detail of the invoice's lines, opened in a spreadsheet like every CSV the project writes:
+    text cells cannot become formulas."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
     writer.writerow(["designation", "quantite", "prix_unitaire_ht", "taux_tva", "montant_ht"])
     for line in data.lines:
+        numbers = [
+            f"{line.quantity.normalize():f}".replace(".", ","),
+            format_euros(line.unit_price_cents).replace("\u00a0€", ""),
+            f"{line.vat_rate.normalize():f}".replace(".", ","),
+            format_euros(line.amount_ht_cents).replace("\u00a0€", ""),
+        ]
         writer.writerow(
             [
-                line.description,
-                f"{line.quantity.normalize():f}".replace(".", ","),
-                format_euros(line.unit_price_cents).replace("\u00a0€", ""),
-                f"{line.vat_rate.normalize():f}".replace(".", ","),
-                format_euros(line.amount_ht_cents).replace("\u00a0€", ""),
+                spreadsheet_cell(line.description),
+                *(spreadsheet_cell(number, numeric=True) for number in numbers),
             ]
         )
     return buffer.getvalue()

@@ -55,14 +55,16 @@ def add_alert(
     recipient: str = "elodie@example.fr",
     kind: str = "rejetee",
     cooperative: str = COOPERATIVE,
+    buyer_name: str = "Mairie de Montreuil",
 ) -> int:
-    """A row with the real French message of a rejected invoice (or a password expiry)."""
+    """A row with the real French message of a rejected invoice (or a password expiry), written
+    as it is, as a row stored by an earlier version would be."""
     invoice_id = add_invoice(engine, number) if number else None
     if number:
         facts = InvoiceFacts(
             invoice_number=number,
             supplier_siret=SUPPLIER,
-            buyer_name="Mairie de Montreuil",
+            buyer_name=buyer_name,
             buyer_siret="21930048000015",
             total_ttc_cents=123456,
             entrepreneur_name="Élodie Légère",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import email
 from collections.abc import Callable
+from email.policy import default
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from chorus_etl.settings import Settings
-from tasks.alerts.sender import channels_for, send_pending
+from tasks.alerts.sender import EmlOutbox, channels_for, send_pending
 from tests.alerts.helpers import (
     ACCOUNTING,
     FROM,
@@ -130,3 +133,41 @@ def test_chat_urls_get_the_subject_as_title_and_the_body(
     (post,) = posts.received
     assert (post["title"], post["message"]) == (row.subject, row.body)
     assert len(inbox.received) == 1
+
+
+def test_a_line_break_in_a_header_never_blocks_an_alert(
+    warehouse: Engine, smtp_server: StartServer, tmp_path: Path
+) -> None:
+    """A buyer's name from a multi-line spreadsheet cell made the subject refused on every run
+    (`Header values may not contain linefeed`), the alert pending for ever: now it goes on one
+    line, by SMTP and as an .eml file, and so do the alerts around it."""
+    port = free_port()
+    inbox = smtp_server(port)
+    add_alert(warehouse, "FA-1", buyer_name="Mairie de\r\nMontreuil\nBcc: evil@example.org")
+    add_alert(warehouse, "FA-2", recipient="bruno@example.fr\r\n")
+    add_alert(warehouse, "FA-3", recipient="chloe@example.fr")
+    outbox = tmp_path / "outbox"
+    channels = [*channels_for(_settings(port)), EmlOutbox(outbox, FROM)]
+
+    summary = send_pending(warehouse, channels, emit=lambda a, d: None).as_dict()
+
+    assert (summary["sent"], summary["failed"], summary["pending_left"]) == (3, 0, 0)
+    assert {(row.status, row.last_error) for row in alerts(warehouse)} == {("sent", None)}
+    assert [m.rcpt_tos for m in inbox.received] == [
+        ["elodie@example.fr"],
+        ["bruno@example.fr"],
+        ["chloe@example.fr"],
+    ]
+    files = sorted(outbox.glob("*.eml"))
+    written = [email.message_from_bytes(f.read_bytes(), policy=default) for f in files]
+    assert [m["To"] for m in written] == [
+        "elodie@example.fr",
+        "bruno@example.fr",
+        "chloe@example.fr",
+    ]
+    subject = (
+        "Facture FA-1 a été rejetée par votre client (Mairie de Montreuil Bcc: evil@example.org)"
+    )
+    for message in (inbox.received[0].message, written[0]):
+        assert message["Subject"] == subject
+        assert message["Bcc"] is None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -59,3 +62,26 @@ def dump(database_url: str, skip: frozenset[str] = frozenset({"pipeline_run"})) 
         return tables
     finally:
         engine.dispose()
+
+
+def edit_csv(path: Path, key: str, value: str, **cells: str) -> None:
+    """Sets cells, by their heading, on the rows whose `key` column is `value`, in a `;`-separated
+    UTF-8 file of a sample export: what an accounting tool (or a hostile hand) would have put
+    there."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    header = rows[0]
+    matching = [row for row in rows[1:] if row[header.index(key)] == value]
+    assert matching, f"no {key} {value} in {path}"
+    for row in matching:
+        for heading, text in cells.items():
+            row[header.index(heading)] = text
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";", lineterminator="\n").writerows(rows)
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+
+
+def edit_export(folder: Path, number: str, **cells: str) -> None:
+    """Sets cells, by their French heading, on the rows of invoice `number` of a sample export
+    written without errors."""
+    edit_csv(folder / "invoices.csv", "numero_facture", number, **cells)

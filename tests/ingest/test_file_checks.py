@@ -1,0 +1,57 @@
+"""Whole files refused before they are parsed: size, encoding, a workbook's inflation. Engine-free."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tasks.ingest.extract import read_invoices
+from tasks.ingest.file_checks import MIB, FileLimits, unsupported_encoding
+
+TEXT = "numero_facture;client\nFC1;Crèche Évasion\n"
+
+
+@pytest.mark.parametrize(
+    ("codec", "name"),
+    [
+        ("utf-16-le", "UTF-16 LE"),
+        ("utf-16-be", "UTF-16 BE"),
+        ("utf-32-le", "UTF-32 LE"),
+        ("utf-32-be", "UTF-32 BE"),
+        ("utf-16", "UTF-16 LE"),
+        ("utf-32", "UTF-32 LE"),
+    ],
+)
+def test_utf16_and_utf32_are_named_with_or_without_byte_order_mark(codec: str, name: str) -> None:
+    assert unsupported_encoding(TEXT.encode(codec)) == name
+
+
+def test_a_nul_in_a_utf8_cell_is_no_encoding_of_the_file() -> None:
+    """A NUL byte is one cell's fault (`text.control_characters`), not the file's."""
+    assert unsupported_encoding(TEXT.replace("FC1", "FC\x001").encode()) is None
+    assert unsupported_encoding(TEXT.encode("cp1252")) is None
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    (tmp_path / "invoices.csv").write_text(TEXT * 100, encoding="utf-8")
+    table = read_invoices(tmp_path, FileLimits(max_bytes=1000))
+    assert [r.rule for r in table.reasons] == ["file.too_large"]
+    assert "CHORUS_ETL_EXPORT_MAX_BYTES" in table.reasons[0].message_en
+    assert table.frame.empty
+
+
+def test_a_workbook_member_inflating_beyond_reason_is_refused_as_a_zip_bomb(
+    tmp_path: Path,
+) -> None:
+    """Under the size limit, but one member inflates about 1000:1, what only a bomb does."""
+    with (
+        zipfile.ZipFile(tmp_path / "invoices.xlsx", "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("xl/sharedStrings.xml", "w") as stream,
+    ):
+        for _ in range(2 * MIB // 4096):
+            stream.write(b"A" * 4096)
+    table = read_invoices(tmp_path)
+    assert [r.rule for r in table.reasons] == ["file.compression_ratio"]
+    assert "xl/sharedStrings.xml" in table.reasons[0].message_fr
