@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -24,12 +25,14 @@ from typing import Any, Protocol, cast
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import apprise
+import sqlalchemy as sa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, SQLModel, col, func, select
 
+from chorus_etl.leases import Owner, is_gone
 from chorus_etl.log import get_logger, redact_text
 from chorus_etl.settings import Settings, get_settings
 from chorus_etl.untrusted import printable
@@ -39,6 +42,9 @@ from tasks.alerts.outbox import ACCOUNTING
 
 log = get_logger(__name__)
 
+#: How long a sender's hold on an alert outlives its silence, seen from another host.
+DEFAULT_LEASE = timedelta(minutes=10)
+_ALERT = SQLModel.metadata.tables[str(Alert.__tablename__)]
 #: Above this many pending accounting alerts for one address in a run, accounting gets one digest.
 DIGEST_THRESHOLD = 20
 #: After this many failures in a row, a channel is not tried again until the next run, so a mail
@@ -411,6 +417,8 @@ class DeliveryRun:
 
     channels: Sequence[Channel]
     summary: SendSummary
+    #: Holds the alerts this run delivers, so that a sender beside it leaves them alone.
+    owner: Owner = field(default_factory=lambda: Owner.start(DEFAULT_LEASE))
     failures: Counter[str] = field(default_factory=Counter)
     last_errors: dict[str, str] = field(default_factory=dict)
 
@@ -459,17 +467,48 @@ def emit_delivered(alert: PendingAlert, digest: bool) -> None:
         log.warning("alerts.event_failed", alert_id=alert.id, error=f"{type(exc).__name__}: {exc}")
 
 
+def claim_alerts(engine: Engine, ids: Sequence[int], owner: Owner) -> set[int]:
+    """The pending alerts among `ids` that this run now holds: those nobody held, or whose
+    holder is gone (`chorus_etl.leases`); of two senders, one wins each alert."""
+    now = utcnow()
+    claimed: set[int] = set()
+    with engine.connect() as conn:
+        seen = conn.execute(
+            sa.select(_ALERT.c.id, _ALERT.c.claimed_by, _ALERT.c.claimed_until).where(
+                _ALERT.c.id.in_(list(ids)), _ALERT.c.status == AlertStatus.PENDING.value
+            )
+        ).all()
+        for alert_id, holder, until in seen:
+            if holder is not None and not is_gone(holder, until, now):
+                continue
+            taken = conn.execute(
+                sa.update(_ALERT)
+                .where(
+                    _ALERT.c.id == alert_id,
+                    _ALERT.c.status == AlertStatus.PENDING.value,
+                    _ALERT.c.claimed_by.is_not_distinct_from(holder),
+                )
+                .values(claimed_by=owner.name, claimed_until=owner.until(now))
+            )
+            conn.commit()
+            if taken.rowcount == 1:
+                claimed.add(int(alert_id))
+    return claimed
+
+
 def deliver_unit(engine: Engine, unit: Unit, run: DeliveryRun, emit: Emit = emit_delivered) -> None:
-    """Delivers on every channel the rows still miss, then commits them; rows another run holds or
-    already sent are skipped (row locks on PostgreSQL, the status re-check everywhere)."""
-    ids = [a.id for a in unit.alerts]
+    """Delivers on every channel the rows still miss, then commits them; rows another sender holds
+    (`claim_alerts`) or already sent are skipped."""
+    ids = sorted(claim_alerts(engine, [a.id for a in unit.alerts], run.owner))
     with Session(engine, expire_on_commit=False) as session:
         rows = {
             row.id: row
             for row in session.exec(
-                select(Alert)
-                .where(col(Alert.id).in_(ids), Alert.status == AlertStatus.PENDING.value)
-                .with_for_update(skip_locked=True)
+                select(Alert).where(
+                    col(Alert.id).in_(ids),
+                    Alert.status == AlertStatus.PENDING.value,
+                    col(Alert.claimed_by) == run.owner.name,
+                )
             ).all()
         }
         alerts = [a for a in unit.alerts if a.id in rows]
@@ -491,6 +530,7 @@ def deliver_unit(engine: Engine, unit: Unit, run: DeliveryRun, emit: Emit = emit
         for alert in alerts:
             row = rows[alert.id]
             row.attempts += 1
+            row.claimed_by, row.claimed_until = None, None
             if alert.id in done_ids:
                 row.status, row.sent_at, row.last_error = AlertStatus.SENT.value, now, None
             else:
@@ -529,18 +569,22 @@ def send_pending(
     cooperative: str | None = None,
     bounds: stalls.WaitBounds = stalls.WaitBounds(),
     fallback: Channel | None = None,
+    lease: timedelta = DEFAULT_LEASE,
 ) -> SendSummary:
     """Rows queued while the run delivers are left to the next run; `pending_left` counts them.
     With `cooperative`, only that cooperative's alerts are sent (and counted). Alerts that stay
     undelivered past `bounds` are a bounded wait (`bound_undelivered`)."""
     if not channels:
         raise ValueError("no alert channel configured")
-    run = DeliveryRun(channels=channels, summary=SendSummary())
-    for unit in plan(load_pending(engine, cooperative), threshold):
-        deliver_unit(engine, unit, run, emit)
-    run.summary.undeliverable = bound_undelivered(
-        engine, run, bounds, cooperative=cooperative, fallback=fallback, emit=emit
-    )
+    run = DeliveryRun(channels=channels, summary=SendSummary(), owner=Owner.start(lease))
+    try:
+        for unit in plan(load_pending(engine, cooperative), threshold):
+            deliver_unit(engine, unit, run, emit)
+        run.summary.undeliverable = bound_undelivered(
+            engine, run, bounds, cooperative=cooperative, fallback=fallback, emit=emit
+        )
+    finally:
+        run.owner.retire()
     run.summary.pending_left = count_pending(engine, cooperative)
     log.info("alerts.done", **run.summary.as_dict())
     return run.summary
@@ -616,4 +660,5 @@ def send_pending_alerts(
         cooperative=cooperative,
         bounds=stalls.WaitBounds.from_settings(settings),
         fallback=EmlOutbox(settings.alert_outbox_dir, settings.alert_from_email),
+        lease=timedelta(minutes=settings.claim_lease_minutes),
     )
