@@ -473,10 +473,11 @@ def claim_alerts(engine: Engine, ids: Sequence[int], owner: Owner) -> set[int]:
     now = utcnow()
     claimed: set[int] = set()
     with engine.connect() as conn:
+        # Rows a transaction elsewhere is writing are skipped, not waited for (PostgreSQL).
         seen = conn.execute(
-            sa.select(_ALERT.c.id, _ALERT.c.claimed_by, _ALERT.c.claimed_until).where(
-                _ALERT.c.id.in_(list(ids)), _ALERT.c.status == AlertStatus.PENDING.value
-            )
+            sa.select(_ALERT.c.id, _ALERT.c.claimed_by, _ALERT.c.claimed_until)
+            .where(_ALERT.c.id.in_(list(ids)), _ALERT.c.status == AlertStatus.PENDING.value)
+            .with_for_update(skip_locked=True)
         ).all()
         for alert_id, holder, until in seen:
             if holder is not None and not is_gone(holder, until, now):
@@ -490,9 +491,9 @@ def claim_alerts(engine: Engine, ids: Sequence[int], owner: Owner) -> set[int]:
                 )
                 .values(claimed_by=owner.name, claimed_until=owner.until(now))
             )
-            conn.commit()
             if taken.rowcount == 1:
                 claimed.add(int(alert_id))
+        conn.commit()
     return claimed
 
 
