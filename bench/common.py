@@ -70,7 +70,7 @@ def point_pipeline_at(database_url: str, api_url: str, oauth_url: str, **extra: 
     """Settings for the next flow call: this warehouse, this simulator, plus `extra` knobs
     (`deposit_concurrency="8"` sets `CHORUS_ETL_DEPOSIT_CONCURRENCY`). Settings are cached per
     process, hence the reset."""
-    from chorus_etl.settings import reset_settings_cache
+    from chorus_etl.config import reset_settings_cache
 
     os.environ["CHORUS_ETL_DATABASE_URL"] = database_url
     os.environ["CHORUS_ETL_CHORUS_API_URL"] = api_url

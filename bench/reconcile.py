@@ -43,7 +43,7 @@ from sqlmodel import col
 from stdnum import luhn
 
 from chorus_etl import db
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl.config import reset_settings_cache
 from chorus_pro.simulator import seed
 from chorus_pro.simulator.app import SimulatorApp
 from chorus_pro.simulator.config import (
@@ -364,7 +364,7 @@ def main() -> None:
         )
 
         from chorus_etl.chorus_client import chorus_pro_client
-        from chorus_etl.settings import get_settings
+        from chorus_etl.config import get_settings
 
         open_ids = [i.id for i in store.invoices.values()]
         with chorus_pro_client(get_settings()) as api:

@@ -24,6 +24,7 @@ accounts file (TOML, named by `CHORUS_ETL_ACCOUNTS_FILE`) lists them:
 The file may sit in git: it holds names of secrets, never secrets. Without a file, the
 single-account settings of `Settings` describe one cooperative whose structures share one PISTE
 application and one technical account, which is how the pipeline ran before there were several.
+`load_accounts(settings)` is the one answer to "who deposits for whom", either way.
 """
 
 from __future__ import annotations
@@ -38,7 +39,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from stdnum.fr import siret as stdnum_siret
 
-from chorus_etl.settings import DepositMode, SupplierIdentity
+from chorus_etl.settings import (
+    SIMULATOR_CLIENT_ID,
+    SIMULATOR_CLIENT_SECRET,
+    SIMULATOR_LOGIN,
+    SIMULATOR_PASSWORD,
+    ChorusEnv,
+    Settings,
+)
+from chorus_etl.values import DepositMode, SupplierIdentity
 
 __all__ = [
     "DEFAULT_APP_ID",
@@ -50,6 +59,7 @@ __all__ = [
     "CooperativeEntry",
     "PisteAppEntry",
     "StructureEntry",
+    "load_accounts",
     "load_accounts_file",
     "resolve_secret",
 ]
@@ -261,8 +271,10 @@ class Accounts:
         secrets_dir: Path | None = None,
         inline_secrets: Mapping[str, SecretStr] | None = None,
         missing: Iterable[str] = (),
+        identity_overrides: Mapping[str, SupplierIdentity] | None = None,
     ) -> None:
         self.file = file
+        self._identity_overrides = dict(identity_overrides or {})
         self._missing = sorted(missing)
         self._secrets_dir = secrets_dir
         self._inline = dict(inline_secrets or {})
@@ -355,6 +367,29 @@ class Accounts:
             deposit_mode=entry.deposit_mode,
         )
 
+    def deposit_mode(self, siret: str) -> DepositMode:
+        """How the structure deposits; a structure in no cooperative deposits PDFs."""
+        found = self._structures.get(siret)
+        return found.entry.deposit_mode if found is not None else DepositMode.PDF
+
+    def facturx_sirets(self) -> frozenset[str]:
+        """The structures that deposit Factur-X."""
+        return frozenset(
+            siret
+            for siret, found in self._structures.items()
+            if found.entry.deposit_mode is DepositMode.FACTURX
+        )
+
+    def deposit_modes(self) -> dict[str, DepositMode]:
+        return {siret: found.entry.deposit_mode for siret, found in self._structures.items()}
+
+    def identity(self, siret: str) -> SupplierIdentity | None:
+        """The structure's seller identity for a Factur-X, if configured."""
+        if siret in self._identity_overrides:
+            return self._identity_overrides[siret]
+        found = self._structures.get(siret)
+        return found.entry.identity if found is not None else None
+
     def groups(self, sirets: Iterable[str] | None = None) -> list[AccountGroup]:
         """The structures (all, or those of `sirets` that are configured) by technical account."""
         wanted = None if sirets is None else set(sirets)
@@ -384,3 +419,95 @@ class Accounts:
         if inline is not None:
             return inline
         return resolve_secret(name, self._secrets_dir)
+
+
+#: Loaded accounts by settings object: a run loads them once, whoever asks (bounded, and checked
+#: by identity, so a new settings object (a test, a changed environment) loads them anew).
+_LOADED: dict[int, tuple[Settings, float | None, Accounts]] = {}
+_LOADED_MAX = 8
+
+
+def load_accounts(settings: Settings) -> Accounts:
+    """Who deposits for whom: the accounts file, or the single-account settings as its
+    one-cooperative case. Cached per settings object (and the file's modification time)."""
+    stamp = settings.accounts_file.stat().st_mtime if settings.accounts_file else None
+    cached = _LOADED.get(id(settings))
+    if cached is not None and cached[0] is settings and cached[1] == stamp:
+        return cached[2]
+    if settings.accounts_file is not None:
+        accounts = Accounts(
+            load_accounts_file(settings.accounts_file),
+            secrets_dir=settings.secrets_dir,
+            identity_overrides=settings.supplier_identities,
+        )
+    else:
+        accounts = _single_account(settings)
+    if len(_LOADED) >= _LOADED_MAX:
+        _LOADED.pop(next(iter(_LOADED)))
+    _LOADED[id(settings)] = (settings, stamp, accounts)
+    return accounts
+
+
+def _single_account(settings: Settings) -> Accounts:
+    """The flat `CHORUS_ETL_PISTE_*` / `CPRO_*` variables as one cooperative's accounts; against
+    the simulator, its default credentials where unset."""
+    simulator = settings.chorus_env is ChorusEnv.SIMULATOR
+    values: dict[str, str | SecretStr | None] = {
+        "CHORUS_ETL_PISTE_CLIENT_ID": settings.piste_client_id
+        or (SIMULATOR_CLIENT_ID if simulator else None),
+        "CHORUS_ETL_PISTE_CLIENT_SECRET": settings.piste_client_secret
+        or (SecretStr(SIMULATOR_CLIENT_SECRET) if simulator else None),
+        "CHORUS_ETL_CPRO_LOGIN": settings.cpro_login or (SIMULATOR_LOGIN if simulator else None),
+        "CHORUS_ETL_CPRO_PASSWORD": settings.cpro_password
+        or (SecretStr(SIMULATOR_PASSWORD) if simulator else None),
+    }
+    missing = [name for name, value in values.items() if not value]
+    file = AccountsFile(
+        piste_apps=[
+            PisteAppEntry(
+                id=DEFAULT_APP_ID,
+                client_id=str(values["CHORUS_ETL_PISTE_CLIENT_ID"] or "unset"),
+                client_secret_from="CHORUS_ETL_PISTE_CLIENT_SECRET",  # noqa: S106 - a name
+                rate_per_second=settings.piste_rate_per_second,
+            )
+        ],
+        cooperatives=[
+            CooperativeEntry(
+                id=settings.cooperative_id,
+                name=settings.cooperative_name,
+                accounting_email=settings.alert_accounting_email,
+                entrepreneurs_file=settings.entrepreneurs_file,
+                structures=[
+                    StructureEntry(
+                        siret=siret,
+                        piste_app=DEFAULT_APP_ID,
+                        login=str(values["CHORUS_ETL_CPRO_LOGIN"] or "unset"),
+                        password_from="CHORUS_ETL_CPRO_PASSWORD",  # noqa: S106 - a name
+                        deposit_mode=settings.deposit_modes.get(siret, DepositMode.PDF),
+                        identity=settings.supplier_identities.get(siret)
+                        or (_simulator_identity(siret) if simulator else None),
+                    )
+                    for siret in settings.supplier_sirets
+                ],
+            )
+        ],
+    )
+    inline = {k: v for k, v in values.items() if isinstance(v, SecretStr)}
+    return Accounts(file, inline_secrets=inline, missing=missing)
+
+
+def _simulator_identity(siret: str) -> SupplierIdentity | None:
+    """Against the simulator, its seeded structures' identity, so that the demo needs none."""
+    from chorus_pro.simulator.seed import supplier_by_siret
+
+    seeded = supplier_by_siret(siret)
+    if seeded is None:
+        return None
+    return SupplierIdentity(
+        name=seeded.name,
+        address_line=seeded.address.street,
+        postcode=seeded.address.postal_code,
+        city=seeded.address.city,
+        country_code=seeded.address.country,
+        iban=seeded.bank_accounts[0].iban if seeded.bank_accounts else None,
+    )

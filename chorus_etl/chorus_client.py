@@ -13,9 +13,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from pydantic import SecretStr
-
-from chorus_etl.accounts import Account, AccountsError
+from chorus_etl.accounts import Account, AccountsError, load_accounts
 from chorus_etl.pacing import SAFETY, PrefectRateLimit, RateLimiter
 from chorus_etl.settings import Settings
 from chorus_pro.client import ChorusProClient
@@ -24,29 +22,16 @@ from chorus_pro.config import ChorusProConfig
 __all__ = ["ChorusClients", "chorus_pro_client", "chorus_pro_config"]
 
 
-def chorus_pro_config(
-    settings: Settings,
-    *,
-    client_id: str | None = None,
-    client_secret: SecretStr | None = None,
-    login: str | None = None,
-    password: SecretStr | None = None,
-) -> ChorusProConfig:
-    """Endpoints, timeouts and retry policy of the selected environment, with these credentials
-    (the single-account settings' where not given)."""
-    if client_id is None or client_secret is None or login is None or password is None:
-        default_id, default_secret, default_login, default_password = settings.credentials()
-        client_id = client_id or default_id
-        client_secret = client_secret or default_secret
-        login = login or default_login
-        password = password or default_password
+def chorus_pro_config(settings: Settings, account: Account) -> ChorusProConfig:
+    """Endpoints, timeouts and retry policy of the selected environment, with the credentials of
+    `account` (its PISTE application and technical account)."""
     return ChorusProConfig(
         api_url=settings.api_url,
         oauth_url=settings.oauth_url,
-        client_id=client_id,
-        client_secret=client_secret,
-        login=login,
-        password=password,
+        client_id=account.client_id,
+        client_secret=account.client_secret,
+        login=account.login,
+        password=account.password,
         timeout=settings.http_timeout_seconds,
         connect_timeout=min(10.0, settings.http_timeout_seconds),
         max_retries=settings.http_max_retries,
@@ -55,9 +40,15 @@ def chorus_pro_config(
     )
 
 
-def chorus_pro_client(settings: Settings, **kwargs: Any) -> ChorusProClient:
-    """A client for the single-account settings (simulator, sandbox, production)."""
-    return ChorusProClient(chorus_pro_config(settings), **kwargs)
+def chorus_pro_client(
+    settings: Settings, account: Account | None = None, **kwargs: Any
+) -> ChorusProClient:
+    """A client acting as `account`, by default the first configured structure's (what a
+    single-account installation has: one application, one technical account)."""
+    if account is None:
+        accounts = load_accounts(settings)
+        account = accounts.account(accounts.sirets()[0])
+    return ChorusProClient(chorus_pro_config(settings, account), **kwargs)
 
 
 def _throttle(settings: Settings, account: Account) -> Callable[[], None]:
@@ -102,13 +93,7 @@ class ChorusClients:
             return view
         app = self._apps.get(account.app_id)
         if app is None:
-            config = chorus_pro_config(
-                self.settings,
-                client_id=account.client_id,
-                client_secret=account.client_secret,
-                login=account.login,
-                password=account.password,
-            )
+            config = chorus_pro_config(self.settings, account)
             kwargs = {"throttle": _throttle(self.settings, account), **self._kwargs}
             app = ChorusProClient(config, **kwargs)
             self._apps[account.app_id] = app
@@ -122,12 +107,12 @@ class ChorusClients:
 
     def for_structure(self, siret: str) -> ChorusProClient:
         """The client of the structure's own account; `AccountsError` if its secrets are missing."""
-        return self.for_account(self.settings.accounts.account(siret))
+        return self.for_account(load_accounts(self.settings).account(siret))
 
     def any_account(self) -> ChorusProClient:
         """A client of the first structure whose secrets resolve, for what every account may
         read alike (the directory of public buyers)."""
-        accounts = self.settings.accounts
+        accounts = load_accounts(self.settings)
         errors = []
         for siret in accounts.sirets():
             try:

@@ -3,7 +3,7 @@
 Every invoice, entrepreneur, export and alert carries its cooperative (`cooperative` column,
 migration 0005), so that one installation can serve several cooperatives and each sees only its
 own rows. The owner of a row follows from its supplier structure through the accounts
-(`Settings.accounts`). A structure in no cooperative (a mistyped SIRET in an export, a structure
+(`chorus_etl.accounts.load_accounts`). A structure in no cooperative (a mistyped SIRET in an export, a structure
 removed from the accounts file since) still needs an owner, or its rows would be nobody's and
 show on no dashboard: it is the installation's own cooperative, `settings.cooperative_id`.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chorus_etl.accounts import AccountsError
-from chorus_etl.settings import Settings, get_settings
+from chorus_etl.accounts import AccountsError, load_accounts
+from chorus_etl.settings import Settings
 
 __all__ = [
     "accounting_email",
@@ -23,19 +23,17 @@ __all__ = [
 ]
 
 
-def cooperative_of(siret: str | None, settings: Settings | None = None) -> str:
+def cooperative_of(siret: str | None, settings: Settings) -> str:
     """The cooperative owning the structure; the installation's own one if none does."""
-    settings = settings or get_settings()
-    found = settings.accounts.cooperative_of(siret) if siret else None
+    found = load_accounts(settings).cooperative_of(siret) if siret else None
     return found or settings.cooperative_id
 
 
-def export_cooperative(sirets: Iterable[str], settings: Settings | None = None) -> str:
+def export_cooperative(sirets: Iterable[str], settings: Settings) -> str:
     """The owner of an export (and of its rows whose structure is in no cooperative): the one
     cooperative its known structures belong to, else, when they span several or it names none,
     the installation's own cooperative, which runs the shared inbox."""
-    settings = settings or get_settings()
-    owners = {settings.accounts.cooperative_of(siret) for siret in sirets} - {None}
+    owners = {load_accounts(settings).cooperative_of(siret) for siret in sirets} - {None}
     if len(owners) == 1:
         (owner,) = owners
         assert owner is not None
@@ -43,17 +41,15 @@ def export_cooperative(sirets: Iterable[str], settings: Settings | None = None) 
     return settings.cooperative_id
 
 
-def accounting_email(cooperative: str, settings: Settings | None = None) -> str:
+def accounting_email(cooperative: str, settings: Settings) -> str:
     """Where the cooperative's accounting reads its alerts; rows of a cooperative the accounts
     no longer list go to the installation's accounting address rather than nowhere."""
-    settings = settings or get_settings()
     try:
-        return settings.accounts.cooperative(cooperative).accounting_email
+        return load_accounts(settings).cooperative(cooperative).accounting_email
     except AccountsError:
         return settings.alert_accounting_email
 
 
-def cooperative_names(settings: Settings | None = None) -> dict[str, str]:
+def cooperative_names(settings: Settings) -> dict[str, str]:
     """Configured cooperatives, id to display name, in the accounts' order."""
-    settings = settings or get_settings()
-    return {entry.id: entry.name for entry in settings.accounts.cooperatives}
+    return {entry.id: entry.name for entry in load_accounts(settings).cooperatives}

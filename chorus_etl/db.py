@@ -13,14 +13,11 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
-from chorus_etl.settings import get_settings
-
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for the warehouse; SQLite gets foreign keys, WAL and a lock wait like PostgreSQL."""
-    url = url or get_settings().database_url
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -70,13 +67,12 @@ def _still_there(url: str) -> bool:
     return parsed.database == ":memory:" or Path(parsed.database).exists()
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head") -> None:
     """Brings the warehouse schema to `revision`; a no-op when it is already there.
 
     Flows call it on every run; within one process a database already brought to head is not
     checked again (Alembic's own check costs a connection and a script scan each time).
     """
-    url = url or get_settings().database_url
     if revision == "head" and url in _UPGRADED and _still_there(url):
         return
     engine = make_engine(url)
@@ -91,7 +87,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
         _UPGRADED.add(url)
 
 
-def current_revision(url: str | None = None) -> str | None:
+def current_revision(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     engine = make_engine(url)

@@ -17,7 +17,8 @@ from urllib.parse import quote, urlsplit
 
 import structlog
 
-from chorus_etl.settings import Settings, get_settings
+from chorus_etl.accounts import AccountsError, load_accounts
+from chorus_etl.settings import Settings
 
 ROOT_LOGGER = "chorus_etl"
 REDACTED = "***"
@@ -53,8 +54,22 @@ def secrets_of(settings: Settings) -> list[str]:
         password = urlsplit(url).password
         if password:
             values.extend({password, quote(password, safe="")})
+    pairs = set()
     if settings.cpro_login and settings.cpro_password:
-        pair = f"{settings.cpro_login}:{settings.cpro_password.get_secret_value()}"
+        pairs.add((settings.cpro_login, settings.cpro_password.get_secret_value()))
+    try:
+        accounts = load_accounts(settings)
+    except AccountsError:
+        return values  # an unreadable accounts file: `doctor` says why; it holds no secret
+    values += accounts.secret_values()
+    for siret in accounts.sirets():
+        try:
+            account = accounts.account(siret)
+        except AccountsError:
+            continue
+        pairs.add((account.login, account.password.get_secret_value()))
+    for login, password in sorted(pairs):
+        pair = f"{login}:{password}"
         values.append(base64.b64encode(pair.encode("utf-8")).decode("ascii"))
     return values
 
@@ -121,9 +136,8 @@ def _use_console(fmt: str, stream: Any) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def configure_logging(settings: Settings | None = None, *, stream: Any = None) -> None:
+def configure_logging(settings: Settings, *, stream: Any = None) -> None:
     """Configures structlog and the `chorus_etl` stdlib logger. Safe to call more than once."""
-    settings = settings or get_settings()
     register_secrets(secrets_of(settings))
     stream = stream or (sys.stderr if settings.log_stream == "stderr" else sys.stdout)
     console = _use_console(settings.log_format, stream)

@@ -10,9 +10,6 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from chorus_etl import db
-from chorus_etl.log import configure_logging
-from chorus_etl.settings import Settings, get_settings
 from schemas.warehouse import PipelineRun, utcnow
 
 
@@ -72,20 +69,3 @@ def runs_counts(engine: Engine, flow_run_ids: list[str]) -> dict[str, dict[str, 
 
 def current_flow_run_id() -> str | None:
     return _flow_run_id()
-
-
-@contextmanager
-def flow_environment() -> Iterator[tuple[Settings, Engine]]:
-    """What every flow starts with: settings, logging, the warehouse at the latest revision.
-
-    A flow may be the first thing to run on a new installation (a schedule on a fresh server),
-    so it upgrades the schema itself; the engine is disposed of however the flow ends.
-    """
-    settings = get_settings()
-    configure_logging(settings)
-    db.upgrade(settings.database_url)
-    engine = db.make_engine(settings.database_url)
-    try:
-        yield settings, engine
-    finally:
-        engine.dispose()

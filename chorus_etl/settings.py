@@ -1,21 +1,22 @@
 """Typed settings: every knob of the pipeline, from the environment or a `.env` file.
 
-One object, built once per process, so that flows, tasks and the CLI agree on configuration and
-secrets stay wrapped in `SecretStr` until the exact moment they are put on the wire.
+Settings only read the environment. Who deposits for whom (cooperatives, structures, their
+Chorus Pro access, deposit modes, identities) is `chorus_etl.accounts.load_accounts`, which reads
+an accounts file, or the single-account variables here as the one-cooperative case. Secrets stay
+wrapped in `SecretStr` until the exact moment they are put on the wire. The process's one
+instance is `chorus_etl.config.get_settings`, for the flows and the CLI only.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from chorus_etl.accounts import Accounts
+from chorus_etl.values import DepositMode, SupplierIdentity
 
 ANTIGONE_SIRET = "51858054300107"
 ARTENREEL_SIRET = "47840796800054"
@@ -45,31 +46,6 @@ SIMULATOR_CLIENT_ID = "simulator-client"
 SIMULATOR_CLIENT_SECRET = "simulator-secret"  # noqa: S105 - public, simulator only
 SIMULATOR_LOGIN = "TECH_1_cooproduction@cpro.fr"
 SIMULATOR_PASSWORD = "simulator-password"  # noqa: S105 - public, simulator only
-
-
-class DepositMode(StrEnum):
-    """How a supplier structure's invoices go to Chorus Pro (see docs/design.md, the two modes)."""
-
-    #: The PDF uploaded, then `soumettre` in mode DEPOT_PDF_API: Chorus Pro reads the PDF (OCR).
-    PDF = "pdf"
-    #: The PDF made Factur-X (PDF/A-3 carrying an EN 16931 CII XML), deposited with `deposer/flux`.
-    FACTURX = "facturx"
-
-
-class SupplierIdentity(BaseModel):
-    """The seller of a Factur-X (EN 16931 BG-4): what the XML says about the cooperative."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    address_line: str = Field(min_length=1)
-    postcode: str = Field(min_length=1)
-    city: str = Field(min_length=1)
-    country_code: str = Field(default="FR", min_length=2, max_length=2)
-    vat_id: str | None = Field(
-        default=None, description="Intra-community VAT number; derived from the SIREN if unset."
-    )
-    iban: str | None = Field(default=None, description="Where buyers pay (BT-84).")
 
 
 class Settings(BaseSettings):
@@ -228,112 +204,6 @@ class Settings(BaseSettings):
         description="stdout or stderr; the CLI uses stderr so that --json output stays parseable.",
     )
 
-    _accounts: Accounts | None = PrivateAttr(default=None)
-
-    @model_validator(mode="after")
-    def _structures_from_accounts_file(self) -> Settings:
-        """With an accounts file, the structures, modes and identities are the file's."""
-        if self.accounts_file is None:
-            return self
-        from chorus_etl.accounts import Accounts, load_accounts_file
-
-        accounts = Accounts(load_accounts_file(self.accounts_file), secrets_dir=self.secrets_dir)
-        structures = [s for c in accounts.cooperatives for s in c.structures]
-        self.supplier_sirets = [s.siret for s in structures]
-        self.deposit_modes = {s.siret: s.deposit_mode for s in structures}
-        self.supplier_identities = {
-            s.siret: s.identity for s in structures if s.identity is not None
-        } | self.supplier_identities
-        self._accounts = accounts
-        return self
-
-    @property
-    def accounts(self) -> Accounts:
-        """Cooperatives, structures and their Chorus Pro access (file, or single-account case)."""
-        if self._accounts is None:
-            self._accounts = self._single_account()
-        return self._accounts
-
-    def _single_account(self) -> Accounts:
-        from chorus_etl.accounts import (
-            DEFAULT_APP_ID,
-            Accounts,
-            AccountsFile,
-            CooperativeEntry,
-            PisteAppEntry,
-            StructureEntry,
-        )
-
-        simulator = self.chorus_env is ChorusEnv.SIMULATOR
-        values: dict[str, str | SecretStr | None] = {
-            "CHORUS_ETL_PISTE_CLIENT_ID": self.piste_client_id
-            or (SIMULATOR_CLIENT_ID if simulator else None),
-            "CHORUS_ETL_PISTE_CLIENT_SECRET": self.piste_client_secret
-            or (SecretStr(SIMULATOR_CLIENT_SECRET) if simulator else None),
-            "CHORUS_ETL_CPRO_LOGIN": self.cpro_login or (SIMULATOR_LOGIN if simulator else None),
-            "CHORUS_ETL_CPRO_PASSWORD": self.cpro_password
-            or (SecretStr(SIMULATOR_PASSWORD) if simulator else None),
-        }
-        missing = [name for name, value in values.items() if not value]
-        file = AccountsFile(
-            piste_apps=[
-                PisteAppEntry(
-                    id=DEFAULT_APP_ID,
-                    client_id=str(values["CHORUS_ETL_PISTE_CLIENT_ID"] or "unset"),
-                    client_secret_from="CHORUS_ETL_PISTE_CLIENT_SECRET",  # noqa: S106 - a name
-                    rate_per_second=self.piste_rate_per_second,
-                )
-            ],
-            cooperatives=[
-                CooperativeEntry(
-                    id=self.cooperative_id,
-                    name=self.cooperative_name,
-                    accounting_email=self.alert_accounting_email,
-                    entrepreneurs_file=self.entrepreneurs_file,
-                    structures=[
-                        StructureEntry(
-                            siret=siret,
-                            piste_app=DEFAULT_APP_ID,
-                            login=str(values["CHORUS_ETL_CPRO_LOGIN"] or "unset"),
-                            password_from="CHORUS_ETL_CPRO_PASSWORD",  # noqa: S106 - a name
-                            deposit_mode=self.deposit_mode(siret),
-                            identity=self.supplier_identities.get(siret),
-                        )
-                        for siret in self.supplier_sirets
-                    ],
-                )
-            ],
-        )
-        inline = {k: v for k, v in values.items() if isinstance(v, SecretStr)}
-        return Accounts(file, inline_secrets=inline, missing=missing)
-
-    def deposit_mode(self, supplier_siret: str) -> DepositMode:
-        return self.deposit_modes.get(supplier_siret, DepositMode.PDF)
-
-    @property
-    def facturx_sirets(self) -> frozenset[str]:
-        """The supplier structures that deposit Factur-X."""
-        return frozenset(s for s, m in self.deposit_modes.items() if m is DepositMode.FACTURX)
-
-    def supplier_identity(self, supplier_siret: str) -> SupplierIdentity | None:
-        """The configured identity; against the simulator, its seeded structures' by default."""
-        configured = self.supplier_identities.get(supplier_siret)
-        if configured is not None or self.chorus_env is not ChorusEnv.SIMULATOR:
-            return configured
-        from chorus_pro.simulator.seed import supplier_by_siret
-
-        seeded = supplier_by_siret(supplier_siret)
-        if seeded is None:
-            return None
-        return SupplierIdentity(
-            name=seeded.name,
-            address_line=seeded.address.street,
-            postcode=seeded.address.postal_code,
-            city=seeded.address.city,
-            country_code=seeded.address.country,
-            iban=seeded.bank_accounts[0].iban if seeded.bank_accounts else None,
-        )
-
     @property
     def api_url(self) -> str:
         return (self.chorus_api_url or DEFAULT_URLS[self.chorus_env][0]).rstrip("/")
@@ -342,52 +212,11 @@ class Settings(BaseSettings):
     def oauth_url(self) -> str:
         return self.chorus_oauth_url or DEFAULT_URLS[self.chorus_env][1]
 
-    def credentials(self) -> tuple[str, SecretStr, str, SecretStr]:
-        """PISTE client id/secret and technical account; simulator defaults where unset."""
-        if self.chorus_env is ChorusEnv.SIMULATOR:
-            return (
-                self.piste_client_id or SIMULATOR_CLIENT_ID,
-                self.piste_client_secret or SecretStr(SIMULATOR_CLIENT_SECRET),
-                self.cpro_login or SIMULATOR_LOGIN,
-                self.cpro_password or SecretStr(SIMULATOR_PASSWORD),
-            )
-        values = {
-            "CHORUS_ETL_PISTE_CLIENT_ID": self.piste_client_id,
-            "CHORUS_ETL_PISTE_CLIENT_SECRET": self.piste_client_secret,
-            "CHORUS_ETL_CPRO_LOGIN": self.cpro_login,
-            "CHORUS_ETL_CPRO_PASSWORD": self.cpro_password,
-        }
-        missing = [name for name, value in values.items() if not value]
-        if missing:
-            raise ValueError(
-                f"Chorus Pro environment {self.chorus_env.value!r} needs {', '.join(missing)} "
-                "(set them in the environment or in .env)"
-            )
-        return (
-            str(self.piste_client_id),
-            SecretStr(
-                self.piste_client_secret.get_secret_value() if self.piste_client_secret else ""
-            ),
-            str(self.cpro_login),
-            SecretStr(self.cpro_password.get_secret_value() if self.cpro_password else ""),
-        )
-
     def secret_values(self) -> list[str]:
-        """Every configured secret in clear, for the log redaction processor."""
-        own = [
+        """The secrets set in the environment, in clear, for the log redaction processor (an
+        accounts file's are added by `chorus_etl.accounts.load_accounts`)."""
+        return [
             s.get_secret_value()
             for s in (self.piste_client_secret, self.cpro_password)
             if s is not None and s.get_secret_value()
         ]
-        extra = self.accounts.secret_values() if self.accounts_file is not None else []
-        return own + extra
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()
-
-
-def reset_settings_cache() -> None:
-    """Tests and the CLI change the environment; this makes the next call re-read it."""
-    get_settings.cache_clear()

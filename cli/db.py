@@ -6,8 +6,8 @@ import typer
 from sqlalchemy.engine import make_url
 
 from chorus_etl import db
+from chorus_etl.config import get_settings
 from chorus_etl.log import configure_logging
-from chorus_etl.settings import get_settings
 from cli.output import emit
 
 app = typer.Typer(help="Manage the warehouse database.", no_args_is_help=True)

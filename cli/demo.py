@@ -24,7 +24,9 @@ from rich.table import Table
 from sqlmodel import Session, col, select
 
 from chorus_etl import db
-from chorus_etl.settings import ARTENREEL_SIRET, DepositMode, reset_settings_cache
+from chorus_etl.config import reset_settings_cache
+from chorus_etl.settings import ARTENREEL_SIRET
+from chorus_etl.values import DepositMode
 from cli.console_progress import make_progress
 from cli.output import plain
 from schemas.warehouse import Alert, AttemptOutcome, DepositAttempt, Invoice

@@ -31,8 +31,8 @@ def facturx(
     from sqlmodel import Session, col, select
 
     from chorus_etl import db
+    from chorus_etl.config import get_settings
     from chorus_etl.log import configure_logging
-    from chorus_etl.settings import get_settings
     from schemas.warehouse import Invoice
     from tasks.deposit.document import facturx_builder
     from tasks.deposit.flux import FacturxRefusal

@@ -220,8 +220,8 @@ def _warehouse(command: str) -> Engine:
     from sqlalchemy.engine import make_url
 
     from chorus_etl import db
+    from chorus_etl.config import get_settings
     from chorus_etl.log import configure_logging
-    from chorus_etl.settings import get_settings
 
     settings = get_settings()
     configure_logging(settings)
@@ -249,7 +249,7 @@ def _warehouse(command: str) -> Engine:
 
 
 def _overdue(engine: Engine, as_of: date, cooperative: str | None) -> dict[int, Overdue]:
-    from chorus_etl.settings import get_settings
+    from chorus_etl.config import get_settings
     from tasks.reconcile.overdue import find_overdue
 
     settings = get_settings()

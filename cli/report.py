@@ -22,9 +22,9 @@ def report(
     invoices; self-contained HTML that opens offline. With several cooperatives, one folder
     each (OUT_DIR/<cooperative>/), built from its invoices only, and index.html linking them."""
     from chorus_etl import db
+    from chorus_etl.config import get_settings
     from chorus_etl.cooperatives import cooperative_names
     from chorus_etl.log import configure_logging
-    from chorus_etl.settings import get_settings
     from tasks.report.writer import ReportError, write_report
 
     settings = get_settings()

@@ -19,7 +19,7 @@ def waits(
     """List the waits still open (oldest first): an invoice waiting for the Chorus Pro directory,
     a deposit left in progress, a flux report, an alert not delivered; past the bound
     (CHORUS_ETL_WAIT_ALERT_AFTER_DAYS / _RUNS) accounting was told once."""
-    from chorus_etl.settings import get_settings
+    from chorus_etl.config import get_settings
     from cli.invoices import _warehouse
     from schemas.warehouse import utcnow
     from tasks.alerts import stalls

@@ -8,7 +8,8 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from chorus_etl.log import get_logger
-from chorus_etl.runs import flow_environment, recorded_run
+from chorus_etl.runs import recorded_run
+from flows.environment import flow_environment
 from tasks.alerts import send_pending_alerts
 
 log = get_logger(__name__)

@@ -7,10 +7,12 @@ from typing import Any
 
 from prefect import flow
 
+from chorus_etl.accounts import load_accounts
 from chorus_etl.chorus_client import ChorusClients
 from chorus_etl.log import get_logger
-from chorus_etl.runs import flow_environment, recorded_run
+from chorus_etl.runs import recorded_run
 from flows.deposit import deposit
+from flows.environment import flow_environment
 from tasks.alerts import halt_group
 from tasks.deposit import ACCESS_REFUSALS
 from tasks.reconcile import import_history
@@ -48,7 +50,7 @@ def backfill_history(date_from: date, date_to: date, window_days: int = 7) -> di
         recorded_run(engine, "backfill-history") as counts,
         ChorusClients(settings) as clients,
     ):
-        accounts = settings.accounts
+        accounts = load_accounts(settings)
         syncs = []
         halted = []
         for group in accounts.groups():
@@ -65,6 +67,7 @@ def backfill_history(date_from: date, date_to: date, window_days: int = 7) -> di
                         date_to,
                         window_days,
                         accounts.accounting_email(siret),
+                        group.cooperative,
                     )
                     for siret in group.sirets
                     if siret in structures

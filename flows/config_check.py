@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prefect import flow
 
+from chorus_etl.config import get_settings
 from chorus_etl.log import configure_logging, get_logger
-from chorus_etl.settings import get_settings
 from tasks.setup import check_token
 
 log = get_logger(__name__)

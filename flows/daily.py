@@ -10,9 +10,10 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from chorus_etl.log import get_logger
-from chorus_etl.runs import flow_environment, recorded_run
+from chorus_etl.runs import recorded_run
 from flows.alerts import send_alerts
 from flows.deposit import deposit, deposit_fanned_out
+from flows.environment import flow_environment
 from flows.ingest import ingest
 from flows.reconcile import reconcile, reconcile_fanned_out
 from tasks.ingest import pending_exports

@@ -12,12 +12,13 @@ from prefect.futures import PrefectFuture
 from sqlalchemy.engine import Engine
 
 from chorus_etl import progress
-from chorus_etl.accounts import AccountGroup
+from chorus_etl.accounts import AccountGroup, load_accounts
 from chorus_etl.chorus_client import ChorusClients
 from chorus_etl.fanout import run_per_structure
 from chorus_etl.log import get_logger
-from chorus_etl.runs import current_flow_run_id, flow_environment, recorded_run, runs_counts
+from chorus_etl.runs import current_flow_run_id, recorded_run, runs_counts
 from chorus_etl.settings import Settings
+from flows.environment import flow_environment
 from tasks.alerts import halt_group
 from tasks.deposit import (
     ACCESS_REFUSALS,
@@ -48,7 +49,7 @@ def deposit(
     """Structure group by structure group (one technical account each): interrupted deposits
     first, then `ready` invoices in batches. A refused account stops its own group only."""
     with flow_environment() as (settings, engine):
-        accounts = settings.accounts
+        accounts = load_accounts(settings)
         work = []
         total = 0
         for group in accounts.groups(supplier_sirets or None):
@@ -100,13 +101,13 @@ def _deposit_group(
     not reach are `ready` again (failures.py), for the next run once the access is fixed."""
     outcomes: list[DepositOutcome] = []
     try:
-        api = clients.for_account(settings.accounts.account(group.sirets[0]))
+        api = clients.for_account(load_accounts(settings).account(group.sirets[0]))
         depositor = make_depositor(
             engine,
             api,
             settings,
             dry_run=dry_run,
-            accounting_email=settings.accounts.accounting_email(group.sirets[0]),
+            accounting_email=load_accounts(settings).accounting_email(group.sirets[0]),
         )
         try:
             if not dry_run:
@@ -155,7 +156,7 @@ def deposit_fanned_out(engine: Engine, settings: Settings) -> dict[str, Any]:
     parent = current_flow_run_id() or "local"
     children = run_per_structure(
         PER_STRUCTURE_DEPLOYMENT,
-        settings.accounts.sirets(),
+        load_accounts(settings).sirets(),
         {},
         key=f"deposit:{parent}",
         timeout_seconds=settings.fan_out_timeout_minutes * 60,

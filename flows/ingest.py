@@ -10,9 +10,11 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.utilities.annotations import quote
 
+from chorus_etl.accounts import load_accounts
 from chorus_etl.chorus_client import ChorusClients
 from chorus_etl.log import get_logger
-from chorus_etl.runs import flow_environment, recorded_run
+from chorus_etl.runs import recorded_run
+from flows.environment import flow_environment
 from tasks import ingest as stages
 
 log = get_logger(__name__)
@@ -46,7 +48,7 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
         if changed:
             # The PDFs are read on every core while Chorus Pro's directory is asked.
             checking = stages.preflight_pdfs.submit(
-                _as_is(changed), export_dir, settings.facturx_sirets
+                _as_is(changed), export_dir, load_accounts(settings).facturx_sirets()
             )
             try:
                 # The directory of buyers is the same for every account: any one will do.
@@ -54,7 +56,7 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
                     api = clients.any_account()
                     result = stages.check_directory(_as_is(changed), api, engine, settings)
                     waiting = result.waiting
-                if settings.facturx_sirets:
+                if load_accounts(settings).facturx_sirets():
                     stages.check_facturx(_as_is(changed), settings)
             finally:
                 checking.wait()

@@ -7,8 +7,9 @@ from typing import Any
 
 from prefect import flow
 
-from chorus_etl.runs import flow_environment, recorded_run
+from chorus_etl.runs import recorded_run
 from flows.alerts import send_alerts
+from flows.environment import flow_environment
 from flows.reconcile import reconcile, reconcile_fanned_out
 from tasks.report import render_dashboard
 

@@ -10,12 +10,13 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from sqlalchemy.engine import Engine
 
-from chorus_etl.accounts import AccountGroup
+from chorus_etl.accounts import AccountGroup, load_accounts
 from chorus_etl.chorus_client import ChorusClients
 from chorus_etl.fanout import run_per_structure
 from chorus_etl.log import get_logger
-from chorus_etl.runs import current_flow_run_id, flow_environment, recorded_run, runs_counts
+from chorus_etl.runs import current_flow_run_id, recorded_run, runs_counts
 from chorus_etl.settings import Settings
+from flows.environment import flow_environment
 from tasks.alerts import halt_group
 from tasks.deposit import (
     ACCESS_REFUSALS,
@@ -41,7 +42,7 @@ def reconcile(
     overdue sweep (`sweep=False` when a parent run sweeps once for every structure)."""
     with flow_environment() as (settings, engine):
         today = as_of or date.today()
-        accounts = settings.accounts
+        accounts = load_accounts(settings)
         suppliers: list[SupplierSync] = []
         followed: list[DepositOutcome] = []
         missing: list[str] = []
@@ -101,8 +102,8 @@ def _reconcile_group(
     """Factur-X fluxes first: an invoice they integrated is then `deposited` when its status is
     read, instead of a `submitting` one."""
     result = _GroupResult()
-    accounting = settings.accounts.accounting_email(group.sirets[0])
-    api = clients.for_account(settings.accounts.account(group.sirets[0]))
+    accounting = load_accounts(settings).accounting_email(group.sirets[0])
+    api = clients.for_account(load_accounts(settings).account(group.sirets[0]))
     awaiting = select_awaiting_flux(engine, group.sirets)
     if awaiting:
         with make_depositor(engine, api, settings, accounting_email=accounting) as depositor:
@@ -136,7 +137,7 @@ def reconcile_fanned_out(engine: Engine, settings: Settings, today: date) -> dic
     parent = current_flow_run_id() or "local"
     children = run_per_structure(
         PER_STRUCTURE_DEPLOYMENT,
-        settings.accounts.sirets(),
+        load_accounts(settings).sirets(),
         {"as_of": today.isoformat(), "sweep": False},
         key=f"reconcile:{parent}:{today.isoformat()}",
         timeout_seconds=settings.fan_out_timeout_minutes * 60,

@@ -23,7 +23,7 @@ for _name in [n for n in os.environ if n.startswith("CHORUS_ETL_")]:
 
 import pytest  # noqa: E402
 
-from chorus_etl.settings import reset_settings_cache  # noqa: E402
+from chorus_etl.config import reset_settings_cache  # noqa: E402
 
 pytest_plugins = ["tests.fixtures.database", "tests.fixtures.simulator"]
 

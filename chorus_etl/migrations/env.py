@@ -14,7 +14,7 @@ def run_migrations() -> None:
     if connection is None:
         from chorus_etl.db import make_engine
 
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        engine = make_engine(str(config.get_main_option("sqlalchemy.url")))
         with engine.begin() as conn:
             _run(conn)
         engine.dispose()

@@ -34,7 +34,7 @@ from sqlmodel import Session, SQLModel, col, func, select
 
 from chorus_etl.leases import Owner, is_gone
 from chorus_etl.log import get_logger, redact_text
-from chorus_etl.settings import Settings, get_settings
+from chorus_etl.settings import Settings
 from chorus_etl.untrusted import printable
 from schemas.warehouse import Alert, AlertStatus, Invoice, utcnow
 from tasks.alerts import stalls
@@ -571,19 +571,22 @@ def send_pending(
     bounds: stalls.WaitBounds = stalls.WaitBounds(),
     fallback: Channel | None = None,
     lease: timedelta = DEFAULT_LEASE,
+    settings: Settings | None = None,
 ) -> SendSummary:
     """Rows queued while the run delivers are left to the next run; `pending_left` counts them.
     With `cooperative`, only that cooperative's alerts are sent (and counted). Alerts that stay
-    undelivered past `bounds` are a bounded wait (`bound_undelivered`)."""
+    undelivered past `bounds` are a bounded wait (`bound_undelivered`), told to the accounting
+    of `settings`' cooperatives (without settings, delivery alone: nothing is tracked)."""
     if not channels:
         raise ValueError("no alert channel configured")
     run = DeliveryRun(channels=channels, summary=SendSummary(), owner=Owner.start(lease))
     try:
         for unit in plan(load_pending(engine, cooperative), threshold):
             deliver_unit(engine, unit, run, emit)
-        run.summary.undeliverable = bound_undelivered(
-            engine, run, bounds, cooperative=cooperative, fallback=fallback, emit=emit
-        )
+        if settings is not None:
+            run.summary.undeliverable = bound_undelivered(
+                engine, run, bounds, settings, cooperative=cooperative, fallback=fallback, emit=emit
+            )
     finally:
         run.owner.retire()
     run.summary.pending_left = count_pending(engine, cooperative)
@@ -595,6 +598,7 @@ def bound_undelivered(
     engine: Engine,
     run: DeliveryRun,
     bounds: stalls.WaitBounds,
+    settings: Settings,
     *,
     cooperative: str | None = None,
     fallback: Channel | None = None,
@@ -627,7 +631,9 @@ def bound_undelivered(
         for w in stalls.list_waits(engine, stalls.ALERT)
         if cooperative is None or w.cooperative == cooperative
     ]
-    report = stalls.record_waits(engine, stalls.ALERT, failing, settled=known, bounds=bounds)
+    report = stalls.record_waits(
+        engine, stalls.ALERT, failing, settled=known, bounds=bounds, settings=settings
+    )
     for alert in [a for a in load_pending(engine, cooperative) if a.id in report.alerts]:
         log.error(
             "alerts.undeliverable",
@@ -647,13 +653,12 @@ def bound_undelivered(
 @task(name="send-pending-alerts", cache_policy=NO_CACHE)
 def send_pending_alerts(
     engine: Engine,
-    settings: Settings | None = None,
+    settings: Settings,
     threshold: int = DIGEST_THRESHOLD,
     cooperative: str | None = None,
 ) -> SendSummary:
     """Delivers every pending alert (of one cooperative, or all) through the configured channels
     (`.eml` files by default)."""
-    settings = settings or get_settings()
     return send_pending(
         engine,
         channels_for(settings),
@@ -662,4 +667,5 @@ def send_pending_alerts(
         bounds=stalls.WaitBounds.from_settings(settings),
         fallback=EmlOutbox(settings.alert_outbox_dir, settings.alert_from_email),
         lease=timedelta(minutes=settings.claim_lease_minutes),
+        settings=settings,
     )

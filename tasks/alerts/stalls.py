@@ -54,7 +54,7 @@ from sqlmodel import Session, col, select
 from chorus_etl.cooperatives import accounting_email
 from chorus_etl.log import get_logger
 from chorus_etl.runs import current_flow_run_id
-from chorus_etl.settings import Settings, get_settings
+from chorus_etl.settings import Settings
 from schemas.warehouse import Alert, StalledWait, utcnow
 from tasks.alerts import outbox
 from tasks.alerts.messages import SIGNATURE, french_date
@@ -304,7 +304,7 @@ def queue_stalled_alerts(
     bounds: WaitBounds,
     *,
     now: datetime | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> tuple[list[int], int]:
     """One accounting alert per cooperative naming the waits among `keys` that went past the
     bound and were not alerted yet; marks them alerted in the same transaction as the alert row.
@@ -314,7 +314,6 @@ def queue_stalled_alerts(
     bound (newly alerted or not).
     """
     now = now or utcnow()
-    settings = settings or get_settings()
     if not keys:
         return [], 0
     created: list[Alert] = []
@@ -369,7 +368,7 @@ def record_waits(
     bounds: WaitBounds,
     run: str | None = None,
     now: datetime | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> StallReport:
     """The one call per run and kind: notes `waiting`, forgets `settled` (subjects), and queues
     the accounting alert of what went past the bound."""

@@ -38,7 +38,7 @@ from sqlmodel import Session, col, select
 from chorus_etl.leases import Owner, is_gone
 from chorus_etl.log import get_logger
 from chorus_etl.pacing import RateLimiter
-from chorus_etl.settings import DepositMode
+from chorus_etl.values import DepositMode
 from chorus_pro.api import ChorusProApi
 from chorus_pro.errors import (
     AmbiguousOutcomeError,

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
+from chorus_etl.accounts import load_accounts
 from chorus_etl.pacing import RateLimiter
 from chorus_etl.settings import Settings
 from chorus_pro.api import ChorusProApi
@@ -34,8 +35,8 @@ def make_depositor(
         limiter=RateLimiter(settings.deposit_rate_per_second),
         dry_run=dry_run,
         concurrency=settings.deposit_concurrency,
-        modes=settings.deposit_modes,
-        facturx=facturx_builder(settings) if settings.facturx_sirets else None,
+        modes=load_accounts(settings).deposit_modes(),
+        facturx=facturx_builder(settings) if load_accounts(settings).facturx_sirets() else None,
         flux_grace=timedelta(minutes=settings.flux_resend_grace_minutes),
         lease=timedelta(minutes=settings.claim_lease_minutes),
     )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from stdnum.fr import siren
 
+from chorus_etl.accounts import load_accounts
 from chorus_etl.settings import Settings
 from tasks.facturx.model import SupplierProfile
 
 
 def seller_profile(supplier_siret: str, settings: Settings) -> SupplierProfile | None:
-    identity = settings.supplier_identity(supplier_siret)
+    identity = load_accounts(settings).identity(supplier_siret)
     if identity is None:
         return None
     return SupplierProfile(

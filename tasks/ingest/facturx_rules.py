@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from chorus_etl.accounts import load_accounts
 from chorus_etl.settings import Settings
 from schemas.issues import Reason
 from tasks.facturx import build_cii, check_facturx_xml, facturx_invoice, seller_profile
@@ -35,7 +36,7 @@ def facturx_reasons(drafts: Sequence[InvoiceDraft], settings: Settings) -> dict[
     (an invoice already refused would only collect noise)."""
     found: dict[Key, list[Reason]] = {}
     for draft in drafts:
-        if not draft.valid or draft.supplier_siret not in settings.facturx_sirets:
+        if not draft.valid or draft.supplier_siret not in load_accounts(settings).facturx_sirets():
             continue
         key = (draft.supplier_siret, draft.invoice_number)
         profile = seller_profile(draft.supplier_siret, settings)

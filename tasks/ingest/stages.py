@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from chorus_etl.accounts import load_accounts
 from chorus_etl.cooperatives import cooperative_of, export_cooperative
 from chorus_etl.log import get_logger
 from chorus_etl.settings import Settings
@@ -182,7 +183,7 @@ def load_entrepreneurs(export_dir: Path, settings: Settings, engine: Engine) -> 
     own = extract.export_entrepreneurs_file(export_dir)
     if own is not None:
         return Directory(*_read_directory(own, file_limits(settings)))
-    accounts = settings.accounts
+    accounts = load_accounts(settings)
     own_files = {
         c.id: c.entrepreneurs_file
         for c in accounts.cooperatives
@@ -281,7 +282,7 @@ def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedE
 
 def owners_of(settings: Settings, sirets: Iterable[str]) -> staging.Owners:
     """The owners of an export's rows, given the structures it names."""
-    accounts = settings.accounts
+    accounts = load_accounts(settings)
     by_siret = {s.siret: c.id for c in accounts.cooperatives for s in c.structures}
     return staging.Owners(by_siret, export_cooperative(sirets, settings))
 
@@ -298,7 +299,7 @@ def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> li
         drafts = validate_rows(
             frame,
             today=today,
-            supplier_sirets=settings.supplier_sirets,
+            supplier_sirets=load_accounts(settings).sirets(),
             entrepreneurs=loaded.entrepreneurs,
             owner=loaded.owners.of,
             unchecked=frozenset(loaded.unchecked),

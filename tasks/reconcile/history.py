@@ -46,10 +46,10 @@ def import_history(
     date_to: date,
     window_days: int,
     accounting_email: str,
-    cooperative: str | None = None,
+    cooperative: str,
 ) -> statuses.SupplierSync:
     """Every window not yet done for this supplier and range; progress committed per window
-    (invoices found join `cooperative`, by default the structure's)."""
+    (invoices found join `cooperative`, the structure's)."""
     key = progress_key(supplier_siret, date_from, date_to)
     done_until = statuses.read_watermark(engine, key)
     sync = statuses.SupplierSync(supplier_siret, watermark_before=done_until)

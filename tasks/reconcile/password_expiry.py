@@ -11,7 +11,6 @@ from datetime import date
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from chorus_etl.cooperatives import cooperative_of
 from chorus_pro.api import ChorusProApi
 from schemas.payloads import parse_chorus_date
 from tasks.alerts import messages, outbox
@@ -37,10 +36,9 @@ def queue_if_expiring(
     as_of: date,
     warning_days: int,
     accounting_email: str,
-    cooperative: str | None = None,
+    cooperative: str,
 ) -> int:
-    """One warning per structure and expiry date, to the cooperative of the structure (by
-    default its cooperative in the configured accounts)."""
+    """One warning per structure and expiry date, to the cooperative of the structure."""
     if expires_on is None:
         return 0
     days_left = (expires_on - as_of).days
@@ -57,7 +55,7 @@ def queue_if_expiring(
             body=body,
             entrepreneur=None,
             accounting_email=accounting_email,
-            cooperative=cooperative or cooperative_of(structure),
+            cooperative=cooperative,
         )
         session.commit()
     return len(created)

@@ -8,6 +8,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from sqlalchemy.engine import Engine
 
+from chorus_etl.accounts import load_accounts
+from chorus_etl.cooperatives import cooperative_of
 from chorus_etl.log import get_logger
 from chorus_etl.settings import Settings
 from chorus_pro.api import ChorusProApi
@@ -28,6 +30,7 @@ def reconcile_supplier(
 ) -> statuses.SupplierSync:
     """`accounting_email`: the structure's cooperative's; the single-account setting's by default."""
     accounting_email = accounting_email or settings.alert_accounting_email
+    cooperative = cooperative_of(supplier_siret, settings)
     sync = statuses.reconcile_supplier(
         engine,
         api,
@@ -35,6 +38,7 @@ def reconcile_supplier(
         id_fournisseur,
         overlap=timedelta(minutes=settings.reconcile_overlap_minutes),
         accounting_email=accounting_email,
+        cooperative=cooperative,
         detail=settings.reconcile_detail,
     )
     sync.alerts += password_expiry.queue_if_expiring(
@@ -44,6 +48,7 @@ def reconcile_supplier(
         as_of=as_of,
         warning_days=settings.password_warning_days,
         accounting_email=accounting_email,
+        cooperative=cooperative,
     )
     sync.api_calls += 1
     return sync
@@ -63,7 +68,7 @@ def sweep_overdue(
         late,
         accounting_email=settings.alert_accounting_email,
         ecb_rate_percent=settings.ecb_rate_percent,
-        accounting_emails={c.id: c.accounting_email for c in settings.accounts.cooperatives},
+        accounting_emails={c.id: c.accounting_email for c in load_accounts(settings).cooperatives},
     )
     log.info("reconcile.overdue", overdue=len(late), alerts=created, cooperative=cooperative)
     return late, created

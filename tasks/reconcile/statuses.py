@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from chorus_etl.cooperatives import cooperative_of
 from chorus_etl.log import get_logger
 from chorus_pro.api import ChorusProApi
 from schemas.payloads import InvoiceSearchCriteria, InvoiceSummary
@@ -251,14 +250,14 @@ def apply_statuses(
     observations: Iterable[tuple[InvoiceSummary, list[tuple[str, datetime, str | None, str]]]],
     sync: SupplierSync,
     accounting_email: str,
-    cooperative: str | None = None,
+    cooperative: str,
 ) -> None:
     """Appends new statuses, updates current ones and queues alerts, all in one transaction.
 
-    Invoices found only on Chorus Pro join `cooperative`, by default the structure's in the
-    configured accounts (every structure of one search is one cooperative's)."""
+    Invoices found only on Chorus Pro join `cooperative`, the structure's (every structure of
+    one search is one cooperative's)."""
     observed = list(observations)
-    owner = cooperative or cooperative_of(supplier_siret)
+    owner = cooperative
     with Session(engine, expire_on_commit=False) as session:
         invoices = _load_invoices(
             session,
@@ -424,8 +423,8 @@ def reconcile_supplier(
     *,
     overlap: timedelta,
     accounting_email: str,
+    cooperative: str,
     detail: bool = False,
-    cooperative: str | None = None,
 ) -> SupplierSync:
     sync = SupplierSync(supplier_siret)
     key = watermark_key(supplier_siret)

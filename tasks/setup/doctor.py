@@ -24,15 +24,9 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
-from chorus_etl.accounts import AccountsError
+from chorus_etl.accounts import Account, AccountsError, load_accounts
 from chorus_etl.chorus_client import chorus_pro_config
-from chorus_etl.settings import (
-    ANTIGONE_SIRET,
-    ARTENREEL_SIRET,
-    DEFAULT_URLS,
-    Settings,
-    get_settings,
-)
+from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET, DEFAULT_URLS, Settings
 from chorus_pro.api import ChorusProApi
 from chorus_pro.client import ChorusProClient
 from chorus_pro.errors import (
@@ -145,7 +139,7 @@ def check_configuration(settings: Settings | None) -> tuple[Settings | None, Che
     Returns the settings only when the remote checks can use them.
     """
     try:
-        loaded = settings if settings is not None else get_settings()
+        loaded = settings if settings is not None else Settings()
     except ValidationError as exc:
         fields = "; ".join(
             f"CHORUS_ETL_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
@@ -167,8 +161,8 @@ def check_configuration(settings: Settings | None) -> tuple[Settings | None, Che
             "Fix this variable in the environment or in the .env file (see .env.example).",
         )
     try:
-        _client_id, _secret, login, _password = loaded.credentials()
-    except ValueError as exc:
+        login = _account(loaded).login
+    except (AccountsError, IndexError) as exc:
         return None, CheckResult(
             CONFIGURATION,
             Status.FAIL,
@@ -186,6 +180,12 @@ def check_configuration(settings: Settings | None) -> tuple[Settings | None, Che
     )
 
 
+def _account(settings: Settings) -> Account:
+    """The technical account the checks use: the first structure's (one per doctor scope)."""
+    accounts = load_accounts(settings)
+    return accounts.account(accounts.sirets()[0])
+
+
 # --- 2. PISTE token ----------------------------------------------------------------------------
 
 
@@ -196,8 +196,8 @@ def check_token(settings: Settings) -> CheckResult:
     unreachable host, a wrong URL and refused credentials apart, which the client folds into
     one exception.
     """
-    client_id, client_secret, _login, _password = settings.credentials()
-    secret = client_secret.get_secret_value()
+    account = _account(settings)
+    client_id, secret = account.client_id, account.client_secret.get_secret_value()
     env = settings.chorus_env
     url = settings.oauth_url
     expected_url = DEFAULT_URLS[env][1]
@@ -285,6 +285,7 @@ class _RemoteChecks:
     api: ChorusProApi
     today: date
     login: str
+    elsewhere: frozenset[str] = frozenset()
     probes: dict[str, ChorusProError | None] = field(default_factory=dict)
     suppliers: list[SupplierStructure] | None = None
     attached: dict[str, SupplierStructure] = field(default_factory=dict)
@@ -320,7 +321,7 @@ class _RemoteChecks:
                 if api == "transverses":
                     self.suppliers = self.api.supplier_structures()
                 elif api == "structures":
-                    siret = next(iter(self.settings.supplier_sirets), ANTIGONE_SIRET)
+                    siret = next(iter(load_accounts(self.settings).sirets()), ANTIGONE_SIRET)
                     self.api.search_structures(siret)
                 else:
                     self.api.search_invoices(page_size=1)
@@ -433,7 +434,7 @@ class _RemoteChecks:
         why = self._missing_api("transverses")
         if why:
             return _skipped(STRUCTURE_ATTACHMENT, why)
-        configured = list(self.settings.supplier_sirets)
+        configured = list(load_accounts(self.settings).sirets())
         if not configured:
             return CheckResult(
                 STRUCTURE_ATTACHMENT,
@@ -532,10 +533,9 @@ class _RemoteChecks:
                 )
             services[siret] = {s.codeService: s.estActif for s in found}
 
-        configured = set(self.settings.supplier_sirets)
+        configured = set(load_accounts(self.settings).sirets())
         # With several accounts, each is checked on its own: the others' entrepreneurs are theirs.
-        elsewhere = set(self.settings.accounts.sirets()) - configured
-        rows = [(code, siret) for code, siret in rows if siret not in elsewhere]
+        rows = [(code, siret) for code, siret in rows if siret not in self.elsewhere]
         # (what is wrong, where) -> entrepreneur codes, so a long directory reads as a few groups.
         problems: dict[tuple[str, str], list[str]] = {}
         wrong_structure: list[str] = []
@@ -676,7 +676,7 @@ class _RemoteChecks:
         why = self._missing_api("structures")
         if why:
             return _skipped(BUYER_DIRECTORY, why)
-        siret = next(iter(self.settings.supplier_sirets), ANTIGONE_SIRET)
+        siret = next(iter(load_accounts(self.settings).sirets()), ANTIGONE_SIRET)
         try:
             info, calls = fetch_buyer(self.api, siret)
         except ChorusProError as exc:
@@ -734,16 +734,24 @@ def password_verdict(expires_on: date, today: date, warning_days: int) -> tuple[
 
 @contextmanager
 def _client(settings: Settings) -> Iterator[ChorusProApi]:
-    config = chorus_pro_config(settings)
+    config = chorus_pro_config(settings, _account(settings))
     quick = config.model_copy(update={"max_retries": min(config.max_retries, DOCTOR_MAX_RETRIES)})
     with ChorusProClient(quick) as client:
         yield client
 
 
-def run_remote_checks(settings: Settings, api: ChorusProApi, today: date) -> list[CheckResult]:
-    """Checks 3 to 8 with a given client (a test double, or the real client)."""
-    _client_id, _secret, login, _password = settings.credentials()
-    return _RemoteChecks(settings=settings, api=api, today=today, login=login).run()
+def run_remote_checks(
+    settings: Settings,
+    api: ChorusProApi,
+    today: date,
+    elsewhere: frozenset[str] = frozenset(),
+) -> list[CheckResult]:
+    """Checks 3 to 8 with a given client (a test double, or the real client); `elsewhere`: the
+    structures other accounts deposit for, whose entrepreneurs are theirs to check."""
+    login = _account(settings).login
+    return _RemoteChecks(
+        settings=settings, api=api, today=today, login=login, elsewhere=elsewhere
+    ).run()
 
 
 def run_checks(settings: Settings | None = None, *, today: date | None = None) -> list[CheckResult]:
@@ -754,16 +762,16 @@ def run_checks(settings: Settings | None = None, *, today: date | None = None) -
     cannot parse. `today` defaults to the date in Paris, where Chorus Pro counts expiry days.
     """
     try:
-        loaded = settings if settings is not None else get_settings()
+        loaded = settings if settings is not None else Settings()
     except ValueError:
         loaded = None
     if loaded is None or loaded.accounts_file is None:
         return _run_account_checks(loaded, today)
     results = []
-    for group in loaded.accounts.groups():
+    for group in load_accounts(loaded).groups():
         scope = f"{group.cooperative}: {', '.join(_label(s) for s in group.sirets)}"
         try:
-            account = loaded.accounts.account(group.sirets[0])
+            account = load_accounts(loaded).account(group.sirets[0])
         except AccountsError as exc:
             found = [
                 CheckResult(
@@ -783,19 +791,26 @@ def run_checks(settings: Settings | None = None, *, today: date | None = None) -
                     "cpro_login": account.login,
                     "cpro_password": account.password,
                     "supplier_sirets": list(group.sirets),
-                    "alert_accounting_email": loaded.accounts.accounting_email(group.sirets[0]),
-                    "entrepreneurs_file": loaded.accounts.cooperative(
-                        group.cooperative
-                    ).entrepreneurs_file
+                    # This account's checks see its structures only: a one-account settings.
+                    "accounts_file": None,
+                    "alert_accounting_email": load_accounts(loaded).accounting_email(
+                        group.sirets[0]
+                    ),
+                    "entrepreneurs_file": load_accounts(loaded)
+                    .cooperative(group.cooperative)
+                    .entrepreneurs_file
                     or loaded.entrepreneurs_file,
                 }
             )
-            found = _run_account_checks(own, today)
+            others = frozenset(load_accounts(loaded).sirets()) - set(group.sirets)
+            found = _run_account_checks(own, today, others)
         results += [replace(r, scope=scope) for r in found]
     return results
 
 
-def _run_account_checks(settings: Settings | None, today: date | None) -> list[CheckResult]:
+def _run_account_checks(
+    settings: Settings | None, today: date | None, elsewhere: frozenset[str] = frozenset()
+) -> list[CheckResult]:
     loaded, configuration = check_configuration(settings)
     results = [configuration]
     if loaded is None:
@@ -807,5 +822,5 @@ def _run_account_checks(settings: Settings | None, today: date | None) -> list[C
         return results + _skip_from(TECHNICAL_ACCOUNT, f"no PISTE token (see {PISTE_TOKEN})")
     day = today or datetime.now(CHORUS_TIMEZONE).date()
     with _client(loaded) as api:
-        results.extend(run_remote_checks(loaded, api, day))
+        results.extend(run_remote_checks(loaded, api, day, elsewhere))
     return results

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from chorus_etl.config import get_settings
+from chorus_etl.cooperatives import cooperative_of
 from schemas.warehouse import Alert, Invoice
 from tasks.alerts import outbox
 from tasks.reconcile.password_expiry import queue_if_expiring
@@ -55,6 +57,7 @@ def test_the_password_warning_belongs_to_the_structure_s_cooperative(
         as_of=date(2026, 12, 1),
         warning_days=15,
         accounting_email=ARTENREEL.accounting_email,
+        cooperative=cooperative_of(ARTENREEL.siret, get_settings()),
     )
     assert created == 1
     with Session(warehouse) as session:

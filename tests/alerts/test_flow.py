@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl.config import reset_settings_cache
 from cli.alerts import app
 from flows.alerts import send_alerts
 from schemas.warehouse import PipelineRun

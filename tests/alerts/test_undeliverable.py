@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from chorus_etl.settings import Settings, reset_settings_cache
+from chorus_etl.config import reset_settings_cache
+from chorus_etl.settings import Settings
 from cli import app
 from tasks.alerts import stalls
 from tasks.alerts.sender import EmlOutbox, SendSummary, channels_for, send_pending
@@ -34,12 +35,14 @@ GONE = "parti@example.fr"
 
 
 def _send(engine: Engine, port: int, outbox: Path) -> SendSummary:
+    settings = Settings(alert_urls=[f"mailto://127.0.0.1:{port}"])
     return send_pending(
         engine,
-        channels_for(Settings(alert_urls=[f"mailto://127.0.0.1:{port}"])),
+        channels_for(settings),
         emit=lambda a, d: None,
         bounds=BOUNDS,
         fallback=EmlOutbox(outbox, FROM),
+        settings=settings,
     )
 
 

@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from chorus_etl import db
-from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET, reset_settings_cache
+from chorus_etl.config import reset_settings_cache
+from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET
 from chorus_pro.simulator import SimulatorHandle
 from flows.ingest import ingest
 from flows.reconcile import reconcile

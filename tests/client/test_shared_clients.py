@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chorus_etl.chorus_client import ChorusClients
-from chorus_etl.settings import get_settings
+from chorus_etl.config import get_settings
 from chorus_pro.errors import AuthenticationError
 from chorus_pro.simulator import SimulatorHandle, seed
 from tests.fixtures.cooperatives import Cooperatives

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl.config import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
 from tests.flows.helpers import configure
 

@@ -7,8 +7,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from chorus_etl.accounts import load_accounts
 from chorus_etl.chorus_client import chorus_pro_config
-from chorus_etl.settings import ANTIGONE_SIRET, get_settings, reset_settings_cache
+from chorus_etl.config import get_settings, reset_settings_cache
+from chorus_etl.settings import ANTIGONE_SIRET
 from chorus_pro.client import ChorusProClient
 from chorus_pro.simulator import SimulatorHandle
 from schemas.payloads import BankAccount, StructureDetail
@@ -93,7 +95,8 @@ class _NoBankDetails(ChorusProClient):
 def test_missing_bank_details_and_expiry_date() -> None:
     settings = get_settings()
 
-    with _NoBankDetails(chorus_pro_config(settings)) as api:
+    accounts = load_accounts(settings)
+    with _NoBankDetails(chorus_pro_config(settings, accounts.account(accounts.sirets()[0]))) as api:
         results = {r.check: r for r in run_remote_checks(settings, api, TODAY)}
 
     bank = results["bank_details"]

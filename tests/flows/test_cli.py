@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl.config import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
 from cli import app
 from tasks.sample.export import generate_export

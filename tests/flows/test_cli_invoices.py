@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from chorus_etl import db
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl.config import reset_settings_cache
 from chorus_etl.untrusted import CONTROL_CHARACTERS, FORMULA_TRIGGERS
 from chorus_pro.simulator import SimulatorHandle
 from cli import app

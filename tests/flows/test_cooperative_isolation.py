@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from chorus_etl import db
-from chorus_etl.settings import get_settings
+from chorus_etl.config import get_settings
 from chorus_pro.simulator import SimulatorHandle
 from flows.alerts import send_alerts
 from flows.ingest import ingest

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from chorus_etl import progress
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl.config import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle, seed
 from flows.alerts import send_alerts
 from flows.deposit import deposit

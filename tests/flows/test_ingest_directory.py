@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl.config import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
 from chorus_pro.simulator.seed import BUYER_INACTIVE, BUYER_NO_REQUIREMENT, Buyer
 from flows.ingest import ingest

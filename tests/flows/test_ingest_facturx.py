@@ -13,8 +13,9 @@ from fpdf import FPDF
 from sqlmodel import col
 
 from chorus_etl import db
+from chorus_etl.config import reset_settings_cache
 from chorus_etl.french import format_euros
-from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET, reset_settings_cache
+from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET
 from chorus_pro.simulator import SimulatorHandle
 from flows.ingest import ingest
 from schemas.warehouse import Invoice, ValidationIssue

@@ -22,7 +22,7 @@ import pytest
 from openpyxl import Workbook
 from sqlmodel import col
 
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl.config import reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
 from flows.daily import daily
 from flows.ingest import ingest

@@ -20,7 +20,8 @@ from sqlmodel import col
 from typer.testing import CliRunner
 
 from chorus_etl import db
-from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET, reset_settings_cache
+from chorus_etl.config import reset_settings_cache
+from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET
 from chorus_pro.simulator import SimulatorHandle
 from cli import app
 from flows.deposit import deposit

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from chorus_etl.config import get_settings, reset_settings_cache
 from chorus_etl.cooperatives import (
     accounting_email,
     cooperative_names,
     cooperative_of,
     export_cooperative,
 )
-from chorus_etl.settings import get_settings, reset_settings_cache
 from tasks.ingest.stages import owners_of
 from tests.fixtures.isolation import ANTIGONE, ARTENREEL, INSTALLATION, use_two_cooperatives
 

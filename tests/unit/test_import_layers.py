@@ -80,6 +80,16 @@ def test_the_tree_keeps_every_contract(pristine: Path) -> None:
             "from tasks.deposit.depositor import Depositor",
             "flows is not allowed to import tasks.deposit.depositor",
         ),
+        (
+            "tasks/deposit/store.py",
+            "from chorus_etl.config import get_settings",
+            "tasks is not allowed to import chorus_etl.config",
+        ),
+        (
+            "chorus_etl/settings.py",
+            "from chorus_etl import accounts",
+            "No cycles are allowed in chorus_etl",
+        ),
     ],
 )
 def test_an_upward_import_breaks_a_contract(

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
+from chorus_etl.accounts import load_accounts
 from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET, ChorusEnv, Settings
 
 
@@ -12,8 +13,9 @@ def test_defaults_run_against_the_simulator_with_a_local_sqlite_warehouse() -> N
     assert settings.database_url.startswith("sqlite:///var/")
     assert settings.api_url == "http://127.0.0.1:8765"
     assert settings.supplier_sirets == [ANTIGONE_SIRET, ARTENREEL_SIRET]
-    client_id, secret, login, password = settings.credentials()
-    assert client_id and login and secret.get_secret_value() and password.get_secret_value()
+    account = load_accounts(settings).account(ANTIGONE_SIRET)
+    assert account.client_id and account.login
+    assert account.client_secret.get_secret_value() and account.password.get_secret_value()
 
 
 def test_environment_chooses_urls_and_overrides_win(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,7 +32,7 @@ def test_real_environments_name_the_missing_credentials(monkeypatch: pytest.Monk
     monkeypatch.setenv("CHORUS_ETL_CHORUS_ENV", "production")
     monkeypatch.setenv("CHORUS_ETL_PISTE_CLIENT_ID", "abc")
     with pytest.raises(ValueError, match="CHORUS_ETL_PISTE_CLIENT_SECRET") as excinfo:
-        Settings().credentials()
+        load_accounts(Settings()).account(ANTIGONE_SIRET)
     assert "CHORUS_ETL_CPRO_PASSWORD" in str(excinfo.value)
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl.config import reset_settings_cache
 from cli import app
 from cli.invoices import LIST_COLUMNS
 from tests.fixtures.isolation import (

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from chorus_etl.settings import get_settings
+from chorus_etl.config import get_settings
 from schemas.warehouse import Entrepreneur
 from tasks.ingest.stages import load_entrepreneurs
 from tests.fixtures.isolation import ANTIGONE, ARTENREEL, use_two_cooperatives

@@ -34,6 +34,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from chorus_etl.accounts import load_accounts
 from schemas import views
 
 revision = "0005"
@@ -81,7 +82,7 @@ def upgrade() -> None:
         op.create_index(f"ix_{table}_cooperative", table, ["cooperative"])
     op.add_column("pipeline_run", sa.Column("cooperative", sa.String(length=LENGTH)))
     op.create_index("ix_pipeline_run_cooperative", "pipeline_run", ["cooperative"])
-    owners = {s.siret: c.id for c in settings.accounts.cooperatives for s in c.structures}
+    owners = {s.siret: c.id for c in load_accounts(settings).cooperatives for s in c.structures}
     _backfill(owners, fallback)
     if op.get_bind().dialect.name == "postgresql":
         for table in OWNED:
