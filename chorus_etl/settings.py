@@ -6,6 +6,7 @@ secrets stay wrapped in `SecretStr` until the exact moment they are put on the w
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -144,6 +145,16 @@ class Settings(BaseSettings):
         description="Directory of entrepreneurs (code, name, email, supplier SIRET).",
     )
     inbox_dir: Path = Field(default=Path("var/inbox"), description="Where exports are dropped.")
+    caerp_vat_rates: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="CAERP exports: VAT name -> rate in percent, for names whose rate is not "
+        'written in them (e.g. {"Taux normal": 20}); overrides the defaults.',
+    )
+    caerp_enseignes: dict[str, str] = Field(
+        default_factory=dict,
+        description="CAERP exports: Enseigne -> entrepreneur code, for trade names that are not "
+        "the entrepreneur's name in the directory.",
+    )
 
     deposit_modes: dict[str, DepositMode] = Field(
         default_factory=dict,

@@ -6,7 +6,8 @@ keyword ("SIRET client", "Engagement", "EJ", "Commande", "Code service"). A valu
 when one of those keywords announces it: on the same line after the label (`Engagement : 1300012345`),
 alone on the next line (label on one line, value on the next), or in a table (a row of labels, then
 a row with as many values). A value is never taken from under another label, known or not
-(`SIRET : …` is the seller's, not the buyer's), and a word without a digit is not a reference.
+(`SIRET : …` is the seller's, not the buyer's), and a word without a digit is not a reference
+(but for a service code in capitals, "ECOLES").
 
 Everything is a pure function of the text: any input gives a `FoundFields`, never an exception.
 """
@@ -127,8 +128,13 @@ def _plain(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _is_reference(value: str) -> bool:
-    return any(ch.isdigit() for ch in value) and len(value) <= _MAX_REFERENCE
+def _is_reference(name: str, value: str) -> bool:
+    """A reference has a digit; a service code may be a word in capitals ("ECOLES")."""
+    if len(value) > _MAX_REFERENCE:
+        return False
+    if any(ch.isdigit() for ch in value):
+        return True
+    return name == SERVICE and len(value) >= 2 and value.isupper()
 
 
 def _value_at(name: str, line: str, start: int) -> str | None:
@@ -143,7 +149,7 @@ def _value_at(name: str, line: str, start: int) -> str | None:
     if match is None:
         return None
     value = match.group().rstrip("./-+_")
-    return value if _is_reference(value) else None
+    return value if _is_reference(name, value) else None
 
 
 @dataclass

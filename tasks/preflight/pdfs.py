@@ -155,16 +155,25 @@ def _page_has_image(page: PageObject) -> bool:
     return contents is not None and _INLINE_IMAGE.search(contents.get_data()) is not None
 
 
+def page_is_image(page: PageObject, text: str) -> bool:
+    """A page without words that shows an image: a scan."""
+    return not _has_words(text) and _page_has_image(page)
+
+
 def _text_reasons(
-    relative_path: str, reader: PdfReader, texts: list[str], expected: PdfExpectations
+    relative_path: str,
+    texts: list[str],
+    is_image: Callable[[int], bool],
+    expected: PdfExpectations,
 ) -> list[Reason]:
-    """The guide's rules on the pages Chorus Pro reads: real text, and the invoice's data in it."""
+    """The guide's rules on the pages Chorus Pro reads: real text, and the invoice's data in it;
+    `is_image(i)` tells whether the i-th page (0-based) is an image without words."""
     if not any(_has_words(text) for text in texts):
         return [reasons.no_text(relative_path, len(texts))]
     found: list[Reason] = [
         reasons.image_only_page(relative_path, number)
         for number, text in enumerate(texts, start=1)
-        if not _has_words(text) and _page_has_image(reader.pages[number - 1])
+        if not _has_words(text) and is_image(number - 1)
     ]
     text = SearchableText("\n".join(texts))
     if not text.has_reference(expected.invoice_number):
@@ -219,7 +228,9 @@ def _check_content(relative_path: str, data: bytes, expected: PdfExpectations) -
             return _Content([reasons.unreadable(relative_path, "no pages")], 0)
         texts = _first_pages_text(reader)
         return _Content(
-            _text_reasons(relative_path, reader, texts, expected),
+            _text_reasons(
+                relative_path, texts, lambda i: _page_has_image(reader.pages[i]), expected
+            ),
             page_count,
             find_fields("\n".join(texts)).values,
             _embedded(reader),
@@ -256,6 +267,27 @@ def check_invoice_pdf(export_dir: Path, relative_path: str, expected: PdfExpecta
     )
 
 
+def check_read_text(
+    relative_path: str,
+    texts: list[str],
+    image_only: list[bool],
+    expected: PdfExpectations,
+    *,
+    sha256: str,
+    size_bytes: int,
+    page_count: int,
+) -> PdfCheck:
+    """The verdict on a PDF whose first pages were read already (a part of a merged PDF, see
+    `tasks.preflight.split`): the text rules and the routing data, without reading it again."""
+    return PdfCheck(
+        reasons=_text_reasons(relative_path, texts, lambda i: image_only[i], expected),
+        size_bytes=size_bytes,
+        sha256=sha256,
+        page_count=page_count,
+        found=find_fields("\n".join(texts)).values,
+    )
+
+
 def read_pdf_text_only(path: Path) -> int:
     """The bare pypdf work the preflight cannot avoid (open, text of the first pages): the
     benchmark's yardstick. Returns the number of characters extracted."""
@@ -263,7 +295,7 @@ def read_pdf_text_only(path: Path) -> int:
     return sum(len(text) for text in _first_pages_text(reader))
 
 
-def _prepare_worker() -> None:
+def prepare_worker() -> None:
     """Quiet pypdf's warnings about broken files (the reasons say it) and cap a worker's memory, so
     that a decompression bomb ends in MemoryError, hence `pdf.unreadable`, not in the OOM killer."""
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -330,7 +362,7 @@ def _pool(key: PoolKey) -> WorkerPool[Job, PdfCheck]:
         partial(_run_check, check),
         workers=workers,
         timeout_seconds=timeout_seconds,
-        initializer=_prepare_worker,
+        initializer=prepare_worker,
     )
 
 
