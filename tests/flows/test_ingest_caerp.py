@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader, PdfWriter
 
 from chorus_etl import db
 from chorus_pro.simulator import SimulatorHandle
 from flows.ingest import ingest
 from schemas.warehouse import Invoice, InvoiceVatLine
+from tasks.preflight import strip_embedded_xml
 from tasks.sample.caerp import CUSTOMERS_FILE, LIST_FILE, generate_caerp_export
 from tasks.sample.export import generate_export
 from tests.flows.helpers import configure
@@ -130,19 +132,38 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";"))
 
 
+def _printed_otherwise(pdf: bytes, old: str, new: str) -> bytes:
+    """The PDF with `old` printed as `new` in its pages' text, and no embedded XML."""
+    try:
+        reader = PdfReader(io.BytesIO(strip_embedded_xml(pdf)))
+        writer = PdfWriter(clone_from=reader)
+    except Exception:
+        return pdf  # the sample's broken PDFs stay broken
+    for page in writer.pages:
+        contents = page.get_contents()
+        if contents is not None:
+            contents.set_data(contents.get_data().replace(old.encode(), new.encode()))
+            page.replace_contents(contents)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def test_what_cannot_be_found_is_asked_of_accounting_then_ingests(
     tmp_path: Path, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "inbox" / "caerp-2026-11"
     generate_caerp_export(folder, invoices=12, seed_value=3, today=TODAY)
-    # One customer's SIRET becomes a SIREN, and its invoices no longer name the SIRET anywhere.
+    # One customer's SIRET becomes a SIREN in the customers file, and its invoices print the SIRET
+    # under no keyword (no "N° d'identification"), nor embed it: nothing gives it.
     customers = _rows(folder / CUSTOMERS_FILE)
     target = next(c for c in customers if c["Numéro SIRET (ou SIREN)"])
     siret = target["Numéro SIRET (ou SIREN)"]
     text = (folder / CUSTOMERS_FILE).read_text(encoding="utf-8")
     (folder / CUSTOMERS_FILE).write_text(text.replace(f'"{siret}"', f'"{siret[:9]}"'), "utf-8")
     for pdf in folder.rglob("*.pdf"):
-        pdf.write_bytes(pdf.read_bytes().replace(siret.encode(), siret[:9].encode() + b"     "))
+        if pdf.stat().st_size:
+            pdf.write_bytes(_printed_otherwise(pdf.read_bytes(), "identification", "dossier"))
     url = f"sqlite:///{tmp_path / 'w.db'}"
     configure(monkeypatch, url, simulator)
     monkeypatch.setenv("CHORUS_ETL_VAR_DIR", str(tmp_path / "var"))
