@@ -78,6 +78,12 @@ _OTHER_LABELS = (
     r"avoir",
 )
 
+#: Words one of the fields' labels holds: a line without any announces none of them.
+_FIELD_HINT = re.compile(
+    r"siret|identification|engagement|ej|commande|service|f[ée]rence|annulation|origine|"
+    r"facture|avoir",
+    re.IGNORECASE,
+)
 _GROUPS = {name: f"f{index}" for index, name in enumerate(FIELDS)}
 _FIELD_OF_GROUP = {group: name for name, group in _GROUPS.items()}
 _LABEL = re.compile(
@@ -185,8 +191,18 @@ def find_fields(text: str) -> FoundFields:
             found[name].append(value)
 
     lines = _plain(text).split("\n")
-    labelled = [_labels(line) for line in lines]
-    for index, (line, labels) in enumerate(zip(lines, labelled, strict=True)):
+    labelled: dict[int, list[_Label]] = {}
+
+    def labels_of(index: int) -> list[_Label]:
+        if index not in labelled:
+            labelled[index] = _labels(lines[index])
+        return labelled[index]
+
+    for index, line in enumerate(lines):
+        # Most lines announce none of the fields: a cheap look for their words comes first.
+        if not _FIELD_HINT.search(line):
+            continue
+        labels = labels_of(index)
         waiting: list[_Label] = []  # labels with nothing after them on their line
         for position, label in enumerate(labels):
             following = labels[position + 1].start if position + 1 < len(labels) else len(line)
@@ -197,7 +213,7 @@ def find_fields(text: str) -> FoundFields:
             if label.name is not None:
                 value = _value_at(label.name, line[:following], label.end)
                 add(label.name, value)
-        if not waiting or index + 1 >= len(lines) or labelled[index + 1]:
+        if not waiting or index + 1 >= len(lines) or labels_of(index + 1):
             continue
         # The values are on the next line, which holds no label: one label takes its first
         # value; a row of labels alone (a table's header) takes a row of as many values.
