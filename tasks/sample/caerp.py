@@ -41,15 +41,11 @@ from tasks.sample.export import (
     EXEMPTION,
     SampleInvoice,
     sample_items,
+    write_broken_pdf,
     write_entrepreneurs,
     write_manifest,
 )
-from tasks.sample.pdfs import (
-    SampleInvoicePdf,
-    write_encrypted_pdf,
-    write_scanned_pdf,
-    write_truncated_pdf,
-)
+from tasks.sample.pdfs import SampleInvoicePdf
 
 LIST_FILE = "export_factures.csv"
 DETAIL_FILE = "detail_factures.csv"
@@ -321,13 +317,7 @@ def _write_pdf(out_dir: Path, invoice: SampleInvoice, content: bytes) -> None:
     data = invoice.pdf
     target = out_dir / "pdf" / pdf_name(data)
     target.parent.mkdir(parents=True, exist_ok=True)
-    if invoice.error == "scanned_pdf":
-        write_scanned_pdf(target, data)
-    elif invoice.error == "encrypted_pdf":
-        write_encrypted_pdf(target, data)
-    elif invoice.error == "truncated_pdf":
-        write_truncated_pdf(target, data, keep_fraction=0.3)
-    elif invoice.error != "path_escape":
+    if not write_broken_pdf(target, data, invoice.error) and invoice.error != "path_escape":
         target.write_bytes(content)
 
 

@@ -297,17 +297,27 @@ def _rows(invoices: list[SampleInvoice], comma: bool) -> list[list[str]]:
     return rows
 
 
+def write_broken_pdf(target: Path, data: SampleInvoicePdf, error: str | None) -> bool:
+    """Writes the bad PDF of `error` (a scan, an encrypted or a truncated file); False for any
+    other kind, whose PDF is the caller's to write."""
+    if error == "scanned_pdf":
+        write_scanned_pdf(target, data)
+    elif error == "encrypted_pdf":
+        write_encrypted_pdf(target, data)
+    elif error == "truncated_pdf":
+        write_truncated_pdf(target, data, keep_fraction=0.3)
+    else:
+        return False
+    return True
+
+
 def _write_files(out_dir: Path, invoice: SampleInvoice, rng: random.Random) -> None:
     data = invoice.pdf
     target = out_dir / invoice.pdf_file
     if invoice.error == "path_escape":
         target = out_dir / "pdf" / f"{data.invoice_number}.pdf"
-    if invoice.error == "scanned_pdf":
-        write_scanned_pdf(target, data)
-    elif invoice.error == "encrypted_pdf":
-        write_encrypted_pdf(target, data)
-    elif invoice.error == "truncated_pdf":
-        write_truncated_pdf(target, data, keep_fraction=0.3)
+    if write_broken_pdf(target, data, invoice.error):
+        pass
     elif invoice.error == "pdf_mismatch":
         write_invoice_pdf(
             target,
