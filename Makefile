@@ -30,8 +30,10 @@ format: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+# `make demo FORMAT=caerp` starts from a CAERP-shaped export instead of the contract's.
+FORMAT ?= contract
 demo: $(STAMP)
-	$(BIN)/chorus-etl demo
+	$(BIN)/chorus-etl demo --format $(FORMAT)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.ingest

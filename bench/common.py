@@ -129,19 +129,23 @@ class PreparedExport:
     reused: bool
 
 
-def prepare_export(workdir: Path, *, invoices: int, seed: int) -> PreparedExport:
+def prepare_export(
+    workdir: Path, *, invoices: int, seed: int, layout: str = "contract"
+) -> PreparedExport:
     """Generates the sample export under `workdir`, or reuses the one a kept directory holds.
 
     Generating 10,000 real PDFs takes minutes on one core; reusing a kept export (same size and
     seed) lets one iterate on the measured part only. The generation date is recorded because
     validation judges invoice dates against "today": a reused export is ingested as of the day
-    it was generated, so it validates the same way on any later day.
+    it was generated, so it validates the same way on any later day. `layout`: the contract's
+    export or CAERP's (`tasks.sample.LAYOUTS`), the same invoices either way.
     """
     export_dir = workdir / EXPORT_DIR
     meta_path = workdir / EXPORT_META
-    if meta_path.exists() and (export_dir / "invoices.csv").exists():
+    if meta_path.exists() and export_dir.is_dir():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("invoices") == invoices and meta.get("seed") == seed:
+        wanted = (invoices, seed, layout)
+        if (meta.get("invoices"), meta.get("seed"), meta.get("layout", "contract")) == wanted:
             return PreparedExport(
                 path=export_dir,
                 invoices=invoices,
@@ -150,19 +154,20 @@ def prepare_export(workdir: Path, *, invoices: int, seed: int) -> PreparedExport
                 generation_seconds=float(meta.get("generation_seconds", 0.0)),
                 reused=True,
             )
-    from tasks.sample.export import generate_export
+    from tasks.sample import LAYOUTS
 
     shutil.rmtree(export_dir, ignore_errors=True)
     meta_path.unlink(missing_ok=True)
     today = date.today()
     started = time.perf_counter()
-    generate_export(export_dir, invoices=invoices, seed_value=seed, today=today)
+    LAYOUTS[layout](export_dir, invoices=invoices, seed_value=seed, today=today)
     elapsed = time.perf_counter() - started
     meta_path.write_text(
         json.dumps(
             {
                 "invoices": invoices,
                 "seed": seed,
+                "layout": layout,
                 "today": today.isoformat(),
                 "generation_seconds": elapsed,
             }
@@ -178,7 +183,9 @@ def start_orchestration(workdir: Path, args: argparse.Namespace) -> PreparedExpo
     Generation is reported as a figure of its own, so nobody mistakes it for benchmark time.
     """
     seal_environment(workdir / "prefect-home-main", log_level=args.log_level)
-    export = prepare_export(workdir, invoices=args.invoices, seed=args.seed)
+    export = prepare_export(
+        workdir, invoices=args.invoices, seed=args.seed, layout=getattr(args, "format", "contract")
+    )
     if export.reused:
         note(f"export reused from {export.path} (generated {export.today}, not regenerated)")
     note("export generation is not benchmark time")
@@ -190,8 +197,11 @@ def invoice_pdf_paths(export_dir: Path) -> list[Path]:
     """The invoice PDFs the export references (one per invoice, not the attachments), in order.
 
     Read from the CSV rather than globbed, so the yardstick reads exactly the files the preflight
-    reads; an invoice with several VAT rates has several rows but one PDF.
+    reads; an invoice with several VAT rates has several rows but one PDF. A CAERP export has
+    no such column: its PDFs are globbed (the merged file read as one).
     """
+    if not (export_dir / "invoices.csv").exists():
+        return sorted(export_dir.rglob("*.pdf"))
     with (export_dir / "invoices.csv").open(encoding="utf-8", newline="") as handle:
         rows = csv.DictReader(handle, delimiter=";")
         names = dict.fromkeys(row["fichier_pdf"] for row in rows if row["fichier_pdf"])

@@ -9,6 +9,7 @@ instance is `chorus_etl.config.get_settings`, for the flows and the CLI only.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -131,6 +132,16 @@ class Settings(BaseSettings):
         gt=0,
         description="What an XLSX may inflate to, by its zip directory; a larger one is refused "
         "before it is opened (file.too_large).",
+    )
+    caerp_vat_rates: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="CAERP exports: VAT name -> rate in percent, for names whose rate is not "
+        'written in them (e.g. {"Taux normal": 20}); overrides the defaults.',
+    )
+    caerp_enseignes: dict[str, str] = Field(
+        default_factory=dict,
+        description="CAERP exports: Enseigne -> entrepreneur code, for trade names that are not "
+        "the entrepreneur's name in the directory.",
     )
 
     deposit_modes: dict[str, DepositMode] = Field(

@@ -78,14 +78,16 @@ def run_demo(
     days: int = 90,
     step_days: int = 3,
     seed: int = 2026,
+    layout: str = "contract",
     on_step: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
-    """Runs the whole story; `on_step(done, total)` reports progress of the simulated nights."""
+    """Runs the whole story, from a sample export in `layout` (contract or caerp); `on_step(done,
+    total)` reports progress of the simulated nights."""
     from chorus_pro.simulator import run_simulator_in_thread
     from chorus_pro.simulator.config import SimulatorConfig
     from flows.daily import daily
     from flows.nightly import nightly
-    from tasks.sample.export import generate_export
+    from tasks.sample import LAYOUTS
 
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -97,7 +99,7 @@ def run_demo(
         try:
             today = date.fromisoformat(simulator.control.clock()["today"])
             export = workdir / "inbox" / f"export-{today.isoformat()}"
-            generate_export(
+            LAYOUTS[layout](
                 export, invoices=invoices, seed_value=seed, with_errors=True, today=today
             )
             first = daily(inbox=workdir / "inbox", as_of=today)
@@ -177,6 +179,9 @@ def demo(
     invoices: int = typer.Option(60, min=5, help="Invoices in the sample export."),
     days: int = typer.Option(90, min=1, help="Simulated days after the first deposit."),
     step_days: int = typer.Option(3, min=1, help="Days between two nightly runs."),
+    layout: str = typer.Option(
+        "contract", "--format", help="The sample export's layout: contract or caerp."
+    ),
 ) -> None:
     """Simulator, sample export with errors, daily pipeline, ~90 simulated nights, summary."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
@@ -193,6 +198,7 @@ def demo(
             invoices=invoices,
             days=days,
             step_days=step_days,
+            layout=layout,
             on_step=lambda done, total: bar.update(nights, completed=done, total=total),
         )
     states = Table("invoice state", "count", title="Invoices by state")

@@ -18,11 +18,18 @@ def sample_export(
         False, "--with-errors", help="Mix in a known share of each kind of bad input."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    layout: str = typer.Option(
+        "contract",
+        "--format",
+        help="contract (invoices.csv) or caerp (CAERP's invoice list, customers, PDFs).",
+    ),
 ) -> None:
     """Invoices of both cooperatives to the simulator's buyers, with real text PDFs."""
-    from tasks.sample.export import MANIFEST, generate_export
+    from tasks.sample import LAYOUTS, MANIFEST
 
-    manifest = generate_export(out_dir, invoices=invoices, seed_value=seed, with_errors=with_errors)
+    if layout not in LAYOUTS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(LAYOUTS)}")
+    manifest = LAYOUTS[layout](out_dir, invoices=invoices, seed_value=seed, with_errors=with_errors)
     items = manifest["invoices"]
     assert isinstance(items, list)
     kinds = Counter(str(item["expected"]) for item in items)

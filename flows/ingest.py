@@ -48,19 +48,31 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
         if changed:
             # The PDFs are read on every core while Chorus Pro's directory is asked.
             checking = stages.preflight_pdfs.submit(
-                _as_is(changed), export_dir, load_accounts(settings).facturx_sirets()
+                _as_is(changed),
+                export_dir,
+                load_accounts(settings).facturx_sirets(),
+                _as_is(loaded.table.known_pdfs),
             )
             try:
                 # The directory of buyers is the same for every account: any one will do.
                 with ChorusClients(settings) as clients:
                     api = clients.any_account()
                     result = stages.check_directory(_as_is(changed), api, engine, settings)
-                    waiting = result.waiting
+                    waiting = dict(result.waiting)
+                    preflight = checking.result()
+                    # What the export lacks, read from the PDFs; new routing is asked again.
+                    rerouted = stages.complete_from_pdfs(
+                        _as_is(changed), _as_is(preflight), _as_is(result)
+                    )
+                    if rerouted:
+                        again = stages.check_directory(_as_is(rerouted), api, engine, settings)
+                        keys = {(d.supplier_siret, d.invoice_number) for d in rerouted}
+                        waiting = {k: v for k, v in waiting.items() if k not in keys}
+                        waiting |= again.waiting
                 if load_accounts(settings).facturx_sirets():
                     stages.check_facturx(_as_is(changed), settings)
             finally:
                 checking.wait()
-            preflight = checking.result()
         report = stages.stage_drafts(
             engine,
             _as_is(loaded),
@@ -69,6 +81,7 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
             _as_is(hashes),
             _as_is(waiting),
             _as_is(preflight),
+            stages.to_complete_path(export_dir, settings),
         )
         counts.update(report.counts())
     _publish(report)

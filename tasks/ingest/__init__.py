@@ -7,10 +7,12 @@ from tasks.ingest.stages import (
     Preflight,
     check_directory,
     check_facturx,
+    complete_from_pdfs,
     find_changes,
     preflight_pdfs,
     read_export,
     stage_drafts,
+    to_complete_path,
     validate_export,
 )
 from tasks.ingest.staging import StageResult
@@ -23,10 +25,12 @@ __all__ = [
     "StageResult",
     "check_directory",
     "check_facturx",
+    "complete_from_pdfs",
     "find_changes",
     "pending_exports",
     "preflight_pdfs",
     "read_export",
     "stage_drafts",
+    "to_complete_path",
     "validate_export",
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -95,8 +96,11 @@ def _files_of(first_row: dict[str, str]) -> list[str]:
     return [first_row["pdf_file"], *attachments]
 
 
-def source_hashes(frame: pd.DataFrame, keys: list[Key], export_dir: Path) -> dict[Key, str]:
-    """The source hash of every invoice of the raw frame, in order of first appearance."""
+def source_hashes(
+    frame: pd.DataFrame, keys: list[Key], export_dir: Path, extra: Mapping[Key, str] | None = None
+) -> dict[Key, str]:
+    """The source hash of every invoice of the raw frame, in order of first appearance; `extra`
+    is what else an invoice's hash covers (the rows of another layout, `extract.Table`)."""
     names = [c.name for c in INVOICE_COLUMNS]
     rows: dict[Key, list[str]] = {}
     firsts: dict[Key, dict[str, str]] = {}
@@ -110,6 +114,7 @@ def source_hashes(frame: pd.DataFrame, keys: list[Key], export_dir: Path) -> dic
     stamp = FileStamps(export_dir)
     for key, texts in rows.items():
         stamps = [f"{name}{_CELL}{stamp(name)}" for name in _files_of(firsts[key])]
-        digest = hashlib.sha256(_ROW.join([_VERSION, *texts, *stamps]).encode())
+        more = [(extra or {}).get(key, "")]
+        digest = hashlib.sha256(_ROW.join([_VERSION, *texts, *stamps, *more]).encode())
         hashes[key] = digest.hexdigest()
     return hashes

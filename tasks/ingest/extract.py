@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -29,9 +30,18 @@ ENTREPRENEUR_FILES = ("entrepreneurs.csv", "entrepreneurs.xlsx")
 LINE = "_line"
 
 
+Key = tuple[str, str]
+
+
 @dataclass
 class Table:
-    """A table read from one file: canonical columns of text, plus the 1-based file line."""
+    """A table read from one file: canonical columns of text, plus the 1-based file line.
+
+    An invoice table read from another layout (`tasks.ingest.caerp`) also says, per invoice,
+    where each value came from (`sources`, column -> "export", "customers", …), the reasons
+    its reading found (`extra_reasons`), what else its source hash covers (`extra_source`: the
+    rows and files of the layout that the contract columns do not show), and the PDFs already
+    read (`known_pdfs`: the parts of a merged PDF)."""
 
     path: Path
     sha256: str
@@ -40,6 +50,11 @@ class Table:
     reasons: list[Reason] = field(default_factory=list)
     #: What the cells' cleaning found, by file line (`tasks.ingest.cells`).
     findings: LineFindings = field(default_factory=LineFindings)
+    layout: str = "contract"
+    sources: dict[Key, dict[str, str]] = field(default_factory=dict)
+    extra_reasons: dict[Key, list[Reason]] = field(default_factory=dict)
+    extra_source: dict[Key, str] = field(default_factory=dict)
+    known_pdfs: dict[str, object] = field(default_factory=dict)
 
     @property
     def readable(self) -> bool:
@@ -178,11 +193,102 @@ def read_table(
 
 
 def find_invoice_table(export_dir: Path) -> Path | None:
+    """The contract's invoice table, else a CAERP invoice list (`find_caerp_table`)."""
     for name in INVOICE_FILES:
         candidate = export_dir / name
         if candidate.is_file():
             return candidate
+    return find_caerp_table(export_dir, CAERP_LIST)
+
+
+#: The header cells that tell CAERP's exports apart (matched as `header_key` does).
+CAERP_LIST = ("enseigne", "numerodefacture", "montantttc")
+CAERP_DETAIL = ("enseigne", "facture", "description", "prixunitht")
+CAERP_CUSTOMERS = ("raisonsociale", "numerosiretousiren")
+_SNIFF_BYTES = 4096
+
+
+def _first_row(path: Path) -> list[str]:
+    """The header of a CSV or XLSX file, read cheaply; [] for anything unreadable."""
+    try:
+        if path.suffix.lower() == ".xlsx":
+            from openpyxl import load_workbook
+
+            workbook = load_workbook(path, read_only=True, data_only=True)
+            try:
+                for row in workbook.worksheets[0].iter_rows(values_only=True, max_row=5):
+                    cells = [_cell_text(v) for v in row]
+                    if any(cells):
+                        return cells
+                return []
+            finally:
+                workbook.close()
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+        text, _encoding = decode(head)
+        first = next((line for line in text.splitlines() if line.strip()), "")
+        return next(csv.reader([first], delimiter=detect_separator(first)), [])
+    except Exception:  # a file that cannot be sniffed is not the one looked for
+        return []
+
+
+def plain_key(cell: str) -> str:
+    """`header_key` with only letters and digits left: CAERP's headers carry parentheses and
+    apostrophes ("Numéro SIRET (ou SIREN)", "Lieu d’exécution")."""
+    return re.sub(r"[^a-z0-9]", "", header_key(cell))
+
+
+def find_caerp_table(export_dir: Path, wanted: tuple[str, ...]) -> Path | None:
+    """The CSV or XLSX file at the top of the export whose header holds every cell of `wanted`
+    (`CAERP_LIST`, `CAERP_DETAIL`, `CAERP_CUSTOMERS`): CAERP names its downloads after the date."""
+    try:
+        candidates = sorted(
+            p
+            for p in export_dir.iterdir()
+            if p.is_file() and p.suffix.lower() in (".csv", ".xlsx") and "completer" not in p.name
+        )
+    except OSError:
+        return None
+    for candidate in candidates:
+        header = {plain_key(cell) for cell in _first_row(candidate)}
+        if all(cell in header for cell in wanted):
+            return candidate
     return None
+
+
+class FileRefused(Exception):
+    """A file of another layout that the file checks refuse before it is parsed."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason.message_en)
+        self.reason = reason
+
+
+def read_rows(
+    path: Path, limits: FileLimits = FileLimits(), label_fr: str = "de l'export"
+) -> tuple[str, list[list[str]]]:
+    """Every row of a CSV or XLSX file as text, and its SHA-256 (a file of another layout is read
+    whole, then mapped by its own reader), after the same checks as the contract's tables:
+    `FileRefused` with the reason when they refuse it."""
+    oversize = file_checks.too_large(path, path.stat().st_size, limits, label_fr)
+    if oversize is not None:
+        raise FileRefused(oversize)
+    data = path.read_bytes()
+    refused = file_checks.refusal(path, data, limits, label_fr)
+    if refused is not None:
+        raise FileRefused(refused)
+    try:
+        rows = _read_rows(path, data, limits.max_bytes)
+    except Exception as exc:  # any parser failure on hostile bytes is a file-level reason
+        raise FileRefused(
+            file_reason(
+                "file.unreadable",
+                path,
+                f"Le fichier {label_fr} « {path.name} » est illisible ({type(exc).__name__}).",
+                f"{path.name} cannot be read: {type(exc).__name__}: {exc}",
+            )
+        ) from None
+    return hashlib.sha256(data).hexdigest(), rows
 
 
 def read_invoices(export_dir: Path, limits: FileLimits = FileLimits()) -> Table:

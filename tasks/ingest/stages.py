@@ -28,11 +28,20 @@ from schemas.export import is_valid_siret
 from schemas.issues import Reason
 from schemas.warehouse import Entrepreneur, ExportFile, InvoiceState, ValidationIssue
 from tasks.alerts import stalls
-from tasks.ingest import changes, directory, extract, facturx_rules, staging
+from tasks.ingest import caerp, changes, complete, directory, extract, facturx_rules, staging
 from tasks.ingest.bulk import collector_paused
 from tasks.ingest.file_checks import FileLimits
 from tasks.ingest.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
-from tasks.preflight import OCR_RULES, PdfExpectations, check_attachments, check_invoice_pdfs
+from tasks.preflight import (
+    OCR_RULES,
+    PdfCheck,
+    PdfExpectations,
+    check_attachments,
+    check_invoice_pdfs,
+    check_read_text,
+    embedded_xml_kept,
+)
+from tasks.preflight.split import Part
 
 log = get_logger(__name__)
 
@@ -72,6 +81,8 @@ class IngestReport:
     file_reasons: list[Reason]
     ignored_columns: list[str]
     outcomes: list[staging.StageOutcome]
+    #: The "à compléter" CSV written for accounting, if any invoice lacks what it can give.
+    to_complete: str | None = None
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {"invoices": len(self.outcomes)}
@@ -88,6 +99,7 @@ class IngestReport:
             "counts": self.counts(),
             "file_reasons": [r.as_dict() for r in self.file_reasons],
             "ignored_columns": self.ignored_columns,
+            "to_complete": self.to_complete,
             "invoices": [o.as_dict() for o in self.outcomes],
         }
 
@@ -237,17 +249,42 @@ def load_entrepreneurs(export_dir: Path, settings: Settings, engine: Engine) -> 
     return Directory(found, reasons, unchecked)
 
 
+def read_invoice_table(export_dir: Path, settings: Settings, directory: Directory) -> extract.Table:
+    """The export's invoice table in the contract's columns, whatever its layout (the contract's
+    own, or CAERP's, `tasks.ingest.caerp`), with the "à compléter" file accounting dropped in."""
+    path = extract.find_invoice_table(export_dir)
+    if path is not None and path.name.lower() not in extract.INVOICE_FILES:
+        table = caerp.CaerpReader(
+            export_dir,
+            directory.entries or {},
+            settings.caerp_vat_rates,
+            settings.caerp_enseignes,
+            split_root=settings.var_dir / "caerp-split",
+            workers=preflight_workers(),
+            limits=file_limits(settings),
+        ).read(path)
+    else:
+        table = extract.read_invoices(export_dir, file_limits(settings))
+    complete.merge_complement(table, export_dir)
+    return table
+
+
+def to_complete_path(export_dir: Path, settings: Settings) -> Path:
+    """Where the export's "à compléter" CSV is written (never into the export itself)."""
+    return settings.var_dir / "a-completer" / f"{export_dir.name}-a-completer.csv"
+
+
 @task(name="read-export", cache_policy=NO_CACHE)
 def read_export(export_dir: Path, settings: Settings, engine: Engine) -> LoadedExport:
     """Reads the export and recognises the invoices it holds exactly as last ingested."""
-    table = extract.read_invoices(export_dir, file_limits(settings))
+    directory = load_entrepreneurs(export_dir, settings, engine)
+    table = read_invoice_table(export_dir, settings, directory)
     row_keys: list[Key] = []
     sources: dict[Key, str] = {}
     if table.readable:
         row_keys = changes.row_keys(table.frame)
         with collector_paused():
-            sources = changes.source_hashes(table.frame, row_keys, export_dir)
-    directory = load_entrepreneurs(export_dir, settings, engine)
+            sources = changes.source_hashes(table.frame, row_keys, export_dir, table.extra_source)
     loaded = LoadedExport(
         export_dir,
         table,
@@ -305,7 +342,11 @@ def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> li
             unchecked=frozenset(loaded.unchecked),
             findings=loaded.table.findings,
         )
+    table = loaded.table
     for draft in drafts:
+        key = (draft.supplier_siret, draft.invoice_number)
+        draft.reasons.extend(table.extra_reasons.get(key, []))
+        draft.sources.update(table.sources.get(key, {}))
         if loaded.entrepreneurs is None:
             draft.reasons.extend(loaded.entrepreneur_reasons)
         else:
@@ -331,7 +372,9 @@ def find_changes(
         key = (draft.supplier_siret, draft.invoice_number)
         stored = loaded.stored.get(key)
         if stored is not None:
-            hashes[key] = staging.fingerprint(draft, loaded.export_dir)
+            part = loaded.table.known_pdfs.get(draft.get("pdf_file") or "")
+            digest = part[1].sha256 if isinstance(part, tuple) else None
+            hashes[key] = staging.fingerprint(draft, loaded.export_dir, digest)
         if stored is None or stored.content_hash != hashes[key]:
             changed.append(draft)
     log.info("ingest.changes", invoices=len(drafts), changed=len(changed))
@@ -415,6 +458,8 @@ class Preflight:
     warnings: dict[Key, list[Reason]] = field(default_factory=dict)
     #: The PDFs' SHA-256 by invoice, for the content hash.
     digests: dict[Key, str] = field(default_factory=dict)
+    #: Each invoice's check, for what the PDF says that the export lacks (`complete`).
+    checks: dict[Key, PdfCheck] = field(default_factory=dict)
 
     def add_to(self, drafts: list[InvoiceDraft]) -> None:
         for draft in drafts:
@@ -423,45 +468,94 @@ class Preflight:
             draft.warnings.extend(self.warnings.get(key, []))
 
 
+def _read_already(draft: InvoiceDraft, part: tuple[Path, Part]) -> PdfCheck:
+    """The check of an invoice's part of a merged PDF, from what the split read of it."""
+    _folder, found = part
+    return check_read_text(
+        found.file_name,
+        found.texts,
+        found.image_only,
+        _expectations(draft),
+        sha256=found.sha256,
+        size_bytes=found.size_bytes,
+        page_count=len(found.pages),
+    )
+
+
 @task(name="preflight-pdfs", cache_policy=NO_CACHE)
 def preflight_pdfs(
-    drafts: list[InvoiceDraft], export_dir: Path, facturx_sirets: frozenset[str] = frozenset()
+    drafts: list[InvoiceDraft],
+    export_dir: Path,
+    facturx_sirets: frozenset[str] = frozenset(),
+    known_pdfs: dict[str, object] | None = None,
 ) -> Preflight:
     """Checks each invoice's PDF on every core, then its attachments; reads the drafts only.
 
     All the PDFs go to the workers in one batch: batches of a thousand left a worker idle at the
     end of each while the other finished, and both idle while the attachments were checked here.
     For the structures in `facturx_sirets` Chorus Pro reads the XML, not the PDF: the guide's OCR
-    rules only warn, while the invoice number and total must still be in the PDF.
+    rules only warn, while the invoice number and total must still be in the PDF; for the others,
+    a PDF that embeds an XML gets a warning (the deposit sends a copy without it).
+    `known_pdfs` are the PDFs read already (parts of a merged PDF, by `pdf_file`): checked from
+    what was read, not read again.
     """
+    known = known_pdfs or {}
     with_pdf = [d for d in drafts if d.get("pdf_file")]
+    to_read = [d for d in with_pdf if str(d.get("pdf_file")) not in known]
 
     def progress(done: int) -> None:
         log.info("ingest.preflight_progress", checked=done, total=len(with_pdf))
 
-    checks = check_invoice_pdfs(
-        [(export_dir, str(d.get("pdf_file")), _expectations(d)) for d in with_pdf],
-        workers=preflight_workers(),
-        on_progress=progress,
+    read = iter(
+        check_invoice_pdfs(
+            [(export_dir, str(d.get("pdf_file")), _expectations(d)) for d in to_read],
+            workers=preflight_workers(),
+            on_progress=progress,
+        )
     )
+    checks = [
+        _read_already(d, part)
+        if isinstance(part := known.get(str(d.get("pdf_file"))), tuple)
+        else next(read)
+        for d in with_pdf
+    ]
     found = Preflight()
     for draft, check in zip(with_pdf, checks, strict=True):
         key = (draft.supplier_siret, draft.invoice_number)
+        found.checks[key] = check
         reasons = list(check.reasons)
         if check.sha256 is not None:
             found.digests[key] = check.sha256
         if draft.attachments:
             attachments = check_attachments(export_dir, draft.attachments, check.size_bytes or 0)
             reasons.extend(attachments.reasons)
+        warnings: list[Reason] = []
         if draft.supplier_siret in facturx_sirets:
             warnings = [r for r in reasons if r.rule in OCR_RULES]
             reasons = [r for r in reasons if r.rule not in OCR_RULES]
-            if warnings:
-                found.warnings[key] = warnings
+        elif check.embedded_xml is not None:
+            warnings.append(embedded_xml_kept(check.embedded_xml.name))
+        if warnings:
+            found.warnings[key] = warnings
         if reasons:
             found.reasons[key] = reasons
     log.info("ingest.preflight_progress", checked=len(with_pdf), total=len(with_pdf))
     return found
+
+
+@task(name="complete-from-pdfs", cache_policy=NO_CACHE)
+def complete_from_pdfs(
+    drafts: list[InvoiceDraft], preflight: Preflight, asked: directory.DirectoryResult
+) -> list[InvoiceDraft]:
+    """Fills what the export lacks from each PDF (`tasks.ingest.complete`); returns the invoices
+    whose routing changed, without the directory's reasons on the old routing: the flow asks
+    the directory again for them."""
+    rerouted = complete.complete_from_pdfs(drafts, preflight.checks)
+    for draft in rerouted:
+        old = {id(r) for r in asked.reasons.get((draft.supplier_siret, draft.invoice_number), [])}
+        draft.reasons = [r for r in draft.reasons if id(r) not in old]
+    log.info("ingest.completed_from_pdfs", rerouted=len(rerouted))
+    return rerouted
 
 
 @task(name="check-facturx", cache_policy=NO_CACHE)
@@ -484,9 +578,15 @@ def stage_drafts(
     hashes: dict[Key, str],
     waiting: dict[Key, list[Reason]],
     preflight: Preflight,
+    to_complete: Path | None = None,
 ) -> IngestReport:
-    """Stages the changed invoices; every other invoice of the export reports as unchanged."""
+    """Stages the changed invoices; every other invoice of the export reports as unchanged.
+    Writes `to_complete` ("à compléter" rows of the changed invoices that lack what accounting
+    can give) when anything changed."""
     preflight.add_to(changed)
+    written = None
+    if to_complete is not None and changed:
+        written = complete.write_to_complete(changed, to_complete)
     problems = [r.message_en for r in loaded.table.reasons]
     if waiting:
         problems.append(f"{len(waiting)} invoices wait for the Chorus Pro directory")
@@ -531,6 +631,7 @@ def stage_drafts(
         file_reasons=[*loaded.table.reasons, *loaded.entrepreneur_reasons],
         ignored_columns=loaded.table.ignored_columns,
         outcomes=outcomes,
+        to_complete=None if written is None else str(written),
     )
     log.info("ingest.staged", **report.counts())
     return report

@@ -38,6 +38,8 @@ from tasks.ingest.validate import EntrepreneurEntry, InvoiceDraft
 REPLACEABLE = frozenset({InvoiceState.INVALID, InvoiceState.READY, InvoiceState.DEPOSIT_FAILED})
 
 Key = tuple[str, str]
+#: Sources of values read from the invoice's PDF (`tasks.ingest.complete`).
+READ_FROM_PDF = frozenset({"pdf text", "embedded xml"})
 
 
 class StageResult(StrEnum):
@@ -56,6 +58,8 @@ class StageOutcome:
     state: str | None
     reasons: list[Reason] = field(default_factory=list)
     warnings: list[Reason] = field(default_factory=list)
+    #: Where values came from when not the export's own column (`InvoiceDraft.sources`).
+    sources: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -65,6 +69,7 @@ class StageOutcome:
             "state": self.state,
             "reasons": [r.as_dict() for r in self.reasons],
             "warnings": [r.as_dict() for r in self.warnings],
+            "sources": dict(self.sources),
         }
 
 
@@ -89,7 +94,12 @@ def fingerprint(draft: InvoiceDraft, export_dir: Path, pdf_sha256: str | None = 
     digest.update(
         json.dumps(
             {
-                "header": {k: str(v) for k, v in sorted(draft.header.items())},
+                # A value read from the PDF follows from its bytes, hashed below.
+                "header": {
+                    k: str(v)
+                    for k, v in sorted(draft.header.items())
+                    if draft.sources.get(k) not in READ_FROM_PDF
+                },
                 "vat": [
                     [v.rate_bp, v.base_cents, v.vat_cents, v.exemption_reason]
                     for v in sorted(draft.vat_lines, key=lambda line: line.rate_bp)
@@ -437,7 +447,9 @@ def stage_invoices(
         (writes.inserts if before is None else writes.updates).append((draft, values))
         result = StageResult.INSERTED if before is None else StageResult.REPLACED
         outcomes.append(
-            StageOutcome(*key, result, str(values["state"]), draft.reasons, draft.warnings)
+            StageOutcome(
+                *key, result, str(values["state"]), draft.reasons, draft.warnings, draft.sources
+            )
         )
     with engine.begin() as connection:
         _write(connection, writes, export_file_id)

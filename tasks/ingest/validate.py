@@ -55,6 +55,9 @@ class InvoiceDraft:
     reasons: list[Reason] = field(default_factory=list)
     #: Shown to the entrepreneur, never blocking (the guide's OCR rules in Factur-X mode).
     warnings: list[Reason] = field(default_factory=list)
+    #: Where a value came from when not from the export's own column (column -> "customers
+    #: file", "pdf text", "embedded xml", "complement", …).
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def amount_ht_cents(self) -> int:

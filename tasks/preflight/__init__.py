@@ -1,7 +1,23 @@
 """Preflight: check each invoice's PDF and attachments the way the cooperative's guide asks, in
 worker processes; it imports no Prefect so that those workers start in a fraction of a second."""
 
-from tasks.preflight.pdfs import PdfExpectations, check_attachments, check_invoice_pdfs
-from tasks.preflight.reasons import OCR_RULES
+from tasks.preflight.embedded import strip_embedded_xml
+from tasks.preflight.pdfs import (
+    PdfCheck,
+    PdfExpectations,
+    check_attachments,
+    check_invoice_pdfs,
+    check_read_text,
+)
+from tasks.preflight.reasons import OCR_RULES, embedded_xml_kept
 
-__all__ = ["OCR_RULES", "PdfExpectations", "check_attachments", "check_invoice_pdfs"]
+__all__ = [
+    "OCR_RULES",
+    "PdfCheck",
+    "PdfExpectations",
+    "check_attachments",
+    "check_invoice_pdfs",
+    "check_read_text",
+    "embedded_xml_kept",
+    "strip_embedded_xml",
+]

@@ -16,7 +16,7 @@ import re
 import resource
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from io import BytesIO
 from pathlib import Path
@@ -27,6 +27,8 @@ from pypdf.generic import DictionaryObject, PdfObject
 from schemas.issues import Reason
 from tasks.preflight import reasons
 from tasks.preflight.attachments import AttachmentCheck, PlannedAttachment, check_attachments
+from tasks.preflight.embedded import EmbeddedXml, read_embedded_xml
+from tasks.preflight.fields import find_fields
 from tasks.preflight.paths import PathProblem, locate_in_export
 from tasks.preflight.pool import WorkerPool
 from tasks.preflight.text import SearchableText
@@ -79,12 +81,16 @@ class PdfExpectations:
 
 @dataclass(frozen=True, slots=True)
 class PdfCheck:
-    """The verdict on one invoice PDF; size, hash and page count are known once the file was read."""
+    """The verdict on one invoice PDF; size, hash and page count are known once the file was read,
+    `found` (the routing data its first pages announce by keyword, `fields.find_fields`) and
+    `embedded_xml` (a Factur-X the PDF carries) once its text was."""
 
     reasons: list[Reason]
     size_bytes: int | None = None
     sha256: str | None = None
     page_count: int | None = None
+    found: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    embedded_xml: EmbeddedXml | None = None
 
     @property
     def ok(self) -> bool:
@@ -92,7 +98,14 @@ class PdfCheck:
 
     def __reduce__(self) -> tuple[type[PdfCheck], tuple[object, ...]]:
         # Sent back for every file; see `PdfExpectations.__reduce__`.
-        return PdfCheck, (self.reasons, self.size_bytes, self.sha256, self.page_count)
+        return PdfCheck, (
+            self.reasons,
+            self.size_bytes,
+            self.sha256,
+            self.page_count,
+            self.found,
+            self.embedded_xml,
+        )
 
 
 Job = tuple[Path, str, PdfExpectations]
@@ -142,21 +155,30 @@ def _page_has_image(page: PageObject) -> bool:
     return contents is not None and _INLINE_IMAGE.search(contents.get_data()) is not None
 
 
+def page_is_image(page: PageObject, text: str) -> bool:
+    """A page without words that shows an image: a scan."""
+    return not _has_words(text) and _page_has_image(page)
+
+
 def _text_reasons(
-    relative_path: str, reader: PdfReader, texts: list[str], expected: PdfExpectations
+    relative_path: str,
+    texts: list[str],
+    is_image: Callable[[int], bool],
+    expected: PdfExpectations,
 ) -> list[Reason]:
-    """The guide's rules on the pages Chorus Pro reads: real text, and the invoice's data in it."""
+    """The guide's rules on the pages Chorus Pro reads: real text, and the invoice's data in it;
+    `is_image(i)` tells whether the i-th page (0-based) is an image without words."""
     if not any(_has_words(text) for text in texts):
         return [reasons.no_text(relative_path, len(texts))]
     found: list[Reason] = [
         reasons.image_only_page(relative_path, number)
         for number, text in enumerate(texts, start=1)
-        if not _has_words(text) and _page_has_image(reader.pages[number - 1])
+        if not _has_words(text) and is_image(number - 1)
     ]
     text = SearchableText("\n".join(texts))
     if not text.has_reference(expected.invoice_number):
         found.append(reasons.number_missing(expected.invoice_number))
-    if not text.has_siret(expected.buyer_siret):
+    if expected.buyer_siret and not text.has_siret(expected.buyer_siret):
         found.append(reasons.buyer_siret_missing(expected.buyer_siret))
     if expected.engagement_number and not text.has_reference(expected.engagement_number):
         found.append(reasons.engagement_missing(expected.engagement_number))
@@ -172,29 +194,51 @@ def _first_pages_text(reader: PdfReader) -> list[str]:
     return [reader.pages[i].extract_text() for i in range(count)]
 
 
-def _check_content(
-    relative_path: str, data: bytes, expected: PdfExpectations
-) -> tuple[list[Reason], int | None]:
+@dataclass(frozen=True, slots=True)
+class _Content:
+    reasons: list[Reason]
+    page_count: int | None = None
+    found: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    embedded_xml: EmbeddedXml | None = None
+
+
+def _embedded(reader: PdfReader) -> EmbeddedXml | None:
+    try:
+        return read_embedded_xml(reader)
+    except Exception:  # a broken name tree is no reason to refuse the invoice
+        return None
+
+
+def _check_content(relative_path: str, data: bytes, expected: PdfExpectations) -> _Content:
     if _PDF_SIGNATURE not in data[:_SIGNATURE_WINDOW]:
-        return [reasons.not_pdf(relative_path)], None
+        return _Content([reasons.not_pdf(relative_path)])
     try:
         reader = PdfReader(BytesIO(data))
     except Exception as exc:
         # pypdf tries the empty password while opening; a failure there is still encryption.
         if _ENCRYPT_ENTRY.search(data):
-            return [reasons.encrypted(relative_path)], None
-        return [reasons.unreadable(relative_path, f"{type(exc).__name__}: {exc}")], None
+            return _Content([reasons.encrypted(relative_path)])
+        return _Content([reasons.unreadable(relative_path, f"{type(exc).__name__}: {exc}")])
     if reader.is_encrypted:
-        return [reasons.encrypted(relative_path)], None
+        return _Content([reasons.encrypted(relative_path)])
     page_count: int | None = None
     try:
         page_count = len(reader.pages)
         if page_count == 0:
-            return [reasons.unreadable(relative_path, "no pages")], 0
+            return _Content([reasons.unreadable(relative_path, "no pages")], 0)
         texts = _first_pages_text(reader)
-        return _text_reasons(relative_path, reader, texts, expected), page_count
+        return _Content(
+            _text_reasons(
+                relative_path, texts, lambda i: _page_has_image(reader.pages[i]), expected
+            ),
+            page_count,
+            find_fields("\n".join(texts)).values,
+            _embedded(reader),
+        )
     except Exception as exc:
-        return [reasons.unreadable(relative_path, f"{type(exc).__name__}: {exc}")], page_count
+        return _Content(
+            [reasons.unreadable(relative_path, f"{type(exc).__name__}: {exc}")], page_count
+        )
 
 
 def check_invoice_pdf(export_dir: Path, relative_path: str, expected: PdfExpectations) -> PdfCheck:
@@ -212,12 +256,35 @@ def check_invoice_pdf(export_dir: Path, relative_path: str, expected: PdfExpecta
         data = located.read_bytes()
     except OSError as exc:
         return PdfCheck(reasons=[reasons.unreadable(relative_path, f"{type(exc).__name__}: {exc}")])
-    found, page_count = _check_content(relative_path, data, expected)
+    content = _check_content(relative_path, data, expected)
     return PdfCheck(
-        reasons=found,
+        reasons=content.reasons,
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
+        page_count=content.page_count,
+        found=content.found,
+        embedded_xml=content.embedded_xml,
+    )
+
+
+def check_read_text(
+    relative_path: str,
+    texts: list[str],
+    image_only: list[bool],
+    expected: PdfExpectations,
+    *,
+    sha256: str,
+    size_bytes: int,
+    page_count: int,
+) -> PdfCheck:
+    """The verdict on a PDF whose first pages were read already (a part of a merged PDF, see
+    `tasks.preflight.split`): the text rules and the routing data, without reading it again."""
+    return PdfCheck(
+        reasons=_text_reasons(relative_path, texts, lambda i: image_only[i], expected),
+        size_bytes=size_bytes,
+        sha256=sha256,
         page_count=page_count,
+        found=find_fields("\n".join(texts)).values,
     )
 
 
@@ -228,7 +295,7 @@ def read_pdf_text_only(path: Path) -> int:
     return sum(len(text) for text in _first_pages_text(reader))
 
 
-def _prepare_worker() -> None:
+def prepare_worker() -> None:
     """Quiet pypdf's warnings about broken files (the reasons say it) and cap a worker's memory, so
     that a decompression bomb ends in MemoryError, hence `pdf.unreadable`, not in the OOM killer."""
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -295,7 +362,7 @@ def _pool(key: PoolKey) -> WorkerPool[Job, PdfCheck]:
         partial(_run_check, check),
         workers=workers,
         timeout_seconds=timeout_seconds,
-        initializer=_prepare_worker,
+        initializer=prepare_worker,
     )
 
 

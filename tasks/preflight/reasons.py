@@ -193,3 +193,16 @@ def total_missing(total_ttc_cents: int) -> Reason:
         column="total_ttc",
         value=_plain_amount(total_ttc_cents),
     )
+
+
+def embedded_xml_kept(name: str) -> Reason:
+    """A warning: the PDF carries an XML (CAERP's Factur-X) that Chorus Pro could read instead."""
+    return Reason(
+        rule="pdf.embedded_xml",
+        message_fr=f"Le PDF contient un fichier XML « {name} » (une facture Factur-X produite par "
+        "votre logiciel de facturation) que Chorus Pro pourrait lire à la place du PDF et refuser. "
+        "Le dépôt enverra une copie du PDF sans ce fichier : rien à faire.",
+        message_en=f"the PDF embeds {name!r}; a PDF deposit sends a copy without it",
+        column=PDF_COLUMN,
+        value=name,
+    )

@@ -298,17 +298,27 @@ def _rows(invoices: list[SampleInvoice], comma: bool) -> list[list[str]]:
     return rows
 
 
+def write_broken_pdf(target: Path, data: SampleInvoicePdf, error: str | None) -> bool:
+    """Writes the bad PDF of `error` (a scan, an encrypted or a truncated file); False for any
+    other kind, whose PDF is the caller's to write."""
+    if error == "scanned_pdf":
+        write_scanned_pdf(target, data)
+    elif error == "encrypted_pdf":
+        write_encrypted_pdf(target, data)
+    elif error == "truncated_pdf":
+        write_truncated_pdf(target, data, keep_fraction=0.3)
+    else:
+        return False
+    return True
+
+
 def _write_files(out_dir: Path, invoice: SampleInvoice, rng: random.Random) -> None:
     data = invoice.pdf
     target = out_dir / invoice.pdf_file
     if invoice.error == "path_escape":
         target = out_dir / "pdf" / f"{data.invoice_number}.pdf"
-    if invoice.error == "scanned_pdf":
-        write_scanned_pdf(target, data)
-    elif invoice.error == "encrypted_pdf":
-        write_encrypted_pdf(target, data)
-    elif invoice.error == "truncated_pdf":
-        write_truncated_pdf(target, data, keep_fraction=0.3)
+    if write_broken_pdf(target, data, invoice.error):
+        pass
     elif invoice.error == "pdf_mismatch":
         write_invoice_pdf(
             target,
@@ -337,9 +347,32 @@ def generate_export(
     """Writes the export folder and returns its manifest; `suppliers` are the structures whose
     entrepreneurs invoice in it (the simulator's default pair unless told), `buyers` those they
     invoice (every active buyer unless told: a test of one directory answer names its buyer)."""
-    rng = random.Random(seed_value)  # noqa: S311 - reproducible sample data, not secrets
-    today = today or date.today()
+    rng, items = sample_items(
+        invoices, seed_value, with_errors, today or date.today(), suppliers, buyers
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
+    for item in items:
+        _write_files(out_dir, item, rng)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n" if with_errors else "\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(_rows(items, comma=with_errors))
+    encoding = "cp1252" if with_errors else "utf-8"
+    (out_dir / "invoices.csv").write_bytes(buffer.getvalue().encode(encoding, errors="replace"))
+    write_entrepreneurs(out_dir, suppliers)
+    return write_manifest(out_dir, items, seed_value, with_errors)
+
+
+def sample_items(
+    invoices: int,
+    seed_value: int,
+    with_errors: bool,
+    today: date,
+    suppliers: Sequence[seed.Supplier],
+    buyers: Sequence[seed.Buyer] | None = None,
+) -> tuple[random.Random, list[SampleInvoice]]:
+    """The invoices of a sample export, whatever its layout: the same seed gives the same ones."""
+    rng = random.Random(seed_value)  # noqa: S311 - reproducible sample data, not secrets
     items = build_invoices(invoices, rng, today, with_errors, suppliers, buyers)
     if with_errors:
         duplicates = [i for i in items if i.error is None and i.pdf.invoice_type == "FACTURE"]
@@ -353,19 +386,26 @@ def generate_export(
             )
             original.error = "duplicate_number"
             items.append(twin)
-    for item in items:
-        _write_files(out_dir, item, rng)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n" if with_errors else "\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(_rows(items, comma=with_errors))
-    encoding = "cp1252" if with_errors else "utf-8"
-    (out_dir / "invoices.csv").write_bytes(buffer.getvalue().encode(encoding, errors="replace"))
+    return rng, items
+
+
+def write_entrepreneurs(out_dir: Path, suppliers: Sequence[seed.Supplier]) -> None:
     people = io.StringIO()
     people_writer = csv.writer(people, delimiter=";")
     people_writer.writerow(["code_entrepreneur", "nom", "email", "siret_fournisseur"])
     people_writer.writerows(entrepreneurs(suppliers))
     (out_dir / "entrepreneurs.csv").write_text(people.getvalue(), encoding="utf-8")
+
+
+def write_manifest(
+    out_dir: Path,
+    items: list[SampleInvoice],
+    seed_value: int,
+    with_errors: bool,
+    errors: dict[str, set[str]] = ERROR_RULES,
+) -> dict[str, object]:
+    """`_expected.json`: what each invoice should become, and why (`errors`: the rules of each
+    kind of bad input in this layout)."""
     manifest: dict[str, object] = {
         "seed": seed_value,
         "with_errors": with_errors,
@@ -374,7 +414,7 @@ def generate_export(
                 "supplier_siret": i.pdf.supplier_siret,
                 "invoice_number": i.pdf.invoice_number,
                 "expected": i.error or "ready",
-                "rules": sorted(ERROR_RULES.get(i.error or "", set())),
+                "rules": sorted(errors.get(i.error or "", set())),
                 "invoice_type": i.pdf.invoice_type,
                 "buyer_siret": i.pdf.buyer_siret,
             }
