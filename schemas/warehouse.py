@@ -270,6 +270,11 @@ class DepositAttempt(SQLModel, table=True):
     lease_until: datetime | None = _ts(
         nullable=True, description="After this, a silent owner counts as gone (a crash)."
     )
+    embedded_xml_removed: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa.false()},
+        description="The PDF embedded an XML (a Factur-X of its own): a copy without it was sent.",
+    )
 
 
 class StatusEvent(SQLModel, table=True):

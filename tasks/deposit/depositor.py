@@ -80,6 +80,7 @@ from tasks.deposit.store import (
     LoadedInvoice,
     Uploads,
 )
+from tasks.preflight import strip_embedded_xml
 from tasks.preflight.attachments import MIME_TYPES, upload_name_of
 
 log = get_logger(__name__)
@@ -316,14 +317,17 @@ class Depositor:
         taken: set[str] = set()
         names = {r: upload_name_of(r, taken) for r in relatives}
         if uploads.pdf_id is None:
+            original = (folder / (invoice.pdf_path or "")).read_bytes()
+            # Chorus Pro could read an embedded XML instead of the PDF: it never gets one.
+            pdf = strip_embedded_xml(original)
             self._throttle()
             self.store.renew(attempt_id)
             uploads.pdf_id = self.api.upload_file(
                 upload_name_of(invoice.pdf_path or f"{invoice.invoice_number}.pdf", set()),
-                (folder / (invoice.pdf_path or "")).read_bytes(),
+                pdf,
                 "application/pdf",
             )
-            self.store.save_uploads(attempt_id, uploads)
+            self.store.save_uploads(attempt_id, uploads, embedded_xml_removed=pdf != original)
         for relative in relatives:
             if relative not in uploads.attachments:
                 self._throttle()

@@ -337,8 +337,13 @@ class DepositStore:
             )
             conn.commit()
 
-    def save_uploads(self, attempt_id: int, uploads: Uploads) -> None:
+    def save_uploads(
+        self, attempt_id: int, uploads: Uploads, *, embedded_xml_removed: bool | None = None
+    ) -> None:
         """Committed after every upload: a crash must not upload the same file again."""
+        removed = (
+            {} if embedded_xml_removed is None else {"embedded_xml_removed": embedded_xml_removed}
+        )
         with self.engine.connect() as conn:
             conn.execute(
                 _ATTEMPT_BY_ID,
@@ -346,6 +351,7 @@ class DepositStore:
                     "row_id": attempt_id,
                     "pdf_attachment_id": uploads.pdf_id,
                     "attachment_ids_json": uploads.as_json(),
+                    **removed,
                 },
             )
             conn.commit()

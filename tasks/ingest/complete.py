@@ -18,6 +18,7 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
+from chorus_etl.untrusted import spreadsheet_cell
 from schemas.export import Column, is_valid_siret
 from schemas.issues import Reason
 from tasks.ingest import extract
@@ -149,11 +150,6 @@ def complete_from_pdfs(
     return rerouted
 
 
-def _safe(cell: str) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
-
-
 def to_complete_rows(drafts: Iterable[InvoiceDraft]) -> list[list[str]]:
     rows = []
     for draft in drafts:
@@ -185,7 +181,7 @@ def write_to_complete(drafts: Iterable[InvoiceDraft], target: Path) -> Path | No
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(_HEADER)
-    writer.writerows([[_safe(cell) for cell in row] for row in rows])
+    writer.writerows([[spreadsheet_cell(cell) for cell in row] for row in rows])
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("\ufeff" + buffer.getvalue(), encoding="utf-8")
     return target

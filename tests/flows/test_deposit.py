@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,9 @@ from chorus_pro.simulator import SimulatorHandle, seed
 from flows.deposit import deposit
 from flows.ingest import ingest
 from schemas.warehouse import Alert, DepositAttempt, Invoice
+from tasks.facturx.pdfa import embed_facturx
+from tasks.preflight import strip_embedded_xml
+from tasks.sample.caerp_xml import caerp_facturx_xml
 from tasks.sample.export import generate_export
 from tests.flows.helpers import configure, rows_of
 
@@ -236,3 +240,33 @@ def test_refused_credentials_halt_every_batch_and_leave_invoices_ready(
     assert "not-the-password" not in refused[0].body
     assert "CHORUS_ETL_CPRO_PASSWORD" in refused[0].body, "it says which secret to fix"
     assert {i.state for i in _invoices(ingested)} == {"ready"}
+
+
+def test_a_pdf_embedding_an_xml_is_sent_without_it_and_the_attempt_says_so(
+    ingested: str, simulator: SimulatorHandle, clean_export: Path
+) -> None:
+    """Chorus Pro could read an invoicing tool's embedded (wrong) Factur-X instead of the PDF."""
+    target = next(i for i in _invoices(ingested) if i.invoice_type == "FACTURE")
+    path = clean_export / (target.pdf_path or "")
+    original = path.read_bytes()
+    xml = caerp_facturx_xml(
+        number=target.invoice_number,
+        day=target.invoice_date or TODAY,
+        seller="COOPERATIVE",
+        buyer=target.buyer_name or "",
+        buyer_id=target.buyer_siret or "",
+        ht_cents=target.amount_ht_cents,
+        ttc_cents=target.total_ttc_cents,
+    )
+    with_xml = embed_facturx(original, xml)
+    path.write_bytes(with_xml)
+    try:
+        summary = deposit(invoice_numbers=[target.invoice_number])
+    finally:
+        path.write_bytes(original)
+    assert summary["counts"].get("deposited") == 1, summary
+    sent = {u["sha256"] for u in simulator.control.store()["uploads"]["items"]}
+    assert hashlib.sha256(strip_embedded_xml(with_xml)).hexdigest() in sent
+    assert hashlib.sha256(with_xml).hexdigest() not in sent
+    attempts = rows_of(ingested, DepositAttempt, col(DepositAttempt.invoice_id) == target.id)
+    assert [a.embedded_xml_removed for a in attempts] == [True]
