@@ -6,15 +6,23 @@ entrepreneur gets, the reason an invoice was refused and the sample invoice it c
 
 from __future__ import annotations
 
-__all__ = ["format_euros", "format_megabytes"]
+__all__ = ["format_euros", "format_megabytes", "group_digits"]
+
+#: What separates thousands: a non-breaking space in messages (mail clients and PDF text
+#: extraction know it), a narrow one on the dashboards' pages.
+NBSP = "\u00a0"
 
 
-def format_euros(cents: int) -> str:
+def group_digits(value: int | float, thousands: str = NBSP) -> str:
+    """`1234567` → "1 234 567"; a float is rounded to the unit."""
+    return f"{value:,.0f}".replace(",", thousands)
+
+
+def format_euros(cents: int, thousands: str = NBSP) -> str:
     """The French spelling of an amount, "1 234,56 €", with non-breaking spaces as typographers do."""
     sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(cents), 100)
-    grouped = f"{units:,}".replace(",", "\u00a0")
-    return f"{sign}{grouped},{rest:02d}\u00a0€"
+    units, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{group_digits(units, thousands)},{rest:02d}{NBSP}€"
 
 
 def format_megabytes(size_bytes: int) -> str:

@@ -24,7 +24,7 @@ from rich.table import Table
 from sqlmodel import Session, col, select
 
 from chorus_etl import db
-from chorus_etl.config import reset_settings_cache
+from chorus_etl.config import get_settings, reset_settings_cache
 from chorus_etl.settings import ARTENREEL_SIRET
 from chorus_etl.values import DepositMode
 from cli.console_progress import make_progress
@@ -96,6 +96,8 @@ def run_demo(
     with run_simulator_in_thread(SimulatorConfig(seed=seed)) as simulator:
         os.environ.update(_environment(workdir, simulator.base_url, simulator.oauth_url))
         reset_settings_cache()
+        # The rules the nightly applied: the summary judges lateness as its alerts and dashboard.
+        legal = (get_settings().buyer_kinds, get_settings().ecb_rate_percent)
         try:
             today = date.fromisoformat(simulator.control.clock()["today"])
             export = workdir / "inbox" / f"export-{today.isoformat()}"
@@ -151,7 +153,7 @@ def run_demo(
 
     engine = db.make_engine(url)
     try:
-        late = find_overdue(engine, today, {}, 2.15)
+        late = find_overdue(engine, today, *legal)
         with Session(engine) as session:
             for item in late:
                 row = session.get(Invoice, item.invoice_id)

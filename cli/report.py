@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -15,6 +16,12 @@ def report(
     ),
     cooperative: str | None = typer.Option(
         None, "--cooperative", help="Only this cooperative's dashboard (an id of the accounts)."
+    ),
+    as_of: datetime | None = typer.Option(
+        None,
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="Judge lateness on this date, as the pipeline's runs for it did (default: today).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
@@ -38,6 +45,7 @@ def report(
             buyer_kinds=settings.buyer_kinds,
             cooperatives=cooperative_names(settings),
             cooperative=cooperative,
+            as_of=as_of.date() if as_of else None,
         )
     except ReportError as exc:
         typer.echo(f"report: {exc}", err=True)

@@ -24,7 +24,7 @@ def nightly(as_of: date | None = None) -> dict[str, Any]:
         else:
             summary = reconcile(as_of=as_of)
         summary["alerts_delivery"] = send_alerts()
-        summary["dashboard"] = str(render_dashboard(engine, settings))
+        summary["dashboard"] = str(render_dashboard(engine, settings, as_of=as_of))
         counts.update(
             status_changes=summary["status_changes"],
             alerts_sent=summary["alerts_delivery"]["sent"],

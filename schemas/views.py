@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -149,7 +150,7 @@ _DELAY_CASE = (
     + " END"
 )
 
-LEGAL_SETTING = View("v_legal_setting", _columns("ecb_rate_bp int"), None)
+LEGAL_SETTING = View("v_legal_setting", _columns("ecb_rate_bp int\nas_of_date date"), None)
 BUYER_KIND_SETTING = View("v_buyer_kind_setting", _columns("buyer_siret text\nkind text"), None)
 
 INVOICE_PAYMENT = View(
@@ -363,7 +364,7 @@ INVOICE_LIFECYCLE = View(
     WITH setting AS MATERIALIZED (
         SELECT
             ecb_rate_bp + {LATE_INTEREST_MARGIN_BP} AS late_interest_rate_bp,
-            @today() AS as_of_date
+            COALESCE(as_of_date, @today()) AS as_of_date
         FROM v_legal_setting
     ),
     invoices AS MATERIALIZED (
@@ -803,8 +804,20 @@ def over(view: View, dialect: str, snapshot: str) -> str:
     return render(view.sql.replace(LIFECYCLE_SOURCE, f"FROM {snapshot}"), dialect)
 
 
-def legal_setting_sql(ecb_rate_percent: float) -> str:
-    return f"SELECT CAST({ecb_rate_bp(ecb_rate_percent)} AS INTEGER) AS ecb_rate_bp"
+def legal_setting_sql(
+    ecb_rate_percent: float, as_of: date | None = None, dialect: str = "postgresql"
+) -> str:
+    """The ECB rate, and the date the dashboards judge lateness on: the pipeline's as-of date
+    when a report was rendered for one (a backfill, the demo's simulated days), else NULL, which
+    the views read as today (UTC)."""
+    if dialect == "sqlite":  # dates are ISO text there, as DATE('now') gives them
+        day = _lit(as_of.isoformat()) if as_of is not None else "NULL"
+    else:
+        day = f"CAST({_lit(as_of.isoformat()) if as_of is not None else 'NULL'} AS DATE)"
+    return (
+        f"SELECT CAST({ecb_rate_bp(ecb_rate_percent)} AS INTEGER) AS ecb_rate_bp, "
+        f"{day} AS as_of_date"
+    )
 
 
 def buyer_kind_setting_sql(buyer_kinds: Mapping[str, str]) -> str:
@@ -832,7 +845,7 @@ def view_sql(
     cooperative_columns: bool = True,
 ) -> str:
     if view is LEGAL_SETTING:
-        return legal_setting_sql(ecb_rate_percent)
+        return legal_setting_sql(ecb_rate_percent, None, dialect)
     if view is BUYER_KIND_SETTING:
         return buyer_kind_setting_sql(buyer_kinds)
     assert view.sql is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 from prefect import task
@@ -19,9 +20,12 @@ log = get_logger(__name__)
 
 
 @task(name="render-dashboard", cache_policy=NO_CACHE)
-def render_dashboard(engine: Engine, settings: Settings, cooperative: str | None = None) -> Path:
+def render_dashboard(
+    engine: Engine, settings: Settings, cooperative: str | None = None, as_of: date | None = None
+) -> Path:
     """Every cooperative's dashboard under `settings.dashboard_dir` (or one's, with
-    `cooperative`); returns the index, which links to each when there are several."""
+    `cooperative`), lateness judged on `as_of` (the run's date; None: today); returns the
+    index, which links to each when there are several."""
     result = write_report(
         engine,
         settings.dashboard_dir,
@@ -29,6 +33,7 @@ def render_dashboard(engine: Engine, settings: Settings, cooperative: str | None
         buyer_kinds=settings.buyer_kinds,
         cooperatives=cooperative_names(settings),
         cooperative=cooperative,
+        as_of=as_of,
     )
     index = result.index.resolve()
     key, shown = "dashboard", index

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chorus_etl.french import format_euros, group_digits
+
 #: What the cooperative's people call each stage of `v_invoice_current.stage`.
 STAGE_LABELS = {
     "invalid": "Invalide (à corriger)",
@@ -30,7 +32,7 @@ _THIN = "\u202f"
 
 
 def integer(value: int | float) -> str:
-    return f"{value:,.0f}".replace(",", _THIN)
+    return group_digits(value, _THIN)
 
 
 def counted(n: int, one: str, many: str) -> str:
@@ -39,9 +41,7 @@ def counted(n: int, one: str, many: str) -> str:
 
 
 def euros(cents: int) -> str:
-    whole, rest = divmod(abs(int(cents)), 100)
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{integer(whole)},{rest:02d}\u00a0€"
+    return format_euros(cents, _THIN)
 
 
 def euros_short(cents: int) -> str:

@@ -11,6 +11,7 @@ warehouse whose settings did not change needs no DDL rights.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -25,8 +26,9 @@ from schemas.views import (
 )
 
 
-def _stored(connection: Connection) -> tuple[int | None, dict[str, str]]:
-    rate = connection.execute(sa.select(LEGAL_SETTING.table())).scalar()
+def _stored(connection: Connection) -> tuple[tuple[int, date | None] | None, dict[str, str]]:
+    row = connection.execute(sa.select(LEGAL_SETTING.table())).first()
+    rate = (int(row[0]), _day(row[1])) if row is not None else None
     kinds = {
         str(siret): str(kind)
         for siret, kind in connection.execute(sa.select(BUYER_KIND_SETTING.table())).all()
@@ -34,18 +36,29 @@ def _stored(connection: Connection) -> tuple[int | None, dict[str, str]]:
     return rate, kinds
 
 
+def _day(value: object) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
 def sync_setting_views(
-    engine: Engine, *, ecb_rate_percent: float, buyer_kinds: Mapping[str, str]
+    engine: Engine,
+    *,
+    ecb_rate_percent: float,
+    buyer_kinds: Mapping[str, str],
+    as_of: date | None = None,
 ) -> bool:
-    """Rewrites the settings views if they differ from these settings; True if it did."""
-    wanted_rate, wanted_kinds = ecb_rate_bp(ecb_rate_percent), dict(buyer_kinds)
+    """Rewrites the settings views if they differ from these settings (and the as-of date the
+    dashboards judge lateness on, None for today); True if it did."""
+    wanted_rate, wanted_kinds = (ecb_rate_bp(ecb_rate_percent), as_of), dict(buyer_kinds)
     statements: list[str] = []
     with engine.begin() as connection:
         rate, kinds = _stored(connection)
         dialect = connection.dialect.name
         if rate != wanted_rate:
             statements += replace_statements(
-                dialect, LEGAL_SETTING, legal_setting_sql(ecb_rate_percent)
+                dialect, LEGAL_SETTING, legal_setting_sql(ecb_rate_percent, as_of, dialect)
             )
         if kinds != wanted_kinds:
             statements += replace_statements(

@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -85,6 +85,7 @@ def write_report(
     now: datetime | None = None,
     cooperatives: Mapping[str, str] | None = None,
     cooperative: str | None = None,
+    as_of: date | None = None,
 ) -> ReportResult:
     """The dashboards of `cooperatives` (id to name: the accounts'), and of any other
     cooperative the warehouse holds rows of, so that no row goes unreported; with
@@ -92,7 +93,7 @@ def write_report(
     started = time.perf_counter()
     check_views(engine)
     rewritten = sync_setting_views(
-        engine, ecb_rate_percent=ecb_rate_percent, buyer_kinds=buyer_kinds
+        engine, ecb_rate_percent=ecb_rate_percent, buyer_kinds=buyer_kinds, as_of=as_of
     )
     data = load_report_data(engine)
     names = dict(cooperatives or {})

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chorus_etl import db
 from cli.demo import run_demo
+from schemas.views import INVOICE_LIFECYCLE
+from tests.dashboard.helpers import records
 
 
 def test_demo_runs_end_to_end_at_a_small_size(tmp_path: Path) -> None:
@@ -29,3 +32,21 @@ def test_demo_runs_end_to_end_at_a_small_size(tmp_path: Path) -> None:
     assert result.dashboard is not None
     assert result.dashboard.is_file()
     assert (result.dashboard.parent / "entrepreneurs").is_dir()
+
+
+def test_the_demo_dashboard_and_summary_agree_on_overdue_invoices(tmp_path: Path) -> None:
+    """The dashboard judges lateness on the nightly run's simulated date, as the summary does,
+    not on the machine's today."""
+    result = run_demo(tmp_path / "demo", invoices=40, days=90, step_days=45)
+    engine = db.make_engine(result.warehouse_url)
+    try:
+        late = records(engine, INVOICE_LIFECYCLE, is_overdue=1)
+        as_of = {r["as_of_date"] for r in records(engine, INVOICE_LIFECYCLE)}
+    finally:
+        engine.dispose()
+    assert result.overdue, "the demo lasts long enough for some invoices to be late"
+    assert sorted(r["invoice_number"] for r in late) == sorted(o["invoice"] for o in result.overdue)
+    assert {r["interest_cents"] for r in late} == {o["interest_cents"] for o in result.overdue}
+    (day,) = as_of
+    assert result.dashboard is not None
+    assert f"Retards au {day.strftime('%d/%m/%Y')}" in result.dashboard.read_text()
