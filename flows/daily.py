@@ -12,11 +12,13 @@ from prefect.artifacts import create_markdown_artifact
 from chorus_etl.log import get_logger
 from chorus_etl.runs import recorded_run
 from flows.alerts import send_alerts
-from flows.deposit import deposit, deposit_fanned_out
+from flows.deposit import deposit
 from flows.environment import flow_environment
 from flows.ingest import ingest
-from flows.reconcile import reconcile, reconcile_fanned_out
+from flows.reconcile import reconcile
+from tasks.deposit import deposit_fanned_out
 from tasks.ingest import pending_exports
+from tasks.reconcile import reconcile_fanned_out
 
 log = get_logger(__name__)
 

@@ -102,20 +102,6 @@ def _publish(report: stages.IngestReport) -> None:
         ),
         description="Counts of the last ingest",
     )
-    rows = [
-        {
-            "supplier_siret": o.supplier_siret,
-            "invoice_number": o.invoice_number,
-            "result": o.result.value,
-            "state": o.state or "",
-            "rule": r.rule,
-            "column": r.column or "",
-            "value": r.value or "",
-            "message": r.message_en,
-        }
-        for o in report.outcomes
-        if o.result is not stages.StageResult.UNCHANGED
-        for r in o.reasons
-    ]
+    rows = report.reason_rows()
     if rows:
         create_table_artifact(key="ingest-reasons", table=rows, description="Every reason")

@@ -10,7 +10,8 @@ from prefect import flow
 from chorus_etl.runs import recorded_run
 from flows.alerts import send_alerts
 from flows.environment import flow_environment
-from flows.reconcile import reconcile, reconcile_fanned_out
+from flows.reconcile import reconcile
+from tasks.reconcile import reconcile_fanned_out
 from tasks.report import render_dashboard
 
 

@@ -11,6 +11,14 @@ from tasks.deposit.depositor import (
 )
 from tasks.deposit.factory import make_depositor
 from tasks.deposit.outcomes import ACCESS_REFUSALS, DepositHalted, DepositOutcome, DepositResult
+from tasks.deposit.run import (
+    GroupDeposit,
+    count_outcomes,
+    deposit_fanned_out,
+    deposit_group,
+    follow_sent_fluxes,
+    to_do,
+)
 from tasks.deposit.stages import deposit_batch, resolve_submitting
 from tasks.deposit.waits import record_deposit_waits
 
@@ -21,12 +29,18 @@ __all__ = [
     "DepositResult",
     "Depositor",
     "Filters",
+    "GroupDeposit",
     "RateLimiter",
+    "count_outcomes",
     "deposit_batch",
+    "deposit_fanned_out",
+    "deposit_group",
+    "follow_sent_fluxes",
     "make_depositor",
     "record_deposit_waits",
     "resolve_submitting",
     "select_awaiting_flux",
     "select_ready",
     "select_submitting",
+    "to_do",
 ]

@@ -84,6 +84,24 @@ class IngestReport:
     #: The "à compléter" CSV written for accounting, if any invoice lacks what it can give.
     to_complete: str | None = None
 
+    def reason_rows(self) -> list[dict[str, str]]:
+        """Every reason of every invoice this ingest looked at, one row each (the artifact)."""
+        return [
+            {
+                "supplier_siret": o.supplier_siret,
+                "invoice_number": o.invoice_number,
+                "result": o.result.value,
+                "state": o.state or "",
+                "rule": r.rule,
+                "column": r.column or "",
+                "value": r.value or "",
+                "message": r.message_en,
+            }
+            for o in self.outcomes
+            if o.result is not staging.StageResult.UNCHANGED
+            for r in o.reasons
+        ]
+
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {"invoices": len(self.outcomes)}
         for outcome in self.outcomes:
