@@ -72,6 +72,82 @@ class SupplierIdentity(BaseModel):
     iban: str | None = Field(default=None, description="Where buyers pay (BT-84).")
 
 
+# ==== Factur-X under France's 2026 rules (issue 21) ===========================================
+# Per structure (SIRET) and per cooperative: what a Factur-X says beyond the warehouse's rows.
+# Everything of this block is read through `Settings.facturx_structure` / `Settings.terms_of`.
+
+#: BT-23 values a structure may choose: those of the French rules (BR-FR-08) that an invoice of
+#: the export can carry without more data (goods, services, mixed; B2G subcontracting S3;
+#: co-contracting S6), and A1, the "cadre de facturation" Chorus Pro's direct API has always taken.
+BILLING_FRAMES = ("S1", "B1", "M1", "S3", "S6", "A1")
+
+
+class FacturxStructure(BaseModel):
+    """How one supplier structure writes its Factur-X where the rules leave a choice."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    billing_frame: str = Field(
+        default="S1",
+        description="BT-23: S1 (services, the French rules' value) by default; A1 is Chorus Pro's "
+        "historical code, which the French CTC Schematron refuses (BR-FR-08).",
+    )
+    routing_scheme: Literal["0224", "0240"] | None = Field(
+        default=None,
+        description="Also write the service code as a second buyer identifier (BT-46) with this "
+        "scheme (BR-FR-CPRO-11/13); unset, it is only in BT-10, where Chorus Pro's direct API "
+        "reads it (EN 16931 allows one BT-46, the buyer's SIRET).",
+    )
+    vat_on_debits: bool = Field(
+        default=False,
+        description="BT-8: VAT due on debits (code 5) when the structure opted for it; else on "
+        "receipt (code 72), the rule for services.",
+    )
+
+    @model_validator(mode="after")
+    def _frame_is_known(self) -> FacturxStructure:
+        if self.billing_frame == "S5":
+            raise ValueError(
+                "billing_frame S5 (subcontractor) is forbidden towards public buyers "
+                "(BR-FR-CPRO-24): use S3"
+            )
+        if self.billing_frame not in BILLING_FRAMES:
+            raise ValueError(
+                f"billing_frame {self.billing_frame!r} is not one of {', '.join(BILLING_FRAMES)}"
+            )
+        return self
+
+
+class CooperativeTerms(BaseModel):
+    """The payment terms French law requires on every invoice (notes PMT, PMD, AAB, BR-FR-05)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recovery_fee_cents: int = Field(
+        default=4000,
+        ge=4000,
+        description="Fixed indemnity for recovery costs owed on late payment: 40 € at least "
+        "(code de commerce D441-5; code de la commande publique D2192-35).",
+    )
+    late_penalties: str = Field(
+        default="En cas de retard de paiement, des intérêts moratoires sont dus au taux "
+        "d'intérêt de la principale facilité de refinancement de la Banque centrale européenne "
+        "majoré de huit points (code de la commande publique, art. L2192-13 et R2192-31).",
+        min_length=1,
+        max_length=900,
+        description="Note PMD: the late-payment penalties (public buyers: the legal moratorium rate).",
+    )
+    discount: str = Field(
+        default="Pas d'escompte pour paiement anticipé.",
+        min_length=1,
+        max_length=1024,
+        description="Note AAB: the early-payment discount, or that there is none.",
+    )
+
+
+# ==== end of the Factur-X block ===============================================================
+
+
 class Settings(BaseSettings):
     """All settings; environment variables are prefixed `CHORUS_ETL_` (e.g. `CHORUS_ETL_CHORUS_ENV`)."""
 
@@ -153,6 +229,26 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Supplier SIRET -> its name, address, VAT number and IBAN, for Factur-X.",
     )
+    # ==== Factur-X under France's 2026 rules (issue 21) =======================================
+    facturx_structures: dict[str, FacturxStructure] = Field(
+        default_factory=dict,
+        description="Supplier SIRET -> its Factur-X choices (BT-23, routing-code scheme, VAT on "
+        "debits); an unlisted structure takes the defaults.",
+    )
+    cooperative_terms: dict[str, CooperativeTerms] = Field(
+        default_factory=dict,
+        description="Cooperative id -> its payment terms (recovery fee, late penalties, "
+        "discount) written in every Factur-X; an unlisted cooperative takes French defaults.",
+    )
+    ghostscript_command: str = Field(
+        default="gs",
+        description="Ghostscript, which makes a PDF that is not PDF/A-3 into one (fonts "
+        "embedded, sRGB OutputIntent) before its Factur-X XML is embedded.",
+    )
+    pdfa_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="How long one PDF/A conversion may take."
+    )
+    # ==== end of the Factur-X block ===========================================================
     flux_resend_grace_minutes: int = Field(
         default=60,
         ge=0,
@@ -309,6 +405,17 @@ class Settings(BaseSettings):
             country_code=seeded.address.country,
             iban=seeded.bank_accounts[0].iban if seeded.bank_accounts else None,
         )
+
+    # ==== Factur-X under France's 2026 rules (issue 21) =======================================
+    def facturx_structure(self, supplier_siret: str) -> FacturxStructure:
+        """The structure's Factur-X choices; the defaults for an unlisted one."""
+        return self.facturx_structures.get(supplier_siret) or FacturxStructure()
+
+    def terms_of(self, cooperative: str) -> CooperativeTerms:
+        """The cooperative's payment terms; the French defaults for an unlisted one."""
+        return self.cooperative_terms.get(cooperative) or CooperativeTerms()
+
+    # ==== end of the Factur-X block ===========================================================
 
     @property
     def api_url(self) -> str:

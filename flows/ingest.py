@@ -55,7 +55,9 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
                     result = stages.check_directory(_as_is(changed), api, engine, settings)
                     waiting = result.waiting
                 if settings.facturx_sirets:
-                    stages.check_facturx(_as_is(changed), settings)
+                    stages.check_facturx(
+                        _as_is(changed), settings, engine, _as_is(loaded), _as_is(drafts)
+                    )
             finally:
                 checking.wait()
             preflight = checking.result()

@@ -16,22 +16,22 @@ from tasks.facturx import (
     build_cii,
     check_facturx_xml,
     embed_facturx,
-    facturx_invoice,
-    seller_profile,
+    facturx_document,
 )
 
 
 def facturx_builder(settings: Settings) -> FacturxBuilder:
     def build(loaded: LoadedInvoice) -> bytes:
         invoice = loaded.invoice
-        profile = seller_profile(invoice.supplier_siret, settings)
-        if profile is None:
+        document = facturx_document(
+            invoice, loaded.vat_lines, settings, original_invoice_date=loaded.original_invoice_date
+        )
+        if document is None:
             raise FacturxRefusal(
                 "facturx.seller_unknown",
                 f"aucune identité de vendeur configurée pour {invoice.supplier_siret} "
                 "(CHORUS_ETL_SUPPLIER_IDENTITIES)",
             )
-        document = facturx_invoice(invoice, loaded.vat_lines, profile)
         xml = build_cii(document)
         reasons = check_facturx_xml(xml, document)
         if reasons:

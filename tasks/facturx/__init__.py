@@ -11,7 +11,7 @@ from tasks.facturx.model import (
     facturx_invoice,
 )
 from tasks.facturx.pdfa import FacturxPdfError, embed_facturx, read_back
-from tasks.facturx.seller import seller_profile
+from tasks.facturx.seller import facturx_document, seller_profile
 
 __all__ = [
     "FacturxInvoice",
@@ -23,6 +23,7 @@ __all__ = [
     "check_facturx_invoice",
     "check_facturx_xml",
     "embed_facturx",
+    "facturx_document",
     "facturx_invoice",
     "read_back",
     "seller_profile",

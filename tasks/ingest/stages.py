@@ -398,10 +398,23 @@ def preflight_pdfs(
 
 
 @task(name="check-facturx", cache_policy=NO_CACHE)
-def check_facturx(drafts: list[InvoiceDraft], settings: Settings) -> int:
-    """Builds and checks the Factur-X XML of each invoice of a Factur-X structure (XSD and the
-    EN 16931 rules Chorus Pro applies); its reasons are added like the directory's."""
-    found = facturx_rules.facturx_reasons(drafts, settings)
+def check_facturx(
+    drafts: list[InvoiceDraft],
+    settings: Settings,
+    engine: Engine,
+    loaded: LoadedExport,
+    export: list[InvoiceDraft],
+) -> int:
+    """Builds and checks the Factur-X XML of each invoice of a Factur-X structure (XSD, the
+    EN 16931 rules Chorus Pro applies, the French rules the export can break); its reasons are
+    added like the directory's. A credit note's preceding invoice is looked up in `export` (all
+    the export's drafts), then in the warehouse."""
+    found = facturx_rules.facturx_reasons(
+        drafts,
+        settings,
+        original_dates=facturx_rules.original_dates(drafts, export, engine),
+        owner=loaded.owners.of,
+    )
     for draft in drafts:
         draft.reasons.extend(found.get((draft.supplier_siret, draft.invoice_number), []))
     log.info("ingest.facturx_checked", refused=len(found))

@@ -8,7 +8,7 @@ from typing import Any
 
 from lxml import etree
 
-from chorus_etl.settings import Settings
+from chorus_etl.settings import CooperativeTerms, FacturxStructure, Settings
 from chorus_pro.simulator import seed
 from schemas.warehouse import Invoice, InvoiceVatLine
 from tasks.facturx import FacturxInvoice, SupplierProfile, facturx_invoice, seller_profile
@@ -18,6 +18,8 @@ NS = {
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
 }
+NS_RSM = NS["rsm"]
+NS_RAM = NS["ram"]
 SETTLEMENT = (
     "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement"
 )
@@ -74,9 +76,20 @@ def warehouse_invoice(vat_lines: list[InvoiceVatLine], **overrides: Any) -> Invo
 def invoice_of(
     vat_lines: list[InvoiceVatLine],
     supplier: SupplierProfile = ANTIGONE,
+    *,
+    structure: FacturxStructure | None = None,
+    terms: CooperativeTerms | None = None,
+    original_invoice_date: date | None = None,
     **overrides: Any,
 ) -> FacturxInvoice:
-    return facturx_invoice(warehouse_invoice(vat_lines, **overrides), vat_lines, supplier)
+    return facturx_invoice(
+        warehouse_invoice(vat_lines, **overrides),
+        vat_lines,
+        supplier,
+        structure=structure,
+        terms=terms,
+        original_invoice_date=original_invoice_date,
+    )
 
 
 def text(xml: bytes, path: str) -> list[str]:
