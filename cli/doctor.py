@@ -27,7 +27,7 @@ def doctor(
 ) -> None:
     """Check credentials, PISTE token, technical account, API subscriptions, attachments,
     entrepreneurs' services, bank details and password expiry, for every technical account of
-    the accounts file on its own; exit 1 if any check FAILs."""
+    the accounts file on its own, and Ghostscript on this machine; exit 1 if any check FAILs."""
     from chorus_etl.log import configure_logging
     from chorus_etl.settings import Settings, get_settings
     from tasks.setup.doctor import Status, run_checks

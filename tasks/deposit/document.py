@@ -3,7 +3,9 @@
 Nothing is stored: the same rows and PDF give the same document, so a resend after a lost answer
 sends what the first try sent. Anything that keeps the invoice from becoming a Factur-X (no seller
 identity configured, a rule the XML breaks, a PDF that cannot become PDF/A-3) is a refusal with
-its reason, before Chorus Pro is called.
+its reason, before Chorus Pro is called. A PDF that is not PDF/A-3 yet is converted by
+Ghostscript; Ghostscript missing from the machine raises `GhostscriptMissing` (an `OSError`):
+the deposit leaves the invoice `ready` for a run on a machine that has it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from tasks.deposit.flux import FacturxBuilder, FacturxRefusal
 from tasks.deposit.store import LoadedInvoice
 from tasks.facturx import (
     FacturxPdfError,
+    Ghostscript,
     build_cii,
     check_facturx_xml,
     embed_facturx,
@@ -21,6 +24,8 @@ from tasks.facturx import (
 
 
 def facturx_builder(settings: Settings) -> FacturxBuilder:
+    ghostscript = Ghostscript.from_settings(settings)
+
     def build(loaded: LoadedInvoice) -> bytes:
         invoice = loaded.invoice
         document = facturx_document(
@@ -41,7 +46,7 @@ def facturx_builder(settings: Settings) -> FacturxBuilder:
         except OSError as exc:
             raise FacturxRefusal("facturx.pdf_missing", f"PDF illisible : {exc}") from exc
         try:
-            return embed_facturx(pdf, xml)
+            return embed_facturx(pdf, xml, author=document.seller.name, ghostscript=ghostscript)
         except FacturxPdfError as exc:
             raise FacturxRefusal(exc.reason.rule, exc.reason.message_fr) from exc
 

@@ -1,22 +1,20 @@
 """The invoice PDF with its CII XML embedded (Factur-X), and the XML read back as factur-x reads it.
 
-The factur-x library does the PDF/A-3 part: the `factur-x.xml` attachment with /AFRelationship
-/Data, the XMP metadata (pdfaid 3/B, the fx: extension schema at level EN 16931), /Lang. Two of its
-behaviours are handled here. `generate_from_binary`, and `generate_from_file` writing back into the
+The PDF is first made a true PDF/A-3 if it is not one (`conversion`: fonts embedded, an sRGB
+OutputIntent, by Ghostscript). The factur-x library then does the Factur-X part: the
+`factur-x.xml` attachment with /AFRelationship /Data, the XMP metadata (pdfaid 3/B, the fx:
+extension schema at level EN 16931), /Lang; the OutputIntent and the embedded fonts of the PDF it
+clones stay. Two of its behaviours are handled here. `generate_from_binary`, and `generate_from_file` writing back into the
 file object it read, leave a leftover chunk of the input PDF ahead of the new one (akretion/
 factur-x#24, measured with pypdf 7.1.1): the output goes to a fresh file instead. And a PDF that
 cannot be turned into a PDF/A-3 (encrypted, truncated, garbage, empty) surfaces as whatever pypdf
-raises: it becomes a `FacturxPdfError` carrying a `Reason`, as every other refusal in the pipeline.
-
-What the library does not do: convert the PDF itself to PDF/A (it adds no OutputIntent, embeds no
-font). The result is a Factur-X whose PDF part is PDF/A-3 only if the input PDF already was.
+raises: it becomes a `FacturxPdfError` carrying a `Reason`, as every other refusal in the pipeline;
+so does a PDF Ghostscript cannot convert.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import tempfile
 from io import BytesIO
 from pathlib import Path
@@ -28,6 +26,7 @@ from pypdf.errors import FileNotDecryptedError
 
 from schemas.issues import Reason
 from tasks.facturx import reasons
+from tasks.facturx.conversion import Ghostscript, PdfaConversionError, pdfa_gaps, scratch_dir
 from tasks.facturx.xsd import LEVEL
 
 __all__ = ["FACTURX_FILENAME", "FacturxPdfError", "embed_facturx", "read_back"]
@@ -41,13 +40,9 @@ _KEYWORDS = "Factur-X, Facture, EN 16931"
 logging.getLogger("factur-x").setLevel(logging.WARNING)
 
 
-@functools.cache
-def _scratch_dir() -> str | None:
-    """Where the library writes its output: memory (/dev/shm) where there is one, else the
-    default temporary folder. The file lives a few milliseconds; on disk its creation and
-    write-back cost as much wall time as the rules and the XSD together."""
-    shm = "/dev/shm"  # noqa: S108 - a private NamedTemporaryFile, not a fixed path
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+_SCRATCH = scratch_dir()
+#: Conversions with the default command, for callers without settings (tests, one-off scripts).
+DEFAULT_GHOSTSCRIPT = Ghostscript()
 
 
 class FacturxPdfError(Exception):
@@ -83,10 +78,35 @@ def _open(pdf: bytes) -> PdfReader:
     return reader
 
 
+def _as_pdfa3(pdf: bytes, reader: PdfReader, ghostscript: Ghostscript) -> PdfReader:
+    """`reader` if its PDF is already PDF/A-3 as far as can be seen, else Ghostscript's PDF/A-3
+    of it, checked again; `FacturxPdfError` when it cannot be made one."""
+    if not pdfa_gaps(reader):
+        return reader
+    try:
+        converted = ghostscript.to_pdfa3(pdf, scratch=_SCRATCH)
+        result = _open(converted)
+    except (PdfaConversionError, FacturxPdfError) as exc:
+        detail = exc.reason.message_en if isinstance(exc, FacturxPdfError) else str(exc)
+        raise FacturxPdfError(reasons.pdf_not_pdfa(detail)) from exc
+    remaining = pdfa_gaps(result)
+    if len(result.pages) != len(reader.pages):
+        remaining.append(f"{len(result.pages)} pages instead of {len(reader.pages)}")
+    if remaining:
+        raise FacturxPdfError(reasons.pdf_not_pdfa("after Ghostscript: " + "; ".join(remaining)))
+    return result
+
+
 def _title_of(reader: PdfReader) -> str | None:
+    """The PDF's title: its Info dictionary's, else its XMP dc:title (PDF/A writers may write
+    only XMP)."""
     try:
         metadata = reader.metadata
         title = metadata.title if metadata is not None else None
+        if not title:
+            xmp = reader.xmp_metadata
+            titles = xmp.dc_title if xmp is not None else None
+            title = titles.get("x-default") or next(iter(titles.values()), None) if titles else None
     except Exception:
         return None
     return str(title) if title else None
@@ -100,23 +120,25 @@ def embed_facturx(
     title: str | None = None,
     author: str | None = None,
     subject: str | None = None,
+    ghostscript: Ghostscript = DEFAULT_GHOSTSCRIPT,
 ) -> bytes:
-    """`pdf` with `xml` embedded as `factur-x.xml` at level EN 16931, as bytes.
+    """`pdf`, made PDF/A-3 if it is not, with `xml` embedded as `factur-x.xml` at level EN 16931.
 
     The XML is not checked again (give what `check_facturx_xml` passed). `title` defaults to the
     PDF's own title, `subject` to "Factur-X EN 16931". Raises `FacturxPdfError` (reason
-    `facturx.pdf_encrypted` or `facturx.pdf_unreadable`) for a PDF that cannot carry it.
+    `facturx.pdf_encrypted`, `facturx.pdf_unreadable` or `facturx.pdf_not_pdfa`) for a PDF that
+    cannot carry it, `GhostscriptMissing` when a conversion is needed and Ghostscript is not
+    installed.
     """
-    reader = _open(pdf)
+    original = _open(pdf)
     metadata = {
         "author": author or "",
         "keywords": _KEYWORDS,
-        "title": title or _title_of(reader) or "Facture",
+        "title": title or _title_of(original) or "Facture",
         "subject": subject or "Factur-X EN 16931",
     }
-    with tempfile.NamedTemporaryFile(
-        prefix="facturx-", suffix=".pdf", dir=_scratch_dir()
-    ) as output:
+    reader = _as_pdfa3(pdf, original, ghostscript)
+    with tempfile.NamedTemporaryFile(prefix="facturx-", suffix=".pdf", dir=_SCRATCH) as output:
         try:
             facturx.generate_from_file(
                 # The reader already opened, not the bytes again: the library hands its first

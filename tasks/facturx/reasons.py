@@ -32,6 +32,7 @@ __all__ = [
     "no_lines",
     "number_characters",
     "pdf_encrypted",
+    "pdf_not_pdfa",
     "pdf_unreadable",
     "seller_name_missing",
     "seller_siren",
@@ -334,5 +335,16 @@ def pdf_unreadable(detail: str) -> Reason:
         "(Factur-X) ne peut pas y être jointe. Exportez-le de nouveau en PDF depuis votre "
         "logiciel de facturation, puis remplacez le fichier dans l'export.",
         f"invoice PDF cannot be read: {detail}",
+        column="pdf_file",
+    )
+
+
+def pdf_not_pdfa(detail: str) -> Reason:
+    return _reason(
+        "pdf_not_pdfa",
+        "Le PDF de la facture n'a pas pu être converti au format d'archivage PDF/A-3 qu'exige la "
+        "facture électronique (Factur-X). Exportez-le de nouveau depuis votre logiciel de "
+        "facturation, en PDF/A si celui-ci le propose, puis remplacez le fichier dans l'export.",
+        f"invoice PDF cannot be made PDF/A-3: {detail}",
         column="pdf_file",
     )

@@ -1,9 +1,9 @@
 """Acceptance: every invoice of a realistic 200-invoice export, ingested by the real flow with both
 structures in Factur-X mode, is `ready` and gets a Factur-X that passes the checks, embeds into its
-own PDF and reads back with the totals and VAT lines of the warehouse and of the export file, to
-the cent; and that passes the three official Schematrons (EN 16931, French CTC,
-EXTENDED-CTC-FR) with no fatal failure: a representative invoice of each kind on every run, all
-200 in the `slow` test."""
+own PDF (a true PDF/A-3, as pikepdf sees it) and reads back with the totals and VAT lines of the
+warehouse and of the export file, to the cent; and that passes the three official Schematrons
+(EN 16931, French CTC, EXTENDED-CTC-FR) with no fatal failure: a representative invoice of each
+kind on every run, all 200 in the `slow` test."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from tasks.facturx import (
 from tasks.facturx.schematron import Schematron
 from tasks.sample import generate_export
 from tests.facturx.helpers import NS, SETTLEMENT, TOTALS, breakdown
+from tests.facturx.pdfa3 import pdfa3_problems
 from tests.flows.helpers import configure
 
 pytestmark = pytest.mark.prefect
@@ -205,6 +206,18 @@ def test_every_sample_invoice_becomes_a_faithful_factur_x(sample: Sample) -> Non
             f"{SETTLEMENT}/ram:ApplicableTradeTax/ram:ExemptionReasonCode/text()", namespaces=NS
         )
         assert codes == (["VATEX-FR-FRANCHISE"] if "exempt" in item.kinds else [])
+
+
+def test_every_sample_invoice_factur_x_is_a_true_pdfa3(sample: Sample) -> None:
+    """The PDF/A-3 requirements pikepdf can see, on the Factur-X of every sample invoice."""
+    problems = {}
+    for item in sample.built:
+        invoice = item.loaded.invoice
+        pdf = (sample.folder / str(invoice.pdf_path)).read_bytes()
+        found = pdfa3_problems(embed_facturx(pdf, item.xml, author=item.document.seller.name))
+        if found:
+            problems[invoice.invoice_number] = found
+    assert problems == {}
 
 
 def _fatal(schematrons: tuple[Schematron, ...], item: Built) -> list[str]:
