@@ -25,7 +25,7 @@ from chorus_pro.api import ChorusProApi
 from schemas.export import is_valid_siret
 from schemas.issues import Reason
 from schemas.warehouse import Entrepreneur, ExportFile, InvoiceState, ValidationIssue
-from tasks.ingest import changes, directory, extract, facturx_rules, staging
+from tasks.ingest import b2g_rules, changes, directory, extract, facturx_rules, staging
 from tasks.ingest.bulk import collector_paused
 from tasks.ingest.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
 from tasks.preflight import OCR_RULES, PdfExpectations, check_attachments, check_invoice_pdfs
@@ -255,7 +255,8 @@ def owners_of(settings: Settings, sirets: Iterable[str]) -> staging.Owners:
 
 @task(name="validate-export", cache_policy=NO_CACHE)
 def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> list[InvoiceDraft]:
-    """Validates the invoices whose rows or files moved since the last ingest, and only those."""
+    """Validates the invoices whose rows or files moved since the last ingest, and only those:
+    the export contract, then Chorus Pro's public-sector rules (`b2g_rules`)."""
     if not loaded.table.readable:
         return []
     frame = loaded.table.frame
@@ -275,6 +276,8 @@ def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> li
             draft.reasons.extend(loaded.entrepreneur_reasons)
         else:
             draft.reasons.extend(loaded.unchecked.get(loaded.owners.of(draft.supplier_siret), []))
+        # Chorus Pro's public-sector rules, which it would refuse with REJ_CONT_B2G.
+        draft.reasons.extend(b2g_rules.b2g_reasons(draft, settings))
     invalid = sum(1 for d in drafts if not d.valid)
     log.info("ingest.validated", invoices=len(drafts), invalid=invalid)
     return drafts
