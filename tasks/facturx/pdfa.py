@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
@@ -29,7 +30,16 @@ from tasks.facturx import reasons
 from tasks.facturx.conversion import Ghostscript, PdfaConversionError, pdfa_gaps, scratch_dir
 from tasks.facturx.xsd import LEVEL
 
-__all__ = ["FACTURX_FILENAME", "FacturxPdfError", "embed_facturx", "read_back"]
+__all__ = [
+    "FACTURX_FILENAME",
+    "FacturxPdfError",
+    "Pdfa3",
+    "as_pdfa3",
+    "attach_facturx",
+    "embed_facturx",
+    "open_pdf",
+    "read_back",
+]
 
 FACTURX_FILENAME = "factur-x.xml"
 _FLAVOR = "factur-x"
@@ -57,7 +67,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _open(pdf: bytes) -> PdfReader:
+def open_pdf(pdf: bytes) -> PdfReader:
     """The input PDF, refused the way the preflight refuses it: empty, unreadable, encrypted."""
     if not pdf:
         raise FacturxPdfError(reasons.pdf_unreadable("empty file"))
@@ -78,23 +88,36 @@ def _open(pdf: bytes) -> PdfReader:
     return reader
 
 
-def _as_pdfa3(pdf: bytes, reader: PdfReader, ghostscript: Ghostscript) -> PdfReader:
-    """`reader` if its PDF is already PDF/A-3 as far as can be seen, else Ghostscript's PDF/A-3
-    of it, checked again; `FacturxPdfError` when it cannot be made one."""
-    if not pdfa_gaps(reader):
-        return reader
+@dataclass(frozen=True)
+class Pdfa3:
+    """A PDF/A-3 ready to carry the XML: its reader, the title of the PDF it was made from (a
+    conversion drops it), and whether Ghostscript made it."""
+
+    reader: PdfReader
+    title: str | None
+    converted: bool
+
+
+def as_pdfa3(pdf: bytes, ghostscript: Ghostscript = DEFAULT_GHOSTSCRIPT) -> Pdfa3:
+    """`pdf` itself if it is already PDF/A-3 as far as can be seen, else Ghostscript's PDF/A-3 of
+    it, checked again. Raises `FacturxPdfError` when it cannot be made one (or read at all),
+    `GhostscriptMissing` when a conversion is needed and Ghostscript is not installed."""
+    original = open_pdf(pdf)
+    title = _title_of(original)
+    if not pdfa_gaps(original):
+        return Pdfa3(original, title, converted=False)
     try:
         converted = ghostscript.to_pdfa3(pdf, scratch=_SCRATCH)
-        result = _open(converted)
+        result = open_pdf(converted)
     except (PdfaConversionError, FacturxPdfError) as exc:
         detail = exc.reason.message_en if isinstance(exc, FacturxPdfError) else str(exc)
         raise FacturxPdfError(reasons.pdf_not_pdfa(detail)) from exc
     remaining = pdfa_gaps(result)
-    if len(result.pages) != len(reader.pages):
-        remaining.append(f"{len(result.pages)} pages instead of {len(reader.pages)}")
+    if len(result.pages) != len(original.pages):
+        remaining.append(f"{len(result.pages)} pages instead of {len(original.pages)}")
     if remaining:
         raise FacturxPdfError(reasons.pdf_not_pdfa("after Ghostscript: " + "; ".join(remaining)))
-    return result
+    return Pdfa3(result, title, converted=True)
 
 
 def _title_of(reader: PdfReader) -> str | None:
@@ -130,14 +153,28 @@ def embed_facturx(
     cannot carry it, `GhostscriptMissing` when a conversion is needed and Ghostscript is not
     installed.
     """
-    original = _open(pdf)
+    return attach_facturx(
+        as_pdfa3(pdf, ghostscript), xml, lang=lang, title=title, author=author, subject=subject
+    )
+
+
+def attach_facturx(
+    pdfa: Pdfa3,
+    xml: bytes,
+    *,
+    lang: str = "fr-FR",
+    title: str | None = None,
+    author: str | None = None,
+    subject: str | None = None,
+) -> bytes:
+    """The PDF/A-3 `pdfa` with `xml` embedded as `factur-x.xml` (see `embed_facturx`)."""
     metadata = {
         "author": author or "",
         "keywords": _KEYWORDS,
-        "title": title or _title_of(original) or "Facture",
+        "title": title or pdfa.title or "Facture",
         "subject": subject or "Factur-X EN 16931",
     }
-    reader = _as_pdfa3(pdf, original, ghostscript)
+    reader = pdfa.reader
     with tempfile.NamedTemporaryFile(prefix="facturx-", suffix=".pdf", dir=_SCRATCH) as output:
         try:
             facturx.generate_from_file(
