@@ -46,6 +46,18 @@ MAX = {
     "cpro-43": 99,  # BT-27 seller name
     "cpro-44": 99,  # BT-44 buyer name
 }
+#: The export's columns the length rules judge: (French, English) names.
+_FIELDS = {
+    "original_invoice_number": (
+        "Le numéro de la facture d'origine",
+        "the preceding invoice number (BT-25)",
+    ),
+    "market_number": ("Le numéro de marché", "the contract reference (BT-12, numeroMarche)"),
+    "comment": ("Le commentaire", "the invoice note (BT-22, commentaire)"),
+    "buyer_name": ("Le nom du client", "the buyer's name (BT-44)"),
+}
+#: The length rules on the export's columns that both deposit modes send.
+_BOTH_MODES = {"market_number": "cpro-14", "comment": "cpro-42"}
 #: How a field that names several preceding invoices separates them (CPRO-20 allows one).
 _SEVERAL = re.compile(r"[,;|&]|\s(?:et|and)\s", re.IGNORECASE)
 
@@ -87,32 +99,21 @@ def _export_rules(draft: InvoiceDraft) -> Iterable[Reason]:
             "original_invoice_number",
             original,
         )
-    elif original and len(original) > MAX["cpro-02"]:
-        yield _too_long(
-            "cpro-02",
-            "original_invoice_number",
-            f"Le numéro de la facture d'origine « {original} »",
-            "the preceding invoice number (BT-25)",
-            original,
-        )
-    market = draft.get("market_number")
-    if market and len(market) > MAX["cpro-14"]:
-        yield _too_long(
-            "cpro-14",
-            "market_number",
-            "Le numéro de marché",
-            "the contract reference (BT-12, numeroMarche)",
-            market,
-        )
-    comment = draft.get("comment")
-    if comment and len(comment) > MAX["cpro-42"]:
-        yield _too_long(
-            "cpro-42",
-            "comment",
-            "Le commentaire",
-            "the invoice note (BT-22, commentaire)",
-            comment,
-        )
+    elif original:
+        yield from _length("cpro-02", "original_invoice_number", original)
+    for column, rule in _BOTH_MODES.items():
+        value = draft.get(column)
+        if value:
+            yield from _length(rule, column, value)
+
+
+def _length(rule: str, column: str, value: str) -> Iterable[Reason]:
+    """The export's value of `column` against `rule`'s maximum length."""
+    if len(value) > MAX[rule]:
+        what_fr, what_en = _FIELDS[column]
+        if column == "original_invoice_number":
+            what_fr = f"{what_fr} « {value} »"
+        yield _too_long(rule, column, what_fr, what_en, value)
 
 
 def _setup(rule: str, what_fr: str, what_en: str, value: str) -> Reason:
@@ -147,12 +148,8 @@ def b2g_reasons(draft: InvoiceDraft, settings: Settings) -> list[Reason]:
     if settings.deposit_mode(draft.supplier_siret) is not DepositMode.FACTURX:
         return found
     buyer = draft.get("buyer_name")
-    if buyer and len(buyer) > MAX["cpro-44"]:
-        found.append(
-            _too_long(
-                "cpro-44", "buyer_name", "Le nom du client", "the buyer's name (BT-44)", buyer
-            )
-        )
+    if buyer:
+        found.extend(_length("cpro-44", "buyer_name", buyer))
     seller = seller_profile(draft.supplier_siret, settings)
     if seller is not None:
         means = payment_means_code(draft.get("payment_mode") or "VIREMENT")

@@ -8,6 +8,8 @@ from io import BytesIO
 
 import pikepdf
 
+from tests.fixtures.raw_pdf import assemble
+
 PDFA = "{http://www.aiim.org/pdfa/ns/id/}"
 FX = "{urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#}"
 FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
@@ -134,16 +136,4 @@ def plain_pdf(lines: list[str], *, javascript: bool = False) -> bytes:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
         b"<< /S /JavaScript /JS (app.alert\\('Bonjour'\\);) >>",
     ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return assemble(objects)

@@ -16,28 +16,10 @@ from chorus_etl.settings import ARTENREEL_SIRET, Settings
 from tasks.ingest.b2g_rules import b2g_reasons
 from tasks.ingest.extract import read_invoices
 from tasks.ingest.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
+from tasks.sample.export import COLUMNS
 
 SCHILTIGHEIM = "21670447800017"
 TODAY = date(2026, 11, 27)
-COLUMNS = (
-    "numero_facture",
-    "date_facture",
-    "type_facture",
-    "facture_origine",
-    "siret_fournisseur",
-    "code_entrepreneur",
-    "siret_client",
-    "client",
-    "code_service",
-    "numero_engagement",
-    "numero_marche",
-    "taux_tva",
-    "montant_ht",
-    "montant_tva",
-    "mode_paiement",
-    "fichier_pdf",
-    "commentaire",
-)
 DIRECTORY = {
     (ARTENREEL_SIRET, "ART-E001"): EntrepreneurEntry("ART-E001", "Alice", "a@x.fr", ARTENREEL_SIRET)
 }
@@ -71,7 +53,7 @@ def _row(**overrides: str) -> str:
         "commentaire": "",
     }
     values.update(overrides)
-    return ";".join(values[column] for column in COLUMNS)
+    return ";".join(values.get(column, "") for column in COLUMNS)
 
 
 def _settings(facturx: bool, **identity: str) -> Settings:
