@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chorus_etl.values import DepositMode, SupplierIdentity
+from chorus_etl.values import CooperativeTerms, DepositMode, FacturxStructure, SupplierIdentity
 
 ANTIGONE_SIRET = "51858054300107"
 ARTENREEL_SIRET = "47840796800054"
@@ -152,6 +152,26 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Supplier SIRET -> its name, address, VAT number and IBAN, for Factur-X.",
     )
+    # ==== Factur-X under France's 2026 rules (issue 21) =======================================
+    facturx_structures: dict[str, FacturxStructure] = Field(
+        default_factory=dict,
+        description="Supplier SIRET -> its Factur-X choices (BT-23, routing-code scheme, VAT on "
+        "debits); an unlisted structure takes the defaults.",
+    )
+    cooperative_terms: dict[str, CooperativeTerms] = Field(
+        default_factory=dict,
+        description="Cooperative id -> its payment terms (recovery fee, late penalties, "
+        "discount) written in every Factur-X; an unlisted cooperative takes French defaults.",
+    )
+    ghostscript_command: str = Field(
+        default="gs",
+        description="Ghostscript, which makes a PDF that is not PDF/A-3 into one (fonts "
+        "embedded, sRGB OutputIntent) before its Factur-X XML is embedded.",
+    )
+    pdfa_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="How long one PDF/A conversion may take."
+    )
+    # ==== end of the Factur-X block ===========================================================
     flux_resend_grace_minutes: int = Field(
         default=60,
         ge=0,
@@ -214,6 +234,17 @@ class Settings(BaseSettings):
         default="stdout",
         description="stdout or stderr; the CLI uses stderr so that --json output stays parseable.",
     )
+
+    # ==== Factur-X under France's 2026 rules (issue 21) =======================================
+    def facturx_structure(self, supplier_siret: str) -> FacturxStructure:
+        """The structure's Factur-X choices; the defaults for an unlisted one."""
+        return self.facturx_structures.get(supplier_siret) or FacturxStructure()
+
+    def terms_of(self, cooperative: str) -> CooperativeTerms:
+        """The cooperative's payment terms; the French defaults for an unlisted one."""
+        return self.cooperative_terms.get(cooperative) or CooperativeTerms()
+
+    # ==== end of the Factur-X block ===========================================================
 
     @property
     def api_url(self) -> str:

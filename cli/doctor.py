@@ -28,7 +28,8 @@ def doctor(
 ) -> None:
     """Check credentials, PISTE token, technical account, API subscriptions, attachments,
     entrepreneurs' services, bank details, password expiry and the buyer directory, for every
-    technical account of the accounts file on its own; exit 1 if any check FAILs."""
+    technical account of the accounts file on its own, and Ghostscript on this machine; exit 1 if
+    any check FAILs."""
     from chorus_etl.config import get_settings
     from chorus_etl.log import configure_logging
     from chorus_etl.settings import Settings

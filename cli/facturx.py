@@ -1,7 +1,9 @@
 """`chorus-etl facturx INVOICE_NUMBER OUT.pdf`: the Factur-X of one staged invoice, to look at.
 
-The file is what a Factur-X deposit would send (the same builder), so accounting can open it in any
-viewer or validator before switching a structure to Factur-X, or to see why one was refused.
+The file is what a Factur-X deposit would send (the same builder, PDF/A-3 conversion included), so
+accounting can open it in any viewer or validator before switching a structure to Factur-X, or to
+see why one was refused. `--rules fr` runs France's rules on it on demand: the EN 16931, French
+CTC and EXTENDED-CTC-FR Schematrons (`--rules en16931`, or `--schematron`, the first alone).
 """
 
 from __future__ import annotations
@@ -22,8 +24,14 @@ def facturx(
     xml_out: Path | None = typer.Option(
         None, "--xml", dir_okay=False, help="Also write the embedded CII XML there."
     ),
+    rules: str | None = typer.Option(
+        None,
+        "--rules",
+        help="Also run official Schematrons (slower): 'fr' for France's rules (EN 16931, "
+        "French CTC, EXTENDED-CTC-FR), 'en16931' for the EN 16931 one alone.",
+    ),
     schematron: bool = typer.Option(
-        False, "--schematron", help="Also run the official EN 16931 Schematron (slower)."
+        False, "--schematron", help="Same as --rules en16931 (kept for scripts)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
@@ -37,8 +45,16 @@ def facturx(
     from tasks.deposit.document import facturx_builder
     from tasks.deposit.flux import FacturxRefusal
     from tasks.deposit.store import load_invoices
-    from tasks.facturx import read_back
+    from tasks.facturx import GhostscriptMissing, read_back
+    from tasks.facturx.schematron import RULES, findings, schematron_available
 
+    chosen = rules or ("en16931" if schematron else None)
+    if chosen is not None and chosen not in RULES:
+        typer.echo(f"facturx: --rules takes {' or '.join(sorted(RULES))}, not {chosen!r}", err=True)
+        raise typer.Exit(2)
+    if chosen is not None and not schematron_available():
+        typer.echo("facturx: --rules needs saxonche (pip install saxonche)", err=True)
+        raise typer.Exit(2)
     settings = get_settings()
     configure_logging(settings)
     engine = db.make_engine(settings.database_url)
@@ -67,6 +83,13 @@ def facturx(
         except FacturxRefusal as exc:
             typer.echo(f"facturx: {invoice_number} cannot become a Factur-X: {exc.label}", err=True)
             raise typer.Exit(1) from None
+        except GhostscriptMissing as exc:
+            typer.echo(
+                f"facturx: the PDF of {invoice_number} is not PDF/A-3 and {exc}: install "
+                "Ghostscript (sudo apt-get install -y ghostscript)",
+                err=True,
+            )
+            raise typer.Exit(2) from None
     finally:
         engine.dispose()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -75,14 +98,11 @@ def facturx(
     if xml_out is not None:
         xml_out.parent.mkdir(parents=True, exist_ok=True)
         xml_out.write_bytes(xml)
-    failed: list[str] = []
-    if schematron:
-        from tasks.facturx.schematron import failed_assertions, schematron_available
-
-        if not schematron_available():
-            typer.echo("facturx: --schematron needs saxonche (pip install saxonche)", err=True)
-            raise typer.Exit(2)
-        failed = [f"{f.rule_id}: {f.text}" for f in failed_assertions(xml) if f.fatal]
+    failed = (
+        [f"{f.source} {f.rule_id}: {f.text}" for f in findings(xml, chosen) if f.fatal]
+        if chosen is not None
+        else []
+    )
     summary = {
         "invoice": invoice_number,
         "supplier_siret": loaded.invoice.supplier_siret,
@@ -90,7 +110,8 @@ def facturx(
         "level": level,
         "pdf_bytes": len(pdf),
         "xml_bytes": len(xml),
-        "schematron_failures": failed if schematron else None,
+        "rules": list(RULES[chosen]) if chosen is not None else None,
+        "schematron_failures": failed if chosen is not None else None,
     }
     emit(
         summary,
@@ -100,11 +121,12 @@ def facturx(
             f"XML {len(xml):,} bytes)"
             + (
                 ""
-                if not schematron
+                if chosen is None
                 else (
-                    "\nEN 16931 Schematron: no failed assertion"
+                    f"\nSchematrons {', '.join(RULES[chosen])}: no fatal failure"
                     if not failed
-                    else "\nEN 16931 Schematron failures:\n  " + "\n  ".join(failed)
+                    else f"\nSchematrons {', '.join(RULES[chosen])}, fatal failures:\n  "
+                    + "\n  ".join(failed)
                 )
             )
         ),

@@ -70,7 +70,9 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
                         waiting = {k: v for k, v in waiting.items() if k not in keys}
                         waiting |= again.waiting
                 if load_accounts(settings).facturx_sirets():
-                    stages.check_facturx(_as_is(changed), settings)
+                    stages.check_facturx(
+                        _as_is(changed), settings, engine, _as_is(loaded), _as_is(drafts)
+                    )
             finally:
                 checking.wait()
         report = stages.stage_drafts(

@@ -215,6 +215,9 @@ MODE_DEPOT_INVALID = ErrorCode(
 SUPPLIER_INACTIVE = ErrorCode(20128, "La structure fournisseur {id} est inactive.", _SOUMETTRE)
 CADRE_INVALID = ErrorCode(20129, "Le cadre de facturation {cadre} est inconnu.", _SOUMETTRE)
 TYPE_FACTURE_INVALID = ErrorCode(20130, "Le type de facture {type} n'est pas autorisé.", _SOUMETTRE)
+#: A public-sector rule (BR-FR-CPRO-*, XP Z12-012 annex A) broken: Chorus Pro's refusal reason
+#: REJ_CONT_B2G, with the rule and what breaks it (`b2g`). A flux reports the same text.
+REJ_CONT_B2G = ErrorCode(20131, "{refusal}", _SOUMETTRE)
 
 #: Every code, for the documentation table and its test.
 CATALOGUE: tuple[ErrorCode, ...] = tuple(

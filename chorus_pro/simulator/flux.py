@@ -18,7 +18,8 @@ the poll after `flux_polls_before_result` polls, or at the next clock advance):
   present, at most 20 characters, allowed characters; for CII, payment means type code present,
   seller and buyer identified by a 14-digit SIRET (`SpecifiedLegalOrganization/ID` schemeID
   0002, or `GlobalID` schemeID 0009), VAT breakdown summing to the tax total and basis + tax =
-  grand total to the cent; for a Factur-X PDF, the grand total printed in the PDF's text.
+  grand total to the cent; for a Factur-X PDF, the grand total printed in the PDF's text; then
+  the public-sector rules (`b2g`: refused with `REJ_CONT_B2G - BR-FR-CPRO-nn : …`).
 - **store rules**, when the flux settles: seller a supplier attached to the technical account
   that deposited the flux (its attachments at that moment, whoever triggers the settling),
   the same routing rules as `soumettre` (`check_routing`), number not already used by the
@@ -48,7 +49,7 @@ from facturx.facturx import FACTURX_LEVEL2xsd
 from lxml import etree
 from pypdf import PdfReader
 
-from chorus_pro.simulator import codes
+from chorus_pro.simulator import b2g, codes
 from chorus_pro.simulator.clock import format_iso
 from chorus_pro.simulator.codes import BusinessError
 from chorus_pro.simulator.seed import supplier_by_siret
@@ -418,6 +419,8 @@ def _read_cii(root: Any, pdf_text: str | None) -> FluxDocument:
         and not shows_amount(pdf_text, grand)
     ):
         refusal = PDF_TOTAL_MISSING.format(grand=_french(grand))
+    if refusal is None:
+        refusal = b2g.cii_refusal(root)
 
     return FluxDocument(
         numero=numero,

@@ -2,7 +2,7 @@
 
 Checks run in a fixed order and stop at the first failure, like Chorus which returns a single
 `codeRetour`: request shape, invoice number, supplier side, recipient routing, invoice frame and
-type, attachments or lines, amounts. The duplicate-number check is not here: it needs the store
+type, attachments or lines, amounts, then the public-sector rules (`b2g`, REJ_CONT_B2G). The duplicate-number check is not here: it needs the store
 and must happen under the same lock as the insert, so the submit handler does it last.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Collection
 from datetime import date
 from typing import Any
 
-from chorus_pro.simulator import codes
+from chorus_pro.simulator import b2g, codes
 from chorus_pro.simulator.params import get_int, get_list, get_number, get_object, get_str
 from chorus_pro.simulator.seed import (
     FACTURES_PUBLIQUES,
@@ -253,6 +253,10 @@ def validate_submission(
     commentaire = get_str(body, "commentaire")
     if commentaire is not None and len(commentaire) > MAX_COMMENT_LENGTH:
         raise codes.FIELD_TOO_LONG(field="commentaire", max=MAX_COMMENT_LENGTH)
+    numero_marche = get_str(references, "numeroMarche", field="references.numeroMarche")
+    refusal = b2g.submission_refusal(origin, numero_marche, commentaire)
+    if refusal is not None:
+        raise codes.REJ_CONT_B2G(refusal=refusal)
 
     return InvoiceData(
         numero=numero,
@@ -268,7 +272,7 @@ def validate_submission(
         type_tva=get_str(references, "typeTva", field="references.typeTva"),
         mode_paiement=get_str(references, "modePaiement", field="references.modePaiement"),
         devise=devise,
-        numero_marche=get_str(references, "numeroMarche", field="references.numeroMarche"),
+        numero_marche=numero_marche,
         numero_facture_origine=origin,
         date_facture=_parse_date(get_str(body, "dateFacture"), "dateFacture"),
         montant_ht=ht,

@@ -3,7 +3,9 @@
 Nothing is stored: the same rows and PDF give the same document, so a resend after a lost answer
 sends what the first try sent. Anything that keeps the invoice from becoming a Factur-X (no seller
 identity configured, a rule the XML breaks, a PDF that cannot become PDF/A-3) is a refusal with
-its reason, before Chorus Pro is called.
+its reason, before Chorus Pro is called. A PDF that is not PDF/A-3 yet is converted by
+Ghostscript; Ghostscript missing from the machine raises `GhostscriptMissing` (an `OSError`):
+the deposit leaves the invoice `ready` for a run on a machine that has it.
 """
 
 from __future__ import annotations
@@ -13,25 +15,28 @@ from tasks.deposit.flux import FacturxBuilder, FacturxRefusal
 from tasks.deposit.store import LoadedInvoice
 from tasks.facturx import (
     FacturxPdfError,
+    Ghostscript,
     build_cii,
     check_facturx_xml,
     embed_facturx,
-    facturx_invoice,
-    seller_profile,
+    facturx_document,
 )
 
 
 def facturx_builder(settings: Settings) -> FacturxBuilder:
+    ghostscript = Ghostscript.from_settings(settings)
+
     def build(loaded: LoadedInvoice) -> bytes:
         invoice = loaded.invoice
-        profile = seller_profile(invoice.supplier_siret, settings)
-        if profile is None:
+        document = facturx_document(
+            invoice, loaded.vat_lines, settings, original_invoice_date=loaded.original_invoice_date
+        )
+        if document is None:
             raise FacturxRefusal(
                 "facturx.seller_unknown",
                 f"aucune identité de vendeur configurée pour {invoice.supplier_siret} "
                 "(CHORUS_ETL_SUPPLIER_IDENTITIES)",
             )
-        document = facturx_invoice(invoice, loaded.vat_lines, profile)
         xml = build_cii(document)
         reasons = check_facturx_xml(xml, document)
         if reasons:
@@ -41,7 +46,7 @@ def facturx_builder(settings: Settings) -> FacturxBuilder:
         except OSError as exc:
             raise FacturxRefusal("facturx.pdf_missing", f"PDF illisible : {exc}") from exc
         try:
-            return embed_facturx(pdf, xml)
+            return embed_facturx(pdf, xml, author=document.seller.name, ghostscript=ghostscript)
         except FacturxPdfError as exc:
             raise FacturxRefusal(exc.reason.rule, exc.reason.message_fr) from exc
 

@@ -6,7 +6,8 @@ mode's after the claim:
 
 1. `submitting` and a pending `facturx` attempt are committed before any call (as for PDFs);
 2. the Factur-X is built from the warehouse rows; a PDF that cannot become one is `deposit_failed`
-   with the reason, and nothing is sent;
+   with the reason, and nothing is sent; a Factur-X that cannot be built on this machine now
+   (Ghostscript missing) leaves the invoice `ready`;
 3. `deposer/flux`; the flux number is committed on the attempt the moment Chorus answers, and the
    invoice stays `submitting`: it is not on Chorus Pro yet;
 4. following the flux: integrated, and not named among its refused invoices → the invoice is looked
@@ -122,6 +123,9 @@ class FluxDeposits:
             outcome.result, outcome.detail = DepositResult.REFUSED, str(exc)
             log.warning("deposit.facturx_refused", invoice=invoice.invoice_number, error=str(exc))
             return outcome
+        except OSError as exc:
+            # A tool missing here (Ghostscript) or a file system error: nothing was sent.
+            return failed_call(self.store, invoice.id, attempt_id, exc, outcome)
         try:
             self.throttle()
             self.store.renew(attempt_id)

@@ -10,11 +10,11 @@ else on the warehouse.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -38,6 +38,7 @@ from tasks.alerts import messages, outbox
 from tasks.deposit.matching import Difference
 
 LOAD_CHUNK = 500
+_T = TypeVar("_T")
 #: Attempts whose outcome is not known yet: the invoice is `submitting` because of them.
 OPEN_OUTCOMES = (AttemptOutcome.PENDING.value, AttemptOutcome.AMBIGUOUS.value)
 
@@ -91,6 +92,8 @@ class LoadedInvoice:
     vat_lines: list[InvoiceVatLine]
     folder: Path
     uploads: Uploads
+    #: A credit note's preceding invoice date (BT-26), when the warehouse holds that invoice.
+    original_invoice_date: date | None = None
 
 
 class ClaimLost(Exception):
@@ -118,7 +121,7 @@ class OpenFlux:
     started_at: datetime
 
 
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+def _chunks(ids: Sequence[_T]) -> Iterator[Sequence[_T]]:
     for start in range(0, len(ids), LOAD_CHUNK):
         yield ids[start : start + LOAD_CHUNK]
 
@@ -129,6 +132,31 @@ def _error_columns(error: ChorusProError | None) -> dict[str, Any]:
     if error is not None:
         return {"error_code": type(error).__name__[:50], "error_label": str(error)[:2000]}
     return {}
+
+
+def original_invoice_dates(
+    session: Session, references: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], date]:
+    """(supplier SIRET, invoice number) -> issue date of that invoice, for the invoices among
+    `references` the warehouse holds (credit notes excluded): a credit note's Factur-X must give
+    the date of the invoice it corrects (BT-26), which the export does not carry."""
+    wanted = set(references)
+    found: dict[tuple[str, str], date] = {}
+    numbers = sorted({number for _siret, number in wanted})
+    for chunk in _chunks(numbers):
+        rows = session.execute(
+            sa.select(
+                _INVOICE.c.supplier_siret, _INVOICE.c.invoice_number, _INVOICE.c.invoice_date
+            ).where(
+                _INVOICE.c.invoice_number.in_(chunk),
+                _INVOICE.c.invoice_type != "AVOIR",
+                _INVOICE.c.invoice_date.is_not(None),
+            )
+        )
+        for siret, number, day in rows:
+            if (siret, number) in wanted and day is not None:
+                found[siret, number] = day
+    return found
 
 
 def load_invoices(engine: Engine, invoice_ids: Sequence[int]) -> dict[int, LoadedInvoice]:
@@ -166,6 +194,14 @@ def load_invoices(engine: Engine, invoice_ids: Sequence[int]) -> dict[int, Loade
                 .order_by(col(DepositAttempt.id))
             ):
                 uploads[invoice_id] = Uploads.from_row(pdf_id, attachments_json)
+            originals = original_invoice_dates(
+                session,
+                (
+                    (i.supplier_siret, i.original_invoice_number)
+                    for i in invoices
+                    if i.original_invoice_number
+                ),
+            )
             for invoice in invoices:
                 assert invoice.id is not None
                 loaded[invoice.id] = LoadedInvoice(
@@ -173,6 +209,7 @@ def load_invoices(engine: Engine, invoice_ids: Sequence[int]) -> dict[int, Loade
                     lines.get(invoice.id, []),
                     folders.get(invoice.export_file_id or 0, Path(".")),
                     uploads.get(invoice.id, Uploads()),
+                    originals.get((invoice.supplier_siret, invoice.original_invoice_number or "")),
                 )
         session.expunge_all()
     return loaded

@@ -1,12 +1,13 @@
-"""Will Chorus Pro take this Factur-X? The XSD, and the EN 16931 rules it refuses on, before sending.
+"""Will Chorus Pro take this Factur-X? The XSD, the EN 16931 rules and the French rules, before sending.
 
 Chorus Pro rejects a Factur-X flow asynchronously, days later for the entrepreneur, with a message
 naming an XML path. The official Schematron catches the same faults but costs ~45 ms an invoice and
 a native Saxon library (see `schematron`). The rules that matter for Chorus Pro are few and
 arithmetic, so they are checked here in Python, on the integer-cent values `build_cii` writes (the
 same `FacturxInvoice`), in well under a millisecond, each failure becoming a `Reason` the
-entrepreneur can act on. Tests show the XML built from values that pass these checks also passes
-the Schematron.
+entrepreneur can act on. The French CTC rules (BR-FR-*) are checked the same way where the
+export's values or the settings can break them; the rest of them the builder always satisfies.
+Tests show the XML built from values that pass these checks also passes the three Schematrons.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 
 from iso4217 import Currency
 from stdnum.eu import vat as eu_vat
+from stdnum.fr import siren, siret
 
 from schemas.issues import Reason
 from tasks.facturx import codes, reasons
@@ -27,6 +29,11 @@ __all__ = ["check_facturx_invoice", "check_facturx_xml"]
 
 _SIRET = re.compile(r"\d{14}")
 _ISO_CURRENCY = re.compile(r"[A-Z]{3}")
+#: BR-FR-02: the characters an invoice number (BT-1, BT-25) may hold.
+_NUMBER_CHARACTERS = re.compile(r"[A-Za-z0-9+\-_/]+")
+#: BR-FR-03: the years a date may fall in.
+_YEARS = range(2000, 2100)
+_EURO = "EUR"
 
 
 def _identity(inv: FacturxInvoice) -> Iterable[Reason]:
@@ -38,14 +45,30 @@ def _identity(inv: FacturxInvoice) -> Iterable[Reason]:
         yield reasons.seller_name_missing()
     if not _SIRET.fullmatch(inv.seller.siret):
         yield reasons.seller_siret(inv.seller.siret)
+    elif not (siret.is_valid(inv.seller.siret) and siren.is_valid(inv.seller.siren)):
+        yield reasons.seller_siren(inv.seller.siret)
     if not inv.buyer_name:
         yield reasons.buyer_name_missing()
     if not _SIRET.fullmatch(inv.buyer_siret):
         yield reasons.buyer_siret(inv.buyer_siret)
     if not _ISO_CURRENCY.fullmatch(inv.currency) or inv.currency not in Currency.__members__:
         yield reasons.currency_invalid(inv.currency)
+    elif inv.currency != _EURO:
+        yield reasons.currency_not_euro(inv.currency)
     if inv.is_credit_note and not inv.original_invoice_number:
         yield reasons.credit_note_reference_missing(inv.number)
+
+
+def _french_identity(inv: FacturxInvoice) -> Iterable[Reason]:
+    """The French rules the export's own values can break: number characters (BR-FR-02), a
+    credit note's preceding invoice date (BR-FR-CO-05)."""
+    if inv.number and not _NUMBER_CHARACTERS.fullmatch(inv.number):
+        yield reasons.number_characters(inv.number)
+    original = inv.original_invoice_number
+    if original and not _NUMBER_CHARACTERS.fullmatch(original):
+        yield reasons.number_characters(original, original=True)
+    if inv.is_credit_note and original and inv.original_invoice_date is None:
+        yield reasons.credit_note_original_date_missing(inv.number, original)
 
 
 def _seller_vat(inv: FacturxInvoice) -> Iterable[Reason]:
@@ -60,6 +83,13 @@ def _seller_vat(inv: FacturxInvoice) -> Iterable[Reason]:
 
 
 def _dates(inv: FacturxInvoice) -> Iterable[Reason]:
+    for column, term, day in (
+        ("invoice_date", "BT-2", inv.issue_date),
+        ("due_date", "BT-9", inv.due_date),
+        ("original_invoice_number", "BT-26", inv.original_invoice_date),
+    ):
+        if day is not None and day.year not in _YEARS:
+            yield reasons.date_out_of_range(column, term, day.strftime("%d/%m/%Y"))
     if inv.issue_date is None:
         yield reasons.issue_date_missing()
     if inv.due_date is None:
@@ -181,7 +211,7 @@ def _payment(inv: FacturxInvoice) -> Iterable[Reason]:
 def check_facturx_invoice(inv: FacturxInvoice) -> list[Reason]:
     """The EN 16931 and Chorus Pro rules on the values of `inv`, in the order an entrepreneur
     reads an invoice: identity, dates, lines and amounts, VAT, payment."""
-    found: list[Reason] = [*_identity(inv), *_dates(inv)]
+    found: list[Reason] = [*_identity(inv), *_french_identity(inv), *_dates(inv)]
     if not inv.lines:
         found.append(reasons.no_lines())
     found.extend(_totals(inv))

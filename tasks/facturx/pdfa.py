@@ -1,23 +1,22 @@
 """The invoice PDF with its CII XML embedded (Factur-X), and the XML read back as factur-x reads it.
 
-The factur-x library does the PDF/A-3 part: the `factur-x.xml` attachment with /AFRelationship
-/Data, the XMP metadata (pdfaid 3/B, the fx: extension schema at level EN 16931), /Lang. Two of its
-behaviours are handled here. `generate_from_binary`, and `generate_from_file` writing back into the
+The PDF is first made a true PDF/A-3 if it is not one (`conversion`: fonts embedded, an sRGB
+OutputIntent, by Ghostscript). The factur-x library then does the Factur-X part: the
+`factur-x.xml` attachment with /AFRelationship /Data, the XMP metadata (pdfaid 3/B, the fx:
+extension schema at level EN 16931), /Lang; the OutputIntent and the embedded fonts of the PDF it
+clones stay. Two of its behaviours are handled here. `generate_from_binary`, and `generate_from_file` writing back into the
 file object it read, leave a leftover chunk of the input PDF ahead of the new one (akretion/
 factur-x#24, measured with pypdf 7.1.1): the output goes to a fresh file instead. And a PDF that
 cannot be turned into a PDF/A-3 (encrypted, truncated, garbage, empty) surfaces as whatever pypdf
-raises: it becomes a `FacturxPdfError` carrying a `Reason`, as every other refusal in the pipeline.
-
-What the library does not do: convert the PDF itself to PDF/A (it adds no OutputIntent, embeds no
-font). The result is a Factur-X whose PDF part is PDF/A-3 only if the input PDF already was.
+raises: it becomes a `FacturxPdfError` carrying a `Reason`, as every other refusal in the pipeline;
+so does a PDF Ghostscript cannot convert.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
 import tempfile
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
@@ -28,9 +27,19 @@ from pypdf.errors import FileNotDecryptedError
 
 from schemas.issues import Reason
 from tasks.facturx import reasons
+from tasks.facturx.conversion import Ghostscript, PdfaConversionError, pdfa_gaps, scratch_dir
 from tasks.facturx.xsd import LEVEL
 
-__all__ = ["FACTURX_FILENAME", "FacturxPdfError", "embed_facturx", "read_back"]
+__all__ = [
+    "FACTURX_FILENAME",
+    "FacturxPdfError",
+    "Pdfa3",
+    "as_pdfa3",
+    "attach_facturx",
+    "embed_facturx",
+    "open_pdf",
+    "read_back",
+]
 
 FACTURX_FILENAME = "factur-x.xml"
 _FLAVOR = "factur-x"
@@ -41,13 +50,9 @@ _KEYWORDS = "Factur-X, Facture, EN 16931"
 logging.getLogger("factur-x").setLevel(logging.WARNING)
 
 
-@functools.cache
-def _scratch_dir() -> str | None:
-    """Where the library writes its output: memory (/dev/shm) where there is one, else the
-    default temporary folder. The file lives a few milliseconds; on disk its creation and
-    write-back cost as much wall time as the rules and the XSD together."""
-    shm = "/dev/shm"  # noqa: S108 - a private NamedTemporaryFile, not a fixed path
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+_SCRATCH = scratch_dir()
+#: Conversions with the default command, for callers without settings (tests, one-off scripts).
+DEFAULT_GHOSTSCRIPT = Ghostscript()
 
 
 class FacturxPdfError(Exception):
@@ -62,7 +67,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _open(pdf: bytes) -> PdfReader:
+def open_pdf(pdf: bytes) -> PdfReader:
     """The input PDF, refused the way the preflight refuses it: empty, unreadable, encrypted."""
     if not pdf:
         raise FacturxPdfError(reasons.pdf_unreadable("empty file"))
@@ -83,10 +88,48 @@ def _open(pdf: bytes) -> PdfReader:
     return reader
 
 
+@dataclass(frozen=True)
+class Pdfa3:
+    """A PDF/A-3 ready to carry the XML: its reader, the title of the PDF it was made from (a
+    conversion drops it), and whether Ghostscript made it."""
+
+    reader: PdfReader
+    title: str | None
+    converted: bool
+
+
+def as_pdfa3(pdf: bytes, ghostscript: Ghostscript = DEFAULT_GHOSTSCRIPT) -> Pdfa3:
+    """`pdf` itself if it is already PDF/A-3 as far as can be seen, else Ghostscript's PDF/A-3 of
+    it, checked again. Raises `FacturxPdfError` when it cannot be made one (or read at all),
+    `GhostscriptMissing` when a conversion is needed and Ghostscript is not installed."""
+    original = open_pdf(pdf)
+    title = _title_of(original)
+    if not pdfa_gaps(original):
+        return Pdfa3(original, title, converted=False)
+    try:
+        converted = ghostscript.to_pdfa3(pdf, scratch=_SCRATCH)
+        result = open_pdf(converted)
+    except (PdfaConversionError, FacturxPdfError) as exc:
+        detail = exc.reason.message_en if isinstance(exc, FacturxPdfError) else str(exc)
+        raise FacturxPdfError(reasons.pdf_not_pdfa(detail)) from exc
+    remaining = pdfa_gaps(result)
+    if len(result.pages) != len(original.pages):
+        remaining.append(f"{len(result.pages)} pages instead of {len(original.pages)}")
+    if remaining:
+        raise FacturxPdfError(reasons.pdf_not_pdfa("after Ghostscript: " + "; ".join(remaining)))
+    return Pdfa3(result, title, converted=True)
+
+
 def _title_of(reader: PdfReader) -> str | None:
+    """The PDF's title: its Info dictionary's, else its XMP dc:title (PDF/A writers may write
+    only XMP)."""
     try:
         metadata = reader.metadata
         title = metadata.title if metadata is not None else None
+        if not title:
+            xmp = reader.xmp_metadata
+            titles = xmp.dc_title if xmp is not None else None
+            title = titles.get("x-default") or next(iter(titles.values()), None) if titles else None
     except Exception:
         return None
     return str(title) if title else None
@@ -100,23 +143,39 @@ def embed_facturx(
     title: str | None = None,
     author: str | None = None,
     subject: str | None = None,
+    ghostscript: Ghostscript = DEFAULT_GHOSTSCRIPT,
 ) -> bytes:
-    """`pdf` with `xml` embedded as `factur-x.xml` at level EN 16931, as bytes.
+    """`pdf`, made PDF/A-3 if it is not, with `xml` embedded as `factur-x.xml` at level EN 16931.
 
     The XML is not checked again (give what `check_facturx_xml` passed). `title` defaults to the
     PDF's own title, `subject` to "Factur-X EN 16931". Raises `FacturxPdfError` (reason
-    `facturx.pdf_encrypted` or `facturx.pdf_unreadable`) for a PDF that cannot carry it.
+    `facturx.pdf_encrypted`, `facturx.pdf_unreadable` or `facturx.pdf_not_pdfa`) for a PDF that
+    cannot carry it, `GhostscriptMissing` when a conversion is needed and Ghostscript is not
+    installed.
     """
-    reader = _open(pdf)
+    return attach_facturx(
+        as_pdfa3(pdf, ghostscript), xml, lang=lang, title=title, author=author, subject=subject
+    )
+
+
+def attach_facturx(
+    pdfa: Pdfa3,
+    xml: bytes,
+    *,
+    lang: str = "fr-FR",
+    title: str | None = None,
+    author: str | None = None,
+    subject: str | None = None,
+) -> bytes:
+    """The PDF/A-3 `pdfa` with `xml` embedded as `factur-x.xml` (see `embed_facturx`)."""
     metadata = {
         "author": author or "",
         "keywords": _KEYWORDS,
-        "title": title or _title_of(reader) or "Facture",
+        "title": title or pdfa.title or "Facture",
         "subject": subject or "Factur-X EN 16931",
     }
-    with tempfile.NamedTemporaryFile(
-        prefix="facturx-", suffix=".pdf", dir=_scratch_dir()
-    ) as output:
+    reader = pdfa.reader
+    with tempfile.NamedTemporaryFile(prefix="facturx-", suffix=".pdf", dir=_SCRATCH) as output:
         try:
             facturx.generate_from_file(
                 # The reader already opened, not the bytes again: the library hands its first

@@ -17,8 +17,11 @@ __all__ = [
     "amount_mismatch",
     "buyer_name_missing",
     "buyer_siret",
+    "credit_note_original_date_missing",
     "credit_note_reference_missing",
     "currency_invalid",
+    "currency_not_euro",
+    "date_out_of_range",
     "due_date_before_issue",
     "due_date_missing",
     "exemption_reason_missing",
@@ -27,9 +30,12 @@ __all__ = [
     "invoice_number_too_long",
     "issue_date_missing",
     "no_lines",
+    "number_characters",
     "pdf_encrypted",
+    "pdf_not_pdfa",
     "pdf_unreadable",
     "seller_name_missing",
+    "seller_siren",
     "seller_siret",
     "seller_vat_id_invalid",
     "seller_vat_id_missing",
@@ -140,6 +146,72 @@ def credit_note_reference_missing(number: str) -> Reason:
     )
 
 
+def number_characters(number: str, *, original: bool = False) -> Reason:
+    """BR-FR-02: BT-1 and BT-25 take letters, digits and + - _ / only, no space."""
+    what_fr = "de la facture d'origine" if original else "de facture"
+    return _reason(
+        "br-fr-02",
+        f"Le numéro {what_fr} « {number} » contient une espace ou un caractère que la facture "
+        "électronique n'accepte pas (seuls les lettres sans accent, les chiffres et + - _ / le "
+        f"sont) : {EXPORT_AGAIN}.",
+        f"BR-FR-02: {'BT-25' if original else 'BT-1'} {number!r} has a character outside "
+        "[A-Za-z0-9+-_/] (spaces included)",
+        column="original_invoice_number" if original else "invoice_number",
+        value=number,
+    )
+
+
+def date_out_of_range(column: str, business_term: str, shown: str) -> Reason:
+    """BR-FR-03: every date's year lies between 2000 and 2099."""
+    return _reason(
+        "br-fr-03",
+        f"La date du {shown} est hors des années 2000 à 2099 que la facture électronique accepte : "
+        f"{EXPORT_AGAIN}.",
+        f"BR-FR-03: {business_term} {shown} is outside the years 2000-2099",
+        column=column,
+        value=shown,
+    )
+
+
+def credit_note_original_date_missing(number: str, original: str) -> Reason:
+    return _reason(
+        "br-fr-co-05",
+        f"L'avoir « {number} » corrige la facture « {original} », que la coopérative ne connaît "
+        "pas : la facture électronique d'un avoir doit donner la date de la facture corrigée. "
+        "Vérifiez le numéro de la facture d'origine ; si elle a été déposée sans passer par la "
+        "coopérative, prévenez le service comptabilité.",
+        f"BR-FR-CO-05: credit note without the date (BT-26) of its preceding invoice {original!r} "
+        "(BT-25), which is not in the warehouse nor in the export",
+        column="original_invoice_number",
+        value=original,
+    )
+
+
+def currency_not_euro(currency: str) -> Reason:
+    return _reason(
+        "br-fr-co-12",
+        f"La facture est en {currency} : une facture électronique dans une autre devise que l'euro "
+        "doit aussi donner sa TVA en euros, ce que l'export ne permet pas. Établissez la facture "
+        "en euros, puis exportez-la de nouveau.",
+        f"BR-FR-CO-12: invoice currency {currency} is not EUR and the export has no VAT total in "
+        "EUR (BT-6, BT-111)",
+        column="currency",
+        value=currency,
+    )
+
+
+def seller_siren(siret: str) -> Reason:
+    return _reason(
+        "br-fr-10",
+        f"Le SIRET de la coopérative « {siret} » n'est pas un numéro valide (sa clé de contrôle, "
+        f"ou celle de son SIREN, est fausse) : la facture électronique doit porter son SIREN. "
+        f"{SETUP_ADVICE}.",
+        f"BR-FR-10: seller SIRET {siret!r} or its SIREN (BT-30) fails its checksum",
+        column="supplier_siret",
+        value=siret,
+    )
+
+
 def seller_name_missing() -> Reason:
     return _reason(
         "br-06",
@@ -153,7 +225,7 @@ def seller_siret(siret: str) -> Reason:
         "seller_siret",
         f"Le SIRET de la coopérative « {siret} » n'a pas 14 chiffres : Chorus Pro ne saurait pas "
         f"à quelle structure rattacher la facture. {SETUP_ADVICE}.",
-        f"seller SIRET (BT-30, scheme 0002) {siret!r} is not 14 digits",
+        f"seller SIRET (BT-29, scheme 0009) {siret!r} is not 14 digits",
         column="supplier_siret",
         value=siret,
     )
@@ -204,7 +276,7 @@ def buyer_siret(siret: str) -> Reason:
         f"Le SIRET du client « {siret} » n'a pas 14 chiffres : Chorus Pro ne saurait pas à qui "
         "adresser la facture. Indiquez le SIRET complet de l'établissement public destinataire "
         "(14 chiffres), puis exportez la facture de nouveau.",
-        f"buyer SIRET (BT-47, scheme 0002) {siret!r} is not 14 digits",
+        f"buyer SIRET (BT-46, scheme 0009) {siret!r} is not 14 digits",
         column="buyer_siret",
         value=siret,
     )
@@ -263,5 +335,16 @@ def pdf_unreadable(detail: str) -> Reason:
         "(Factur-X) ne peut pas y être jointe. Exportez-le de nouveau en PDF depuis votre "
         "logiciel de facturation, puis remplacez le fichier dans l'export.",
         f"invoice PDF cannot be read: {detail}",
+        column="pdf_file",
+    )
+
+
+def pdf_not_pdfa(detail: str) -> Reason:
+    return _reason(
+        "pdf_not_pdfa",
+        "Le PDF de la facture n'a pas pu être converti au format d'archivage PDF/A-3 qu'exige la "
+        "facture électronique (Factur-X). Exportez-le de nouveau depuis votre logiciel de "
+        "facturation, en PDF/A si celui-ci le propose, puis remplacez le fichier dans l'export.",
+        f"invoice PDF cannot be made PDF/A-3: {detail}",
         column="pdf_file",
     )

@@ -28,7 +28,16 @@ from schemas.export import is_valid_siret
 from schemas.issues import Reason
 from schemas.warehouse import Entrepreneur, ExportFile, InvoiceState, ValidationIssue
 from tasks.alerts import stalls
-from tasks.ingest import caerp, changes, complete, directory, extract, facturx_rules, staging
+from tasks.ingest import (
+    b2g_rules,
+    caerp,
+    changes,
+    complete,
+    directory,
+    extract,
+    facturx_rules,
+    staging,
+)
 from tasks.ingest.bulk import collector_paused
 from tasks.ingest.file_checks import FileLimits
 from tasks.ingest.validate import EntrepreneurEntry, InvoiceDraft, validate_rows
@@ -344,7 +353,8 @@ def owners_of(settings: Settings, sirets: Iterable[str]) -> staging.Owners:
 
 @task(name="validate-export", cache_policy=NO_CACHE)
 def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> list[InvoiceDraft]:
-    """Validates the invoices whose rows or files moved since the last ingest, and only those."""
+    """Validates the invoices whose rows or files moved since the last ingest, and only those:
+    the export contract, then Chorus Pro's public-sector rules (`b2g_rules`)."""
     if not loaded.table.readable:
         return []
     frame = loaded.table.frame
@@ -369,6 +379,8 @@ def validate_export(loaded: LoadedExport, settings: Settings, today: date) -> li
             draft.reasons.extend(loaded.entrepreneur_reasons)
         else:
             draft.reasons.extend(loaded.unchecked.get(loaded.owners.of(draft.supplier_siret), []))
+        # Chorus Pro's public-sector rules, which it would refuse with REJ_CONT_B2G.
+        draft.reasons.extend(b2g_rules.b2g_reasons(draft, settings))
     invalid = sum(1 for d in drafts if not d.valid)
     log.info("ingest.validated", invoices=len(drafts), invalid=invalid)
     return drafts
@@ -577,10 +589,23 @@ def complete_from_pdfs(
 
 
 @task(name="check-facturx", cache_policy=NO_CACHE)
-def check_facturx(drafts: list[InvoiceDraft], settings: Settings) -> int:
-    """Builds and checks the Factur-X XML of each invoice of a Factur-X structure (XSD and the
-    EN 16931 rules Chorus Pro applies); its reasons are added like the directory's."""
-    found = facturx_rules.facturx_reasons(drafts, settings)
+def check_facturx(
+    drafts: list[InvoiceDraft],
+    settings: Settings,
+    engine: Engine,
+    loaded: LoadedExport,
+    export: list[InvoiceDraft],
+) -> int:
+    """Builds and checks the Factur-X XML of each invoice of a Factur-X structure (XSD, the
+    EN 16931 rules Chorus Pro applies, the French rules the export can break); its reasons are
+    added like the directory's. A credit note's preceding invoice is looked up in `export` (all
+    the export's drafts), then in the warehouse."""
+    found = facturx_rules.facturx_reasons(
+        drafts,
+        settings,
+        original_dates=facturx_rules.original_dates(drafts, export, engine),
+        owner=loaded.owners.of,
+    )
     for draft in drafts:
         draft.reasons.extend(found.get((draft.supplier_siret, draft.invoice_number), []))
     log.info("ingest.facturx_checked", refused=len(found))

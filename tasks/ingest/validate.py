@@ -134,8 +134,10 @@ _MESSAGES: dict[str, tuple[str, str, str]] = {
     # check name: (rule id, French for the entrepreneur, English for logs)
     "invoice_number_format": (
         "invoice_number.format",
-        "Le numéro de facture doit faire 1 à 20 caractères parmi lettres, chiffres, espace, - + _ /.",
-        "invoice number must be 1-20 characters from letters, digits, space, - + _ /",
+        "Le numéro de facture doit faire 1 à 20 caractères parmi lettres, chiffres, espace, - + _ / "
+        "(règle BR-FR-CPRO-02 de Chorus Pro).",
+        "invoice number must be 1-20 characters from letters, digits, space, - + _ / "
+        "(BR-FR-CPRO-02)",
     ),
     "date_not_future": (
         "invoice_date.future",
@@ -164,8 +166,8 @@ _MESSAGES: dict[str, tuple[str, str, str]] = {
     ),
     "engagement_length": (
         "engagement.too_long",
-        "Le numéro d'engagement fait plus de 50 caractères.",
-        "engagement number is longer than 50 characters",
+        "Le numéro d'engagement fait plus de 50 caractères (règle BR-FR-CPRO-15 de Chorus Pro).",
+        "engagement number is longer than 50 characters (BR-FR-CPRO-15)",
     ),
     "service_code_length": (
         "service_code.too_long",

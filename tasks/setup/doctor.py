@@ -4,8 +4,9 @@ A deposit run that fails on its first call says little more than "401" or "403",
 who can fix it is the cooperative's accountant, not a developer. The doctor therefore walks the
 set-up in the order it is built (settings, PISTE application, technical account, API
 subscriptions, attachment to the structures, entrepreneurs' services, bank details, password
-expiry, then the buyer directory the ingest asks) and turns each failure into what to do and
-where: the PISTE portal or a Chorus Pro portal menu. A check whose premise an earlier one disproved is reported SKIPPED with the reason, so the
+expiry, then the buyer directory the ingest asks, then Ghostscript on this machine for the
+Factur-X) and turns each failure into what to do and where: the PISTE portal, a Chorus Pro portal
+menu, or the package to install. A check whose premise an earlier one disproved is reported SKIPPED with the reason, so the
 first FAIL is the one to fix.
 
 Plain functions, no Prefect and no warehouse: the doctor must work on a machine where nothing else
@@ -37,6 +38,7 @@ from chorus_pro.errors import (
     TransientError,
 )
 from schemas.payloads import CHORUS_TIMEZONE, SupplierStructure, parse_chorus_date
+from tasks.facturx import Ghostscript, GhostscriptMissing
 from tasks.ingest.directory import fetch_buyer
 from tasks.ingest.extract import read_entrepreneurs
 
@@ -45,6 +47,7 @@ __all__ = [
     "CheckResult",
     "Status",
     "check_configuration",
+    "check_ghostscript",
     "check_token",
     "password_verdict",
     "run_checks",
@@ -85,6 +88,7 @@ ENTREPRENEUR_SERVICES = "entrepreneur_services"
 BANK_DETAILS = "bank_details"
 PASSWORD_EXPIRY = "password_expiry"  # noqa: S105 - a check name, not a secret
 BUYER_DIRECTORY = "buyer_directory"
+GHOSTSCRIPT = "ghostscript"
 
 #: Every check, in the order it runs and is printed.
 CHECKS = (
@@ -97,7 +101,10 @@ CHECKS = (
     BANK_DETAILS,
     PASSWORD_EXPIRY,
     BUYER_DIRECTORY,
+    GHOSTSCRIPT,
 )
+#: The last check that asks Chorus Pro: those after it run on this machine alone.
+LAST_REMOTE = PASSWORD_EXPIRY
 
 #: The Chorus Pro APIs the pipeline calls; each is a separate subscription on PISTE.
 APIS = ("factures", "structures", "transverses")
@@ -125,9 +132,9 @@ def _skipped(check: str, why: str) -> CheckResult:
     return CheckResult(check, Status.SKIPPED, f"not checked: {why}")
 
 
-def _skip_from(first: str, why: str) -> list[CheckResult]:
-    """SKIPPED results for `first` and every check after it."""
-    return [_skipped(name, why) for name in CHECKS[CHECKS.index(first) :]]
+def _skip_from(first: str, why: str, last: str = CHECKS[-1]) -> list[CheckResult]:
+    """SKIPPED results for `first` and every check after it, up to `last`."""
+    return [_skipped(name, why) for name in CHECKS[CHECKS.index(first) : CHECKS.index(last) + 1]]
 
 
 # --- 1. configuration --------------------------------------------------------------------------
@@ -296,7 +303,7 @@ class _RemoteChecks:
         if account.status is Status.FAIL:
             return [
                 account,
-                *_skip_from(API_SUBSCRIPTIONS, "the technical account is refused"),
+                *_skip_from(API_SUBSCRIPTIONS, "the technical account is refused", LAST_REMOTE),
             ]
         return [
             account,
@@ -819,8 +826,46 @@ def _run_account_checks(
     token = check_token(loaded)
     results.append(token)
     if token.status is not Status.OK:
-        return results + _skip_from(TECHNICAL_ACCOUNT, f"no PISTE token (see {PISTE_TOKEN})")
+        why = f"no PISTE token (see {PISTE_TOKEN})"
+        return [
+            *results,
+            *_skip_from(TECHNICAL_ACCOUNT, why, LAST_REMOTE),
+            check_ghostscript(loaded),
+        ]
     day = today or datetime.now(CHORUS_TIMEZONE).date()
     with _client(loaded) as api:
         results.extend(run_remote_checks(loaded, api, day, elsewhere))
+    results.append(check_ghostscript(loaded))
     return results
+
+
+# --- 9. Ghostscript ----------------------------------------------------------------------------
+
+
+def check_ghostscript(settings: Settings) -> CheckResult:
+    """Ghostscript on this machine: it makes an invoice PDF that is not PDF/A-3 into one before
+    its Factur-X is embedded. Missing, it fails when a structure deposits Factur-X (those
+    invoices wait, `ready`), and only warns otherwise."""
+    ghostscript = Ghostscript.from_settings(settings)
+    try:
+        version = ghostscript.version()
+    except GhostscriptMissing as exc:
+        facturx = sorted(load_accounts(settings).facturx_sirets())
+        if facturx:
+            structures = ", ".join(_label(siret) for siret in facturx)
+            status, need = Status.FAIL, f"{structures} deposit Factur-X and need it"
+        else:
+            status, need = Status.WARN, "only structures depositing Factur-X need it"
+        return CheckResult(
+            GHOSTSCRIPT,
+            status,
+            f"{exc}; {need} (a PDF that is not PDF/A-3 cannot be converted)",
+            "Install it: sudo apt-get install -y ghostscript (Debian, Ubuntu); or set "
+            "CHORUS_ETL_GHOSTSCRIPT_COMMAND to the gs program.",
+        )
+    return CheckResult(
+        GHOSTSCRIPT,
+        Status.OK,
+        f"Ghostscript {version} found ({ghostscript.command}): PDFs that are not PDF/A-3 are "
+        "converted for Factur-X",
+    )

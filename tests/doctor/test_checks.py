@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import socket
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
 from chorus_etl.accounts import load_accounts
 from chorus_etl.chorus_client import chorus_pro_config
 from chorus_etl.config import get_settings, reset_settings_cache
-from chorus_etl.settings import ANTIGONE_SIRET
+from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET, Settings
 from chorus_pro.client import ChorusProClient
 from chorus_pro.simulator import SimulatorHandle
 from schemas.payloads import BankAccount, StructureDetail
-from tasks.setup.doctor import Status, check_token, password_verdict, run_checks, run_remote_checks
+from tasks.setup.doctor import (
+    Status,
+    check_ghostscript,
+    check_token,
+    password_verdict,
+    run_checks,
+    run_remote_checks,
+)
 
 TODAY = date(2026, 3, 2)
 
@@ -147,3 +155,29 @@ def test_a_directory_that_answers_a_business_error_is_reachable(
     assert directory.status is Status.WARN
     assert "answers, but not for 51858054300107" in directory.detail
     assert "codeRetour 20001: Structure inexistante." in directory.detail
+
+
+@pytest.mark.parametrize(
+    ("modes", "status"),
+    [({ARTENREEL_SIRET: "facturx"}, Status.FAIL), ({}, Status.WARN)],
+    ids=["a-structure-deposits-facturx", "pdf-only"],
+)
+def test_missing_ghostscript_names_the_package_to_install(
+    tmp_path: Path, modes: dict[str, str], status: Status
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        ghostscript_command=str(tmp_path / "gs"),
+        deposit_modes=modes,
+    )
+    result = check_ghostscript(settings)
+    assert result.status is status
+    assert "apt-get install -y ghostscript" in result.remedy
+    assert ("47840796800054 (Artenréel) deposit Factur-X" in result.detail) is bool(modes)
+
+
+def test_installed_ghostscript_is_found_with_its_version() -> None:
+    result = check_ghostscript(Settings(_env_file=None))
+    assert result.status is Status.OK, result
+    assert result.detail.startswith("Ghostscript 1")
+    assert result.remedy == ""

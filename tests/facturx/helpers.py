@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
 from chorus_etl.settings import Settings
+from chorus_etl.values import CooperativeTerms, FacturxStructure
 from chorus_pro.simulator import seed
+from schemas.issues import Reason
 from schemas.warehouse import Invoice, InvoiceVatLine
 from tasks.facturx import FacturxInvoice, SupplierProfile, facturx_invoice, seller_profile
+from tasks.preflight.pdfs import PdfExpectations, check_invoice_pdf
+from tasks.sample.pdfs import example_invoice
 
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
 }
+NS_RSM = NS["rsm"]
+NS_RAM = NS["ram"]
 SETTLEMENT = (
     "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement"
 )
@@ -74,9 +81,20 @@ def warehouse_invoice(vat_lines: list[InvoiceVatLine], **overrides: Any) -> Invo
 def invoice_of(
     vat_lines: list[InvoiceVatLine],
     supplier: SupplierProfile = ANTIGONE,
+    *,
+    structure: FacturxStructure | None = None,
+    terms: CooperativeTerms | None = None,
+    original_invoice_date: date | None = None,
     **overrides: Any,
 ) -> FacturxInvoice:
-    return facturx_invoice(warehouse_invoice(vat_lines, **overrides), vat_lines, supplier)
+    return facturx_invoice(
+        warehouse_invoice(vat_lines, **overrides),
+        vat_lines,
+        supplier,
+        structure=structure,
+        terms=terms,
+        original_invoice_date=original_invoice_date,
+    )
 
 
 def text(xml: bytes, path: str) -> list[str]:
@@ -109,3 +127,17 @@ def breakdown(xml: bytes) -> list[tuple[Decimal, Decimal, Decimal, str]]:
             )
         )
     return rows
+
+
+def example_preflight_reasons(folder: Path, pdf: bytes) -> list[Reason]:
+    """What the ingest's PDF preflight finds wrong with `pdf` as the example invoice's PDF."""
+    data = example_invoice()
+    (folder / "facturx.pdf").write_bytes(pdf)
+    expected = PdfExpectations(
+        invoice_number=data.invoice_number,
+        buyer_siret=data.buyer_siret,
+        engagement_number=data.engagement_number,
+        service_code=data.buyer_service_code,
+        total_ttc_cents=data.total_ttc_cents,
+    )
+    return check_invoice_pdf(folder, "facturx.pdf", expected).reasons

@@ -1,19 +1,24 @@
-"""The CII XML: Chorus Pro's routing fields where Chorus reads them, EN 16931 valid (XSD and the
-official Schematron), for invoices, credit notes, several rates and exemptions."""
+"""The CII XML: Chorus Pro's routing fields where Chorus reads them, the identifiers and notes where
+France's 2026 rules want them, valid against the XSD and the three official Schematrons (EN 16931,
+French CTC, EXTENDED-CTC-FR), for invoices, credit notes, several rates and exemptions."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import facturx
 import pytest
 from lxml import etree
 
+from chorus_etl.values import CooperativeTerms, FacturxStructure
 from tasks.facturx import build_cii, check_facturx_xml
 from tasks.facturx.schematron import Schematron
 from tests.facturx.helpers import (
     AGREEMENT,
     ANTIGONE,
+    NS_RAM,
+    NS_RSM,
     SCHILTIGHEIM,
     SETTLEMENT,
     TOTALS,
@@ -32,6 +37,7 @@ KINDS = {
         invoice_number="AV0007-24",
         invoice_type="AVOIR",
         original_invoice_number="FC0142-24",
+        original_invoice_date=date(2026, 11, 2),
     ),
     "multi_rate": lambda: invoice_of(
         [vat_line(2000, 135000), vat_line(550, 10200), vat_line(1000, 33333)]
@@ -62,6 +68,16 @@ def test_every_kind_passes_the_official_schematron_with_no_failed_assertion(
     assert schematron.failed_assertions(build_cii(KINDS[kind]())) == []
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_passes_the_three_schematrons_of_the_french_rules(
+    kind: str, french_schematrons: tuple[Schematron, ...]
+) -> None:
+    xml = build_cii(KINDS[kind]())
+    for rules in french_schematrons:
+        fatal = [f for f in rules.failed_assertions(xml) if f.fatal]
+        assert fatal == [], rules.name
+
+
 def test_invoice_carries_chorus_pro_routing_fields() -> None:
     xml = build_cii(KINDS["invoice"]())
     doc = "/rsm:CrossIndustryInvoice/rsm:ExchangedDocument"
@@ -70,19 +86,12 @@ def test_invoice_carries_chorus_pro_routing_fields() -> None:
     assert text(xml, f"{doc}/ram:TypeCode") == ["380"]
     assert text(xml, f"{doc}/ram:IssueDateTime/udt:DateTimeString") == ["20261125"]
     assert text(xml, f"{context}/ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID") == [
-        "A1"
+        "S1"
     ]
     assert text(xml, f"{context}/ram:GuidelineSpecifiedDocumentContextParameter/ram:ID") == [
         "urn:cen.eu:en16931:2017"
     ]
-    root = etree.fromstring(xml)
-    (buyer_id,) = root.xpath(
-        f"{AGREEMENT}/ram:BuyerTradeParty/ram:SpecifiedLegalOrganization/ram:ID",
-        namespaces={"rsm": root.nsmap["rsm"], "ram": root.nsmap["ram"]},
-    )
-    assert (buyer_id.text, buyer_id.get("schemeID")) == (SCHILTIGHEIM, "0002")
     seller = f"{AGREEMENT}/ram:SellerTradeParty"
-    assert text(xml, f"{seller}/ram:SpecifiedLegalOrganization/ram:ID") == [ANTIGONE.siret]
     assert text(xml, f"{seller}/ram:SpecifiedTaxRegistration/ram:ID") == [ANTIGONE.vat_id]
     assert text(xml, f"{AGREEMENT}/ram:BuyerReference") == ["28E"]
     assert text(xml, f"{AGREEMENT}/ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID") == [
@@ -158,3 +167,109 @@ def test_unrecognised_exemption_keeps_its_text_without_a_code_and_market_number_
     ]
     assert text(xml, f"{AGREEMENT}/ram:BuyerReference") == []
     assert text(xml, f"{AGREEMENT}/ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID") == []
+
+
+def _identifiers(xml: bytes, party: str) -> dict[str, list[tuple[str, str]]]:
+    """(scheme, value) of a party's GlobalIDs, legal registration ID and electronic address."""
+    root = etree.fromstring(xml)
+    namespaces = {"rsm": root.nsmap["rsm"], "ram": root.nsmap["ram"]}
+
+    def read(path: str) -> list[tuple[str, str]]:
+        found = root.xpath(f"{AGREEMENT}/ram:{party}/{path}", namespaces=namespaces)
+        return [(str(e.get("schemeID")), str(e.text)) for e in found]
+
+    return {
+        "global": read("ram:GlobalID"),
+        "legal": read("ram:SpecifiedLegalOrganization/ram:ID"),
+        "address": read("ram:URIUniversalCommunication/ram:URIID"),
+    }
+
+
+def test_identifiers_follow_the_french_rules_sirens_0002_sirets_0009_addresses_0225() -> None:
+    xml = build_cii(KINDS["invoice"]())
+    assert _identifiers(xml, "SellerTradeParty") == {
+        "global": [("0009", ANTIGONE.siret)],
+        "legal": [("0002", ANTIGONE.siret[:9])],
+        "address": [("0225", ANTIGONE.siret[:9])],
+    }
+    assert _identifiers(xml, "BuyerTradeParty") == {
+        "global": [("0009", SCHILTIGHEIM)],
+        "legal": [("0002", SCHILTIGHEIM[:9])],
+        "address": [("0225", f"{SCHILTIGHEIM[:9]}_{SCHILTIGHEIM}")],
+    }
+    # Chorus Pro's direct API reads the service code in BT-10, where it stays.
+    assert text(xml, f"{AGREEMENT}/ram:BuyerReference") == ["28E"]
+
+
+@pytest.mark.parametrize("scheme", ["0224", "0240"])
+def test_a_routing_scheme_adds_the_service_code_as_a_second_buyer_identifier(scheme: str) -> None:
+    structure = FacturxStructure.model_validate({"routing_scheme": scheme})
+    xml = build_cii(invoice_of([vat_line(2000, 1000)], structure=structure))
+    assert _identifiers(xml, "BuyerTradeParty")["global"] == [
+        ("0009", SCHILTIGHEIM),
+        (scheme, "28E"),
+    ]
+    without_service = build_cii(
+        invoice_of([vat_line(2000, 1000)], structure=structure, buyer_service_code=None)
+    )
+    assert _identifiers(without_service, "BuyerTradeParty")["global"] == [("0009", SCHILTIGHEIM)]
+
+
+def test_the_legal_notes_carry_the_cooperative_terms_with_their_subject_codes() -> None:
+    terms = CooperativeTerms(
+        recovery_fee_cents=5000,
+        late_penalties="Pénalités : trois fois le taux d'intérêt légal.",
+        discount="Escompte de 1 % pour paiement sous 8 jours.",
+    )
+    xml = build_cii(invoice_of([vat_line(2000, 1000)], terms=terms, comment="Ateliers"))
+    notes = etree.fromstring(xml).xpath(
+        "/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:IncludedNote",
+        namespaces={"rsm": NS_RSM, "ram": NS_RAM},
+    )
+    written = [
+        (n.findtext(f"{{{NS_RAM}}}SubjectCode"), n.findtext(f"{{{NS_RAM}}}Content")) for n in notes
+    ]
+    assert written == [
+        (None, "Ateliers"),
+        (
+            "PMT",
+            "En cas de retard de paiement, une indemnité forfaitaire pour frais de recouvrement de 50,00\u00a0€ est due.",
+        ),
+        ("PMD", "Pénalités : trois fois le taux d'intérêt légal."),
+        ("AAB", "Escompte de 1 % pour paiement sous 8 jours."),
+    ]
+
+
+def test_the_default_terms_are_the_french_legal_ones() -> None:
+    xml = build_cii(KINDS["invoice"]())
+    path = "/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:IncludedNote"
+    pmt, pmd, aab = text(xml, f"{path}/ram:Content")
+    assert "40,00\u00a0€" in pmt
+    assert "Banque centrale européenne majoré de huit points" in pmd
+    assert aab == "Pas d'escompte pour paiement anticipé."
+
+
+@pytest.mark.parametrize(
+    ("structure", "frame", "vat_due"),
+    [
+        (FacturxStructure(), "S1", "72"),
+        (FacturxStructure(billing_frame="A1", vat_on_debits=True), "A1", "5"),
+        (FacturxStructure(billing_frame="B1"), "B1", "72"),
+    ],
+)
+def test_billing_frame_and_vat_due_date_code_come_from_the_structure(
+    structure: FacturxStructure, frame: str, vat_due: str
+) -> None:
+    xml = build_cii(invoice_of([vat_line(2000, 1000), vat_line(550, 1000)], structure=structure))
+    context = "/rsm:CrossIndustryInvoice/rsm:ExchangedDocumentContext"
+    assert text(xml, f"{context}/ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID") == [
+        frame
+    ]
+    assert text(xml, f"{SETTLEMENT}/ram:ApplicableTradeTax/ram:DueDateTypeCode") == [vat_due] * 2
+
+
+def test_credit_note_carries_the_date_of_the_invoice_it_corrects() -> None:
+    xml = build_cii(KINDS["credit_note"]())
+    assert text(
+        xml, f"{SETTLEMENT}/ram:InvoiceReferencedDocument/ram:FormattedIssueDateTime/*"
+    ) == ["20261102"]

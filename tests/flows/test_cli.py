@@ -68,12 +68,13 @@ def test_facturx_writes_what_a_deposit_would_send(
         app,
         [
             *("facturx", invoice["invoice_number"], str(out)),
-            *("--xml", str(xml_out), "--schematron", "--json"),
+            *("--xml", str(xml_out), "--rules", "fr", "--json"),
         ],
     )
     assert written.exit_code == 0, written.output
     summary = json.loads(written.stdout)
     assert summary["level"] == "en16931"
+    assert summary["rules"] == ["en16931", "fr-ctc", "extended-ctc-fr"]
     assert summary["schematron_failures"] == []
     xml, level = read_back(out.read_bytes())
     assert level == "en16931"
@@ -84,3 +85,19 @@ def test_facturx_writes_what_a_deposit_would_send(
     unknown = runner.invoke(app, ["facturx", "NOPE-1", str(tmp_path / "x.pdf")])
     assert unknown.exit_code == 1
     assert "no staged invoice 'NOPE-1'" in unknown.stderr
+
+    # The French rules can fail: a structure that keeps Chorus Pro's historical BT-23 A1.
+    structures = {invoice["supplier_siret"]: {"billing_frame": "A1"}}
+    monkeypatch.setenv("CHORUS_ETL_FACTURX_STRUCTURES", json.dumps(structures))
+    reset_settings_cache()
+    a1 = [*("facturx", invoice["invoice_number"], str(tmp_path / "a1.pdf"))]
+    broken = runner.invoke(app, [*a1, "--rules", "fr", "--json"])
+    assert broken.exit_code == 1, broken.output
+    assert [f.split(":")[0] for f in json.loads(broken.stdout)["schematron_failures"]] == [
+        "fr-ctc BR-FR-08_BT-23"
+    ]
+    # The EN 16931 rules alone (the old --schematron) do not judge BT-23.
+    assert runner.invoke(app, [*a1, "--schematron"]).exit_code == 0
+    unknown_rules = runner.invoke(app, [*a1, "--rules", "de"])
+    assert unknown_rules.exit_code == 2
+    assert "--rules takes en16931 or fr" in unknown_rules.stderr

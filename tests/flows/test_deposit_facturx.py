@@ -9,17 +9,21 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 from sqlmodel import col
 
 from chorus_etl import db
-from chorus_etl.config import reset_settings_cache
+from chorus_etl.config import get_settings, reset_settings_cache
 from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET
 from chorus_pro.simulator import SimulatorHandle
 from flows.deposit import deposit
 from flows.ingest import ingest
 from flows.reconcile import reconcile
 from schemas.warehouse import Alert, DepositAttempt, Invoice
+from tasks.deposit.document import facturx_builder
+from tasks.deposit.store import load_invoices
 from tasks.sample.export import generate_export
+from tests.facturx.pdfa3 import pdfa3_problems, plain_pdf
 from tests.flows.helpers import configure
 
 TODAY = date(2026, 11, 27)
@@ -210,3 +214,45 @@ def test_a_pdf_that_cannot_become_a_facturx_is_refused_before_anything_is_sent(
     assert after["state"] == "deposit_failed"
     assert after["deposit_error_code"] == "facturx.pdf_unreadable"
     assert _fluxes_by_number(simulator) == {}, "nothing reached Chorus Pro"
+
+
+def test_a_pdf_that_is_not_pdfa_is_converted_and_waits_ready_while_ghostscript_is_missing(
+    ingested: str,
+    clean_export: Path,
+    simulator: SimulatorHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A PDF made outside the generator (core fonts, not embedded): without Ghostscript nothing
+    is sent and the invoice stays `ready`; with it, the Factur-X sent is a true PDF/A-3."""
+    victim = next(i for i in _rows(ingested, Invoice) if i["supplier_siret"] == ARTENREEL_SIRET)
+    number = str(victim["invoice_number"])
+    pdf = clean_export / str(victim["pdf_path"])
+    kept = tmp_path / "kept.pdf"
+    kept.write_bytes(pdf.read_bytes())
+    lines = PdfReader(kept).pages[0].extract_text().splitlines()
+    try:
+        pdf.write_bytes(plain_pdf(lines))
+        monkeypatch.setenv("CHORUS_ETL_GHOSTSCRIPT_COMMAND", str(tmp_path / "no-ghostscript"))
+        reset_settings_cache()
+        waiting = deposit(supplier_sirets=[ARTENREEL_SIRET], invoice_numbers=[number])
+        assert waiting["counts"]["retry_later"] == 1, waiting
+        assert "Ghostscript" in str(waiting["invoices"][0]["detail"])
+        assert {i["id"]: i for i in _rows(ingested, Invoice)}[victim["id"]]["state"] == "ready"
+        assert _fluxes_by_number(simulator) == {}, "nothing reached Chorus Pro"
+
+        monkeypatch.delenv("CHORUS_ETL_GHOSTSCRIPT_COMMAND")
+        reset_settings_cache()
+        engine = db.make_engine(ingested)
+        try:
+            loaded = load_invoices(engine, [int(str(victim["id"]))])[int(str(victim["id"]))]
+        finally:
+            engine.dispose()
+        assert pdfa3_problems(facturx_builder(get_settings())(loaded)) == []
+        sent = deposit(supplier_sirets=[ARTENREEL_SIRET], invoice_numbers=[number])
+        assert sent["counts"]["awaiting_report"] == 1, sent
+    finally:
+        pdf.write_bytes(kept.read_bytes())
+    reconcile(as_of=TODAY)
+    assert {i["id"]: i for i in _rows(ingested, Invoice)}[victim["id"]]["state"] == "deposited"
+    assert _fluxes_by_number(simulator) == {number: 1}

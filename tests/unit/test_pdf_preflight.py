@@ -36,6 +36,7 @@ from tasks.sample.pdfs import (
     write_scanned_pdf,
     write_truncated_pdf,
 )
+from tests.fixtures.raw_pdf import assemble
 from tests.unit.pdf_worker_hooks import (
     broken_start,
     die_on_37,
@@ -120,19 +121,7 @@ def raw_pdf(*contents: bytes) -> bytes:
         )
         kids.append(b"%d 0 R" % len(objects))
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return assemble(objects)
 
 
 def text_content(*lines: str) -> bytes:

@@ -31,12 +31,13 @@ def test_the_invoice_is_small_and_the_same_bytes_every_time(tmp_path: Path) -> N
     write_invoice_pdf(tmp_path / "a" / "FC0142-24.pdf", example_invoice())
     content = (tmp_path / "a" / "FC0142-24.pdf").read_bytes()
     assert content.startswith(b"%PDF-")
-    assert len(content) < 8 * 1024
+    # The embedded font's used glyphs, the sRGB profile and the PDF/A metadata included.
+    assert len(content) < 32 * 1024
     assert content == invoice_pdf_bytes(example_invoice())
 
 
 def test_the_invoice_carries_the_keywords_and_the_legal_mentions() -> None:
-    text = page_text(invoice_pdf_bytes(example_invoice()))
+    text = page_text(invoice_pdf_bytes(example_invoice())).replace("\n", " ")
     for expected in (
         "Facture n° FC0142-24",
         "SIRET client : 21670447800017",
