@@ -104,7 +104,7 @@ CHECKS = (
     GHOSTSCRIPT,
 )
 #: The last check that asks Chorus Pro: those after it run on this machine alone.
-LAST_REMOTE = PASSWORD_EXPIRY
+LAST_REMOTE = BUYER_DIRECTORY
 
 #: The Chorus Pro APIs the pipeline calls; each is a separate subscription on PISTE.
 APIS = ("factures", "structures", "transverses")
