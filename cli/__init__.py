@@ -25,6 +25,7 @@ from cli import (
     invoices,
     reconcile,
     report,
+    returns,
     sample,
     simulator,
     waits,
@@ -50,6 +51,8 @@ app.command("facturx")(facturx.facturx)
 app.command("invoices")(invoices.invoices)
 app.command("invoice")(invoices.invoice)
 app.command("waits")(waits.waits)
+app.command("complete")(returns.complete)
+app.command("recycle")(returns.recycle)
 
 
 def main() -> None:

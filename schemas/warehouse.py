@@ -298,8 +298,8 @@ class ReturnAction(SQLModel, table=True):
     """One answer to a returned invoice (`completer` or `recycler`), committed before any call.
 
     Held by the run working on it (`owner`, `lease_until`, as deposit attempts are), and settled
-    after a crash or a lost answer by reading the invoice's status history on Chorus Pro
-    (`history_seen`: how many status changes it had when the call was about to be sent).
+    after a crash or a lost answer by reading the invoice's status history on Chorus Pro: the
+    action landed if the history shows its result more often than `results_seen`.
     """
 
     __tablename__ = "return_action"
@@ -334,8 +334,10 @@ class ReturnAction(SQLModel, table=True):
     )
     source_hash: str | None = Field(default=None, max_length=64)
     attempts: int = 0
-    history_seen: int | None = Field(
-        default=None, description="Status changes on Chorus Pro when the call was about to go."
+    results_seen: int | None = Field(
+        default=None,
+        description="How often the invoice's status history showed the action's result "
+        "(COMPLETEE; DEPOSEE or EN_COURS_ACHEMINEMENT) when the call was about to go.",
     )
     chorus_status: str | None = Field(default=None, max_length=60)
     error_code: str | None = Field(default=None, max_length=50)

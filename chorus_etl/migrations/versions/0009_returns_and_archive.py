@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=True),
         sa.Column("source_hash", sa.String(length=64), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("history_seen", sa.Integer(), nullable=True),
+        sa.Column("results_seen", sa.Integer(), nullable=True),
         sa.Column("chorus_status", sa.String(length=60), nullable=True),
         sa.Column("error_code", sa.String(length=50), nullable=True),
         sa.Column("error_label", sa.String(length=2000), nullable=True),
