@@ -26,8 +26,8 @@ RECYCLER = "/cpro/factures/v1/recycler"
 UPLOAD = "/cpro/transverses/v1/ajouter/fichier"
 
 
-@pytest.fixture
-def client(simulator: SimulatorHandle) -> Iterator[ChorusProClient]:
+def chorus_client(simulator: SimulatorHandle) -> ChorusProClient:
+    """The project's client of the test simulator, with quick retries."""
     config = ChorusProConfig(
         api_url=simulator.base_url,
         oauth_url=simulator.oauth_url,
@@ -38,7 +38,12 @@ def client(simulator: SimulatorHandle) -> Iterator[ChorusProClient]:
         backoff_max=0.05,
         trust_env=False,
     )
-    with ChorusProClient(config) as built:
+    return ChorusProClient(config)
+
+
+@pytest.fixture
+def client(simulator: SimulatorHandle) -> Iterator[ChorusProClient]:
+    with chorus_client(simulator) as built:
         yield built
 
 
