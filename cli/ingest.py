@@ -41,6 +41,11 @@ def _print_summary(report: dict[str, Any]) -> None:
     )
     for reason in report["file_reasons"]:
         console.print(f"[red]file error[/red] {reason['message_en']}", highlight=False)
+    complements = report.get("complements") or {}
+    for number in complements.get("recorded", []):
+        console.print(f"complements of {number}: to be sent to Chorus Pro", highlight=False)
+    for number, reasons in (complements.get("refused") or {}).items():
+        console.print(f"[red]complements of {number} refused[/red] {' '.join(reasons)}")
     if report["ignored_columns"]:
         console.print(f"ignored columns: {', '.join(report['ignored_columns'])}", highlight=False)
     refused = [i for i in report["invoices"] if i["reasons"] and i["result"] != "unchanged"]

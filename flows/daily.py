@@ -15,6 +15,7 @@ from flows.alerts import send_alerts
 from flows.deposit import deposit, deposit_fanned_out
 from flows.ingest import ingest
 from flows.reconcile import reconcile, reconcile_fanned_out
+from flows.returns import returns
 from tasks.ingest import pending_exports
 
 log = get_logger(__name__)
@@ -41,6 +42,7 @@ def daily(inbox: Path | None = None, as_of: date | None = None) -> dict[str, Any
                 for k, v in reconciled.items()
                 if k not in {"suppliers", "runs", "halted", "failed_structures"}
             }
+            summary["returns"] = returns()["counts"]  # complements and recyclings asked
             summary["alerts"] = send_alerts()
             counts.update(
                 exports=len(summary["exports"]),

@@ -14,6 +14,7 @@ from chorus_etl.chorus_client import ChorusClients
 from chorus_etl.log import get_logger
 from chorus_etl.runs import flow_environment, recorded_run
 from tasks import ingest as stages
+from tasks.returns import record_complements
 
 log = get_logger(__name__)
 
@@ -69,8 +70,9 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
             _as_is(preflight),
         )
         counts.update(report.counts())
+        complements = record_complements(engine, export_dir, loaded.cooperatives)
     _publish(report)
-    return report.as_dict()
+    return {**report.as_dict(), "complements": complements.as_dict()}
 
 
 def _publish(report: stages.IngestReport) -> None:

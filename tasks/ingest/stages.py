@@ -56,6 +56,11 @@ class LoadedExport:
     unchanged: set[Key] = field(default_factory=set)
 
     @property
+    def cooperatives(self) -> set[str]:
+        """The cooperatives the export's invoices belong to (its own when it names none)."""
+        return {self.owners.of(siret) for siret, _ in self.sources} or {self.owners.export}
+
+    @property
     def to_check(self) -> bool:
         """Whether anything in the export needs validating (an unreadable file has nothing)."""
         return len(self.unchanged) < len(self.sources)

@@ -46,6 +46,8 @@ class StageResult(StrEnum):
     UNCHANGED = "unchanged"
     REFUSED = "refused"
     WAITING = "waiting"
+    #: A deposited invoice whose only changes are routing fields: a recycling is asked.
+    RECYCLE_REQUESTED = "recycle_requested"
 
 
 @dataclass
@@ -310,7 +312,7 @@ def record_export(
         return row.id
 
 
-def _refusal(draft: InvoiceDraft) -> Reason:
+def deposited_refusal(draft: InvoiceDraft) -> Reason:
     return Reason(
         rule="invoice.deposited_changed",
         column="invoice_number",
@@ -409,9 +411,24 @@ def stage_invoices(
     `sources` are the invoices' source hashes (`tasks.ingest.changes`), stored with what is
     written; every invoice written gets its cooperative from `owners`.
     """
+    from tasks.ingest import reexport  # it reads the rows this module writes
+
     outcomes: list[StageOutcome] = []
     existing = existing_fingerprints(engine, [(d.supplier_siret, d.invoice_number) for d in drafts])
     writes = _Writes()
+    returned = reexport.judge(
+        engine,
+        [
+            (d, before)
+            for d in drafts
+            if (key := (d.supplier_siret, d.invoice_number)) not in waiting
+            and (before := existing.get(key)) is not None
+            and before.content_hash != hashes[key]
+            and before.state not in REPLACEABLE
+        ],
+        hashes,
+        sources or {},
+    )
     for draft in drafts:
         key = (draft.supplier_siret, draft.invoice_number)
         before = existing.get(key)
@@ -423,9 +440,10 @@ def stage_invoices(
             outcomes.append(StageOutcome(*key, StageResult.UNCHANGED, before.state, draft.reasons))
             continue
         if before is not None and before.state not in REPLACEABLE:
-            refusal = _refusal(draft)
-            writes.refusals.append(refusal)
-            outcomes.append(StageOutcome(*key, StageResult.REFUSED, before.state, [refusal]))
+            verdict = returned[key]
+            if verdict.result is StageResult.REFUSED:
+                writes.refusals.extend(verdict.reasons)
+            outcomes.append(StageOutcome(*key, verdict.result, before.state, verdict.reasons))
             continue
         values = _invoice_values(
             draft,
@@ -441,6 +459,7 @@ def stage_invoices(
         )
     with engine.begin() as connection:
         _write(connection, writes, export_file_id)
+    reexport.record(engine, returned)
     return outcomes
 
 
