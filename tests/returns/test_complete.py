@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
-from chorus_etl.settings import Settings
+from chorus_etl.settings import Settings, reset_settings_cache
 from chorus_pro.client import ChorusProClient
 from chorus_pro.simulator import SimulatorHandle
+from cli import app
 from tasks.returns import ReturnOrder, ReturnOutcome, place_order
 from tests.returns.conftest import (
     ACCOUNTING,
@@ -178,3 +182,33 @@ def test_files_are_checked_as_deposit_attachments(
     assert any("introuvable" in reason for reason in placed.reasons)
     assert placed.action_id is None
     assert r.calls(UPLOAD) == 0
+
+
+def test_the_invoice_command_shows_the_completion_in_the_life(
+    warehouse: Engine,
+    client: ChorusProClient,
+    simulator: SimulatorHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    r = returned(warehouse, client, simulator, "C-008", "SUSPENDUE")
+    r.answer(_order(r, document(tmp_path, "bl.pdf"), comment="BL signé"))
+    monkeypatch.setenv("CHORUS_ETL_DATABASE_URL", str(warehouse.url))
+    monkeypatch.setenv("COLUMNS", "250")
+    reset_settings_cache()
+
+    shown = CliRunner().invoke(app, ["invoice", "C-008", "--json"])
+
+    assert shown.exit_code == 0, shown.output
+    (life,) = json.loads(shown.output)
+    (action,) = life["returns"]
+    assert {k: action[k] for k in ("kind", "origin", "state", "chorus_status", "files")} == {
+        "kind": "complete",
+        "origin": "command",
+        "state": "done",
+        "chorus_status": "COMPLETEE",
+        "files": ["bl.pdf"],
+    }
+    human = CliRunner().invoke(app, ["invoice", "C-008"])
+    assert "Returned invoice answered (complete, recycle) (1)" in human.output
+    assert "bl.pdf · « BL signé »" in human.output
