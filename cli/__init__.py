@@ -16,6 +16,7 @@ import typer
 
 from cli import (
     alerts,
+    archive,
     db,
     demo,
     deposit,
@@ -40,6 +41,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(simulator.app, name="simulator")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(archive.app, name="archive")
 app.command("sample-export")(sample.sample_export)
 app.command("ingest")(ingest.ingest)
 app.command("deposit")(deposit.deposit)

@@ -12,6 +12,7 @@ from prefect.artifacts import create_markdown_artifact
 from chorus_etl.log import get_logger
 from chorus_etl.runs import flow_environment, recorded_run
 from flows.alerts import send_alerts
+from flows.archive import archive
 from flows.deposit import deposit, deposit_fanned_out
 from flows.ingest import ingest
 from flows.reconcile import reconcile, reconcile_fanned_out
@@ -43,6 +44,7 @@ def daily(inbox: Path | None = None, as_of: date | None = None) -> dict[str, Any
                 if k not in {"suppliers", "runs", "halted", "failed_structures"}
             }
             summary["returns"] = returns()["counts"]  # complements and recyclings asked
+            summary["archive"] = archive()["counts"]  # what Chorus Pro received, kept
             summary["alerts"] = send_alerts()
             counts.update(
                 exports=len(summary["exports"]),
