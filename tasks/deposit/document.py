@@ -31,7 +31,9 @@ def facturx_builder(settings: Settings) -> FacturxBuilder:
                 f"aucune identité de vendeur configurée pour {invoice.supplier_siret} "
                 "(CHORUS_ETL_SUPPLIER_IDENTITIES)",
             )
-        document = facturx_invoice(invoice, loaded.vat_lines, profile)
+        document = facturx_invoice(
+            invoice, loaded.vat_lines, profile, buyer_kinds=settings.buyer_kinds
+        )
         xml = build_cii(document)
         reasons = check_facturx_xml(xml, document)
         if reasons:

@@ -9,10 +9,11 @@ they become two-decimal numbers only when the XML is written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from schemas import rules
 from schemas.warehouse import Invoice, InvoiceVatLine
 from tasks.facturx import codes
 
@@ -23,6 +24,7 @@ __all__ = [
     "VatBreakdown",
     "facturx_invoice",
     "french_rate",
+    "legal_payment_terms",
     "line_name",
 ]
 
@@ -89,6 +91,8 @@ class FacturxInvoice:
     tax_total_cents: int
     grand_total_cents: int
     due_payable_cents: int
+    #: BT-20, written when there is no due date: the buyer's legal payment delay (BR-CO-25).
+    payment_terms: str | None = None
 
     @property
     def is_credit_note(self) -> bool:
@@ -110,6 +114,18 @@ def line_name(category: str, rate_bp: int) -> str:
     return f"Prestation — TVA {french_rate(rate_bp)}"
 
 
+def legal_payment_terms(
+    buyer_siret: str | None, buyer_name: str | None, buyer_kinds: Mapping[str, str]
+) -> str:
+    """BT-20 for an invoice without a due date: the legal delay of the buyer's kind (public
+    procurement code, R. 2192-10 and R. 2192-11; `schemas.rules`, as the overdue alerts)."""
+    days = rules.DELAYS[rules.buyer_kind(buyer_siret, buyer_name, buyer_kinds)]
+    return (
+        f"Paiement à {days} jours à compter de la réception de la facture (délai légal de "
+        "paiement, articles R. 2192-10 et R. 2192-11 du code de la commande publique)."
+    )
+
+
 def _text(value: str | None) -> str | None:
     cleaned = (value or "").strip()
     return cleaned or None
@@ -120,12 +136,15 @@ def facturx_invoice(
     vat_lines: Sequence[InvoiceVatLine],
     supplier: SupplierProfile,
     buyer_name: str | None = None,
+    buyer_kinds: Mapping[str, str] | None = None,
 ) -> FacturxInvoice:
     """The Factur-X of one warehouse invoice and its VAT lines, sold by `supplier`.
 
     Lines and breakdown are ordered by decreasing rate, as the sample PDFs list them. `buyer_name`
-    replaces the export's (for instance the name Chorus Pro's directory gives). Nothing is checked
-    here: `check_facturx_xml` says what is wrong, in words the entrepreneur can act on.
+    replaces the export's (for instance the name Chorus Pro's directory gives). Without a due
+    date (optional in the export contract), the payment terms (BT-20) state the legal delay of
+    the buyer's kind (`buyer_kinds`: `CHORUS_ETL_BUYER_KINDS`). Nothing is checked here:
+    `check_facturx_xml` says what is wrong, in words the entrepreneur can act on.
     """
     ordered = sorted(vat_lines, key=lambda line: -line.rate_bp)
     breakdown = tuple(
@@ -173,4 +192,9 @@ def facturx_invoice(
         tax_total_cents=invoice.amount_vat_cents,
         grand_total_cents=invoice.total_ttc_cents,
         due_payable_cents=invoice.total_ttc_cents,
+        payment_terms=None
+        if invoice.due_date is not None
+        else legal_payment_terms(
+            invoice.buyer_siret, _text(buyer_name) or invoice.buyer_name, buyer_kinds or {}
+        ),
     )

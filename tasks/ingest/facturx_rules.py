@@ -43,7 +43,7 @@ def facturx_reasons(drafts: Sequence[InvoiceDraft], settings: Settings) -> dict[
             found[key] = [seller_missing(draft.supplier_siret)]
             continue
         invoice, lines = as_rows(draft)
-        document = facturx_invoice(invoice, lines, profile)
+        document = facturx_invoice(invoice, lines, profile, buyer_kinds=settings.buyer_kinds)
         reasons = check_facturx_xml(build_cii(document), document)
         if reasons:
             found[key] = reasons
