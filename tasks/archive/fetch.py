@@ -124,6 +124,9 @@ class FetchReport:
     without_attachments: list[str] = field(default_factory=list)
     too_large: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    #: The invoices archived, and those left for the next run (failed or too large).
+    kept: list[ToArchive] = field(default_factory=list)
+    left: list[tuple[ToArchive, str]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -257,6 +260,7 @@ class Archiver:
             # Transient, refused or unconfigured: nothing is kept, the next run asks again.
             log.warning("archive.download_failed", supplier=siret, error=str(exc))
             self.report.failed += [i.invoice_number for i in chunk]
+            self.report.left += [(i, f"{type(exc).__name__}: {exc}") for i in chunk]
             return
         try:
             files = split_answer(content, chunk)
@@ -266,6 +270,7 @@ class Archiver:
         if files is None:
             if len(chunk) == 1:
                 self.report.failed.append(chunk[0].invoice_number)
+                self.report.left.append((chunk[0], "answer not readable as its documents"))
                 return
             for item in chunk:
                 self._download(siret, [item], attachments, note)
@@ -285,6 +290,7 @@ class Archiver:
         else:
             log.error("archive.too_large", supplier=siret, invoice=chunk[0].invoice_number)
             self.report.too_large.append(chunk[0].invoice_number)
+            self.report.left.append((chunk[0], "HTTP 413: over 120 MB even alone"))
 
     def _keep(
         self,
@@ -298,6 +304,7 @@ class Archiver:
         if not files:
             log.warning("archive.empty_answer", invoice=item.invoice_number)
             self.report.failed.append(item.invoice_number)
+            self.report.left.append((item, "empty answer"))
             return
         now = utcnow()
         kept: list[tuple[str, bytes]] = list(_unique(files))
@@ -324,6 +331,7 @@ class Archiver:
             return
         self.report.invoices += 1
         self.report.files += len(rows)
+        self.report.kept.append(item)
         log.info("archive.kept", invoice=item.invoice_number, files=len(rows))
 
 
