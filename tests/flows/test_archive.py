@@ -10,13 +10,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from chorus_etl.settings import reset_settings_cache
+from chorus_etl import db
+from chorus_etl.settings import ANTIGONE_SIRET, reset_settings_cache
 from chorus_pro.simulator import SimulatorHandle
 from cli import app
+from flows.archive import archive
 from flows.daily import daily
-from schemas.warehouse import ArchiveFile, Invoice
+from schemas.warehouse import ArchiveFile, Invoice, StalledWait
 from tasks.sample.export import generate_export
+from tests.archive.conftest import deposited
 from tests.flows.helpers import configure, rows_of
+from tests.returns.conftest import chorus_client
 
 TODAY = date(2026, 11, 27)
 DOWNLOAD = "/cpro/factures/v1/telecharger/groupe"
@@ -61,3 +65,28 @@ def test_the_daily_run_keeps_what_it_deposited_and_verify_reports_a_tampered_fil
     assert tampered.exit_code == 1
     (altered,) = json.loads(tampered.output)["altered"]
     assert altered["path"] == kept[0].path
+
+
+def test_an_archive_that_cannot_be_fetched_is_a_bounded_wait(
+    tmp_path: Path, sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, sqlite_url, simulator)
+    monkeypatch.setenv("CHORUS_ETL_ARCHIVE_DIR", str(tmp_path / "archive"))
+    reset_settings_cache()
+    db.upgrade(sqlite_url)
+    engine = db.make_engine(sqlite_url)
+    with chorus_client(simulator) as client:
+        deposited(engine, client, "W-001")
+    engine.dispose()
+    simulator.control.set_faults(rate_503=1.0, paths=[DOWNLOAD], retry_after_seconds=0)
+
+    failed = archive()
+
+    assert failed["failed"] == ["W-001"]
+    (wait,) = rows_of(sqlite_url, StalledWait)
+    assert (wait.kind, wait.subject) == ("archive", f"{ANTIGONE_SIRET}:W-001")
+    assert "503" in (wait.last_error or "")
+
+    simulator.control.set_faults()
+    assert archive()["counts"]["archived"] == 1
+    assert rows_of(sqlite_url, StalledWait) == []

@@ -13,14 +13,18 @@ from pathlib import Path
 import pytest
 from sqlmodel import col
 
+from chorus_etl import db
+from chorus_etl.settings import Settings
 from chorus_pro.simulator import SimulatorHandle
-from chorus_pro.simulator.seed import SCHILTIGHEIM
+from chorus_pro.simulator.seed import ANTIGONE, SCHILTIGHEIM
 from flows.deposit import deposit
 from flows.ingest import ingest
 from flows.returns import returns
-from schemas.warehouse import Invoice, ReturnAction
+from schemas.warehouse import Invoice, ReturnAction, StalledWait
+from tasks.returns import ReturnOrder, place_order
 from tasks.sample.export import generate_export
 from tests.flows.helpers import configure, rows_of
+from tests.returns.conftest import COMPLETER, chorus_client, returned
 
 TODAY = date(2026, 11, 27)
 
@@ -103,3 +107,28 @@ def test_an_export_asks_and_the_returns_flow_answers_each_once(
     assert reread["complements"]["already"] == [suspended]
     assert returns()["counts"] == {}
     assert len(rows_of(sqlite_url, ReturnAction)) == 2
+
+
+def test_an_answer_chorus_pro_keeps_failing_is_a_bounded_wait_then_sent_once(
+    sqlite_url: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, sqlite_url, simulator)
+    db.upgrade(sqlite_url)
+    engine = db.make_engine(sqlite_url)
+    with chorus_client(simulator) as client:
+        r = returned(engine, client, simulator, "W-001", "SUSPENDUE")
+    placed = place_order(
+        engine, Settings(), None, ReturnOrder(kind="complete", number="W-001", comment="BL joint")
+    )
+    assert placed.action_id is not None
+    engine.dispose()
+    simulator.control.set_faults(rate_503=1.0, paths=[COMPLETER], retry_after_seconds=0)
+
+    assert returns()["counts"] == {"retry_later": 1}
+    (wait,) = rows_of(sqlite_url, StalledWait)
+    assert (wait.kind, wait.subject) == ("return", f"{ANTIGONE.siret}:W-001:{placed.action_id}")
+
+    simulator.control.set_faults()
+    assert returns()["counts"] == {"done": 1}
+    assert rows_of(sqlite_url, StalledWait) == []
+    assert r.actions_on_chorus() == ["COMPLETER"]
