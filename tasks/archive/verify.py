@@ -7,7 +7,6 @@ SHA-256), it is listed; so are deposited invoices that have no archive yet (the 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from sqlmodel import SQLModel
 
 from schemas.warehouse import ArchiveFile, Invoice
 from tasks.archive.fetch import lacking
+from tasks.preflight import sha256_of_file
 
 _FILE = SQLModel.metadata.tables[str(ArchiveFile.__tablename__)]
 _INVOICE = SQLModel.metadata.tables[str(Invoice.__tablename__)]
@@ -43,14 +43,6 @@ class VerifyReport:
             "altered": self.altered,
             "not_fetched": self.not_fetched,
         }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_archive(engine: Engine, root: Path, sirets: Sequence[str] | None = None) -> VerifyReport:
@@ -82,7 +74,7 @@ def verify_archive(engine: Engine, root: Path, sirets: Sequence[str] | None = No
             report.missing.append(where)
             continue
         size = path.stat().st_size
-        digest = _sha256(path)
+        digest = sha256_of_file(path)
         if size != row.size_bytes or digest != row.sha256:
             report.altered.append(
                 where | {"expected_sha256": row.sha256, "sha256": digest, "size_bytes": size}

@@ -30,6 +30,7 @@ from schemas.warehouse import (
     ReturnState,
     utcnow,
 )
+from tasks.preflight import sha256_of_file
 from tasks.preflight.attachments import check_attachments
 
 #: The folder of an export holding each suspended invoice's complements, one folder per number.
@@ -162,14 +163,6 @@ def record_request(engine: Engine, request: Request) -> Recorded:
     return Recorded(int(key_row[0]), created=True)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def plan_files(files: Sequence[Path]) -> tuple[list[PlannedFile], list[Reason]]:
     """The attachment preflight of the deposit (formats, sizes, names Chorus Pro takes) on files
     anywhere on disk: what would be uploaded, and why some cannot be."""
@@ -185,7 +178,7 @@ def plan_files(files: Sequence[Path]) -> tuple[list[PlannedFile], list[Reason]]:
             mime=item.mime_type,
             extension=item.extension,
             size=item.size_bytes,
-            sha256=_sha256(item.source_path),
+            sha256=sha256_of_file(item.source_path),
         )
         for item in check.planned
     ]

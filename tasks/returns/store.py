@@ -10,6 +10,7 @@ is a fact whoever holds the action; every other change needs the holder.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -248,48 +249,24 @@ class ReturnStore:
         """`refused` with why, and the people told; from `requested` (refused before any call)
         or from an open state held by this run (Chorus Pro's refusal). False if it was not
         ours to refuse any more."""
-        with Session(self.engine) as session:
-            conn = session.connection()
-            done = conn.execute(
-                _BY_ID.where(
-                    sa.or_(
-                        _ACTION.c.state == ReturnState.REQUESTED.value,
-                        sa.and_(
-                            _ACTION.c.state.in_(OPEN_STATES), _ACTION.c.owner == self.owner.name
-                        ),
-                    )
-                ),
-                {
-                    "row_id": action.id,
-                    "state": ReturnState.REFUSED.value,
-                    "owner": None,
-                    "error_code": code[:50],
-                    "error_label": label[:2000],
-                    "finished_at": utcnow(),
-                },
-            )
-            if done.rowcount != 1:
-                session.rollback()
-                return False
-            invoice = session.get(Invoice, action.invoice_id)
-            assert invoice is not None
-            facts, entrepreneur = outbox.facts_of(session, invoice)
-            subject, body = messages.return_refused(
+        ours = sa.or_(
+            _ACTION.c.state == ReturnState.REQUESTED.value,
+            sa.and_(_ACTION.c.state.in_(OPEN_STATES), _ACTION.c.owner == self.owner.name),
+        )
+        return self._finish(
+            action,
+            ours,
+            {
+                "state": ReturnState.REFUSED.value,
+                "error_code": code[:50],
+                "error_label": label[:2000],
+            },
+            "return_refused",
+            lambda facts: messages.return_refused(
                 facts, action.kind.value, code, label, answered=action.attempts > 0
-            )
-            outbox.queue(
-                session,
-                kind="return_refused",
-                event_key=f"{invoice.supplier_siret}:{invoice.invoice_number}:{action.id}",
-                invoice=invoice,
-                subject=subject,
-                body=body,
-                entrepreneur=entrepreneur,
-                accounting_email=accounting_email,
-            )
-            session.commit()
-        action.state = ReturnState.REFUSED.value
-        return True
+            ),
+            accounting_email,
+        )
 
     def done(
         self,
@@ -303,18 +280,45 @@ class ReturnStore:
         """Chorus Pro took the answer (its reply, or its status history says so): `done`, a
         recycled invoice's routing as Chorus Pro now holds it (`held`, else as asked), and the
         people told, in one commit. False when another run recorded it first."""
+        routing = held or action.after
+
+        def told(facts: messages.InvoiceFacts) -> tuple[str, str]:
+            if action.kind is ReturnKind.COMPLETE:
+                return messages.invoice_completed(
+                    facts, [str(f["name"]) for f in action.files], action.comment
+                )
+            return messages.invoice_recycled(facts, action.before, routing, detail)
+
+        return self._finish(
+            action,
+            _ACTION.c.state.in_(OPEN_STATES),
+            {
+                "state": ReturnState.DONE.value,
+                "chorus_status": (status or None) and status[:60],
+                "detail": (detail or None) and detail[:2000],
+            },
+            "completed" if action.kind is ReturnKind.COMPLETE else "recycled",
+            told,
+            accounting_email,
+            reroute=routing if action.kind is ReturnKind.RECYCLE else None,
+        )
+
+    def _finish(
+        self,
+        action: Action,
+        allowed: sa.ColumnElement[bool],
+        values: dict[str, Any],
+        kind: str,
+        message: Callable[[messages.InvoiceFacts], tuple[str, str]],
+        accounting_email: str,
+        reroute: dict[str, str | None] | None = None,
+    ) -> bool:
+        """The action's end (if `allowed` still holds), a recycled invoice's new routing and
+        the alert to its entrepreneur and accounting, in one commit."""
         with Session(self.engine) as session:
-            conn = session.connection()
-            finished = conn.execute(
-                _BY_ID.where(_ACTION.c.state.in_(OPEN_STATES)),
-                {
-                    "row_id": action.id,
-                    "state": ReturnState.DONE.value,
-                    "owner": None,
-                    "chorus_status": (status or None) and status[:60],
-                    "detail": (detail or None) and detail[:2000],
-                    "finished_at": utcnow(),
-                },
+            finished = session.connection().execute(
+                _BY_ID.where(allowed),
+                {"row_id": action.id, "owner": None, "finished_at": utcnow(), **values},
             )
             if finished.rowcount != 1:
                 session.rollback()
@@ -322,21 +326,13 @@ class ReturnStore:
             invoice = session.exec(
                 select(Invoice).where(Invoice.id == action.invoice_id).with_for_update()
             ).one()
-            before = dict(action.before)
-            if action.kind is ReturnKind.RECYCLE:
-                self._reroute(session, invoice, held or action.after, action)
+            if reroute is not None:
+                self._reroute(session, invoice, reroute, action)
             facts, entrepreneur = outbox.facts_of(session, invoice)
-            if action.kind is ReturnKind.COMPLETE:
-                subject, body = messages.invoice_completed(
-                    facts, [str(f["name"]) for f in action.files], action.comment
-                )
-            else:
-                subject, body = messages.invoice_recycled(
-                    facts, before, held or action.after, detail
-                )
+            subject, body = message(facts)
             outbox.queue(
                 session,
-                kind="completed" if action.kind is ReturnKind.COMPLETE else "recycled",
+                kind=kind,
                 event_key=f"{invoice.supplier_siret}:{invoice.invoice_number}:{action.id}",
                 invoice=invoice,
                 subject=subject,
@@ -345,7 +341,7 @@ class ReturnStore:
                 accounting_email=accounting_email,
             )
             session.commit()
-        action.state = ReturnState.DONE.value
+        action.state = str(values["state"])
         return True
 
     @staticmethod

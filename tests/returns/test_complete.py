@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 from chorus_etl.settings import Settings, reset_settings_cache
 from chorus_pro.client import ChorusProClient
 from chorus_pro.simulator import SimulatorHandle
-from cli import app
 from tasks.returns import ReturnOrder, ReturnOutcome, place_order
 from tests.returns.conftest import (
     ACCOUNTING,
@@ -196,6 +195,7 @@ def test_the_invoice_command_shows_the_completion_in_the_life(
     monkeypatch.setenv("CHORUS_ETL_DATABASE_URL", str(warehouse.url))
     monkeypatch.setenv("COLUMNS", "250")
     reset_settings_cache()
+    from cli import app
 
     shown = CliRunner().invoke(app, ["invoice", "C-008", "--json"])
 
