@@ -4,6 +4,7 @@ kept once; `chorus-etl archive verify` says whether the archive is intact."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -45,8 +46,14 @@ def test_the_daily_run_keeps_what_it_deposited_and_verify_reports_a_tampered_fil
     kept = rows_of(sqlite_url, ArchiveFile)
     assert {f.invoice_id for f in kept} == {i.id for i in invoices}
     for invoice in invoices:
-        pdf = archive / "cooproduction" / invoice.supplier_siret / "2026" / invoice.invoice_number
-        assert (pdf / f"{invoice.invoice_number}.pdf").is_file()
+        folder = (
+            archive / "cooproduction" / invoice.supplier_siret / "2026" / invoice.invoice_number
+        )
+        assert (folder / f"{invoice.invoice_number}.pdf").is_file()
+        # The deposit kept soumettre's certificate fingerprint; the archive says it too.
+        assert re.fullmatch(r"[0-9a-f]{64}", invoice.certificate_fingerprint or "")
+        record = json.loads((folder / "depot.json").read_text(encoding="utf-8"))
+        assert record["empreinteCertificatDepot"] == invoice.certificate_fingerprint
     structures = {i.supplier_siret for i in invoices}
     assert simulator.control.stats()["requests"][DOWNLOAD] == len(structures)  # one call each
     runner = CliRunner()
