@@ -51,12 +51,13 @@ def test_an_export_asks_and_the_returns_flow_answers_each_once(
     ingest(first, today=TODAY)
     assert deposit()["counts"].get("deposited") == 6
     rows = _rows(first)
-    to_recycle, suspended, other = sorted(
+    to_recycle, suspended, other, misrouted = sorted(
         {r["numero_facture"] for r in rows if r["type_facture"] == "FACTURE"}
-    )[:3]
+    )[:4]
     chorus = {i.invoice_number: int(i.chorus_invoice_id or 0) for i in rows_of(sqlite_url, Invoice)}
     simulator.control.set_status(chorus[to_recycle], "A_RECYCLER", "Service exécutant erroné.")
     simulator.control.set_status(chorus[suspended], "SUSPENDUE", "Bon de livraison manquant.")
+    simulator.control.set_status(chorus[misrouted], "A_RECYCLER", "Service exécutant erroné.")
 
     again = tmp_path / "export-2"
     shutil.copytree(first, again)
@@ -70,6 +71,10 @@ def test_an_export_asks_and_the_returns_flow_answers_each_once(
             )
         elif row["numero_facture"] == other:
             row["date_facture"] = "2026-11-01"
+        elif row["numero_facture"] == misrouted:  # a service the buyer does not have
+            row.update(
+                siret_client=SCHILTIGHEIM.siret, client=SCHILTIGHEIM.name, code_service="99Z"
+            )
     _write(again, rows)
     complements = again / "complements" / suspended
     complements.mkdir(parents=True)
@@ -86,6 +91,8 @@ def test_an_export_asks_and_the_returns_flow_answers_each_once(
     assert "la date de facture" in refusal["message_fr"]
     assert "avoir" in refusal["message_fr"]
     assert report["complements"]["recorded"] == [suspended]
+    assert results[misrouted]["result"] == "refused"
+    assert [r["rule"] for r in results[misrouted]["reasons"]] == ["service.unknown"]
 
     summary = returns()
 
@@ -96,6 +103,7 @@ def test_an_export_asks_and_the_returns_flow_answers_each_once(
     assert [a["code"] for a in store[suspended]["actions"]] == ["COMPLETER"]
     assert store[suspended]["statut"] == "COMPLETEE"
     assert all(not store[n]["actions"] for n in store if n not in {to_recycle, suspended})
+    assert store[misrouted]["statut"] == "A_RECYCLER", "a routing the directory refuses is not sent"
     (recycled,) = rows_of(sqlite_url, Invoice, col(Invoice.invoice_number) == to_recycle)
     assert (recycled.buyer_siret, recycled.buyer_service_code) == (SCHILTIGHEIM.siret, "28E")
 
