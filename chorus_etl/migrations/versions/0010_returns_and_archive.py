@@ -1,7 +1,7 @@
 """returned invoices answered (return_action), what Chorus Pro holds kept as proof (archive_file)
 
-Revision ID: 0009
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-10
 
 - `return_action`: one answer to an invoice the buyer sent back (`completer` for a SUSPENDUE
@@ -22,8 +22,8 @@ from alembic import op
 
 from schemas.warehouse import UTCDateTime
 
-revision = "0009"
-down_revision = "0007"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
