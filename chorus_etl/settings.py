@@ -214,6 +214,29 @@ class Settings(BaseSettings):
         description="The same bound in runs: waiting at more runs than this alerts too.",
     )
 
+    # --- proof of deposit: the archive (returned-invoices) ---------------------------------------
+    archive_dir: Path = Field(
+        default=Path("var/archive"),
+        description="Where each deposited invoice's documents, as Chorus Pro holds them "
+        "(telecharger/groupe), are kept: one folder per cooperative, structure, year and "
+        "number; their SHA-256 are in the warehouse (`chorus-etl archive verify`).",
+    )
+    archive_format: str = Field(
+        default="PDF",
+        description="The `format` asked of telecharger/groupe: PDF (the documents as deposited); "
+        "XML, ZIP and PIVOT are also named by peers, the full list is unconfirmed.",
+    )
+    archive_attachments: bool = Field(
+        default=True, description="Download the invoices' attachments with them."
+    )
+    archive_batch_size: int = Field(
+        default=20,
+        ge=1,
+        description="Invoices per telecharger/groupe call; a call over Chorus Pro's 120 MB "
+        "(HTTP 413) is split, down to one invoice without its attachments.",
+    )
+    # --- end of the archive settings --------------------------------------------------------------
+
     alert_urls: list[str] = Field(
         default_factory=list,
         description="apprise URLs for alerts (mailto://, mmost://, slack://); empty means .eml "

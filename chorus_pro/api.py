@@ -72,6 +72,14 @@ class ChorusProApi(Protocol):
 
     def get_history(self, identifiant_facture_cpp: int, page_size: int = ...) -> InvoiceHistory: ...
 
+    def download_invoices(
+        self,
+        identifiants_facture_cpp: Sequence[int],
+        *,
+        format: str = ...,
+        attachments: bool = ...,
+    ) -> bytes: ...
+
     def complete_invoice(self, request: CompleteInvoiceRequest) -> CompleteInvoiceResponse: ...
 
     def recycle_invoice(self, request: RecycleInvoiceRequest) -> RecycleInvoiceResponse: ...

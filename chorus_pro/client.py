@@ -46,6 +46,8 @@ from schemas.payloads import (
     CompleteInvoiceResponse,
     DepositFluxRequest,
     DepositFluxResponse,
+    DownloadRequest,
+    DownloadResponse,
     FluxReport,
     FluxReportRequest,
     HandleRejectionRequest,
@@ -347,6 +349,30 @@ class ChorusProClient:
         history.pageCouranteHistoStatut = 1
         history.pagesHistoStatut = 1
         return merged
+
+    def download_invoices(
+        self,
+        identifiants_facture_cpp: Sequence[int],
+        *,
+        format: str = "PDF",
+        attachments: bool = True,
+    ) -> bytes:
+        """`telecharger/groupe`: the invoices' documents as Chorus Pro holds them, in the file
+        it answers (an archive). `TooLargeError` (HTTP 413) above 120 MB: ask for fewer invoices,
+        or without the attachments."""
+        op = OPERATIONS["factures/telecharger/groupe"]
+        request = DownloadRequest(
+            format=format,
+            avecPiecesJointesComplementaires="OUI" if attachments else "NON",
+            listeFacture=[{"idFacture": i} for i in identifiants_facture_cpp],
+        )
+        answer = self._parse(DownloadResponse, self._call(op, request), op.name)
+        try:
+            return base64.b64decode(answer.fichierResultat, validate=True)
+        except ValueError:
+            raise UnexpectedResponseError(
+                f"{op.name}: fichierResultat is not base64", operation=op.name
+            ) from None
 
     # --- structures ----------------------------------------------------------------------------
 

@@ -150,7 +150,7 @@ class BusinessError(ChorusProError):
 
 
 class TooLargeError(ChorusProError):
-    """The file exceeds what Chorus accepts (10 MB per file, 120 MB per invoice).
+    """The file exceeds what Chorus accepts (10 MB per file, 120 MB per invoice or download).
 
     Raised for HTTP 413 and for the size refusals some operations report in the envelope instead
     (`code_retour` and `libelle` are then set), so a caller handles "shrink or split the file"

@@ -94,6 +94,8 @@ OPERATIONS: dict[str, Operation] = {
         _op("/cpro/factures/v1/rechercher/fournisseur"),
         _op("/cpro/factures/v1/consulter/fournisseur"),
         _op("/cpro/factures/v1/consulter/historique"),
+        # A read: it changes nothing on Chorus Pro, so a lost answer is simply asked again.
+        _op("/cpro/factures/v1/telecharger/groupe"),
         _op("/cpro/structures/v1/rechercher"),
         _op("/cpro/structures/v1/consulter"),
         _op("/cpro/structures/v1/rechercher/services"),
@@ -244,7 +246,8 @@ def classify_response(
         raise ForbiddenError(f"{name}: {hint}", operation=name, status_code=403, hint=hint)
     if status == 413:
         raise TooLargeError(
-            f"{name}: HTTP 413, the file is larger than Chorus Pro accepts (10 MB per file)",
+            f"{name}: HTTP 413, larger than Chorus Pro accepts (10 MB per uploaded file, "
+            "120 MB per download)",
             operation=name,
             status_code=413,
         )

@@ -16,6 +16,7 @@ import typer
 
 from cli import (
     alerts,
+    archive,
     db,
     demo,
     deposit,
@@ -25,6 +26,7 @@ from cli import (
     invoices,
     reconcile,
     report,
+    returns,
     sample,
     simulator,
     waits,
@@ -39,6 +41,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(simulator.app, name="simulator")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(archive.app, name="archive")
 app.command("sample-export")(sample.sample_export)
 app.command("ingest")(ingest.ingest)
 app.command("deposit")(deposit.deposit)
@@ -50,6 +53,8 @@ app.command("facturx")(facturx.facturx)
 app.command("invoices")(invoices.invoices)
 app.command("invoice")(invoices.invoice)
 app.command("waits")(waits.waits)
+app.command("complete")(returns.complete)
+app.command("recycle")(returns.recycle)
 
 
 def main() -> None:

@@ -3,7 +3,9 @@
 It starts the Chorus Pro simulator on a free local port, writes a sample export with some bad
 invoices into a demo inbox, runs the daily pipeline, then moves the simulator's clock forward
 step by step over about three months, running the nightly job at each step, the way the
-cooperative's invoices would live. Everything it writes stays under one folder.
+cooperative's invoices would live. When a night finds invoices sent back, accounting answers
+them in the export (`cli/demo_returns.py`) and the next daily run completes or recycles them on
+Chorus Pro. Everything it writes stays under one folder.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class DemoResult:
     rejected_rows: int = 0
     dashboard: Path | None = None
     final_status_changes: int = 0
+    #: Returned invoices answered: number, kind, origin, state, Chorus Pro status now.
+    returns: list[dict[str, Any]] = field(default_factory=list)
+    archived_files: int = 0
 
 
 def _environment(workdir: Path, api_url: str, oauth_url: str) -> dict[str, str]:
@@ -64,6 +69,7 @@ def _environment(workdir: Path, api_url: str, oauth_url: str) -> dict[str, str]:
         "CHORUS_ETL_ALERT_URLS": "[]",
         "CHORUS_ETL_DASHBOARD_DIR": str(workdir / "dashboard"),
         "CHORUS_ETL_VAR_DIR": str(workdir),
+        "CHORUS_ETL_ARCHIVE_DIR": str(workdir / "archive"),
         "CHORUS_ETL_LOG_LEVEL": os.environ.get("CHORUS_ETL_LOG_LEVEL", "WARNING"),
         # One structure in each deposit mode: Antigone's PDFs are read by Chorus Pro's OCR,
         # Artenréel's go as Factur-X fluxes.
@@ -80,11 +86,14 @@ def run_demo(
     seed: int = 2026,
     layout: str = "contract",
     on_step: Callable[[int, int], None] | None = None,
+    outcomes: dict[str, str] | None = None,
 ) -> DemoResult:
     """Runs the whole story, from a sample export in `layout` (contract or caerp); `on_step(done,
-    total)` reports progress of the simulated nights."""
+    total)` reports progress of the simulated nights; `outcomes` forces the simulator's life of
+    some invoice numbers (suspended, to_recycle…)."""
     from chorus_pro.simulator import run_simulator_in_thread
     from chorus_pro.simulator.config import SimulatorConfig
+    from cli.demo_returns import answer_returned
     from flows.daily import daily
     from flows.nightly import nightly
     from tasks.sample import LAYOUTS
@@ -93,7 +102,10 @@ def run_demo(
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     previous = {k: os.environ.get(k) for k in _environment(workdir, "", "")}
-    with run_simulator_in_thread(SimulatorConfig(seed=seed)) as simulator:
+    config = SimulatorConfig.model_validate(
+        {"seed": seed, "lifecycle_outcomes_by_number": outcomes or {}}
+    )
+    with run_simulator_in_thread(config) as simulator:
         os.environ.update(_environment(workdir, simulator.base_url, simulator.oauth_url))
         reset_settings_cache()
         # The rules the nightly applied: the summary judges lateness as its alerts and dashboard.
@@ -107,9 +119,12 @@ def run_demo(
             first = daily(inbox=workdir / "inbox", as_of=today)
             steps = max(1, days // step_days)
             last: dict[str, Any] = {}
+            url = f"sqlite:///{workdir / 'warehouse.db'}"
             for step in range(steps):
                 simulator.control.advance(days=step_days)
                 today = date.fromisoformat(simulator.control.clock()["today"])
+                if answer_returned(export, url):
+                    daily(inbox=workdir / "inbox", as_of=today)
                 last = nightly(as_of=today)
                 if on_step is not None:
                     on_step(step + 1, steps)
@@ -120,6 +135,8 @@ def run_demo(
                 else:
                     os.environ[key] = value
             reset_settings_cache()
+    from cli.demo_returns import answered
+
     url = f"sqlite:///{workdir / 'warehouse.db'}"
     result = DemoResult(
         workdir=workdir,
@@ -171,6 +188,11 @@ def run_demo(
     finally:
         engine.dispose()
     result.final_status_changes = int(last.get("status_changes", 0))
+    result.returns = answered(url)
+    archive = workdir / "archive"
+    result.archived_files = (
+        sum(1 for p in archive.rglob("*") if p.is_file()) if archive.exists() else 0
+    )
     if last.get("dashboard"):
         result.dashboard = Path(str(last["dashboard"]))
     return result
@@ -216,6 +238,24 @@ def demo(
     for mode, count in sorted(result.modes.items()):
         modes.add_row(mode, str(count))
     console.print(states, modes, statuses, alerts)
+    if result.returns:
+        answers = Table(
+            "invoice",
+            "answered with",
+            "asked in",
+            "answer",
+            "Chorus Pro now",
+            title="Returned invoices answered (complete: SUSPENDUE, recycle: A_RECYCLER)",
+        )
+        for item in result.returns:
+            answers.add_row(
+                item["invoice_number"],
+                item["kind"],
+                item["origin"],
+                item["state"],
+                item["current_status"] or item["chorus_status"] or "",
+            )
+        console.print(answers)
     if result.overdue:
         late = Table(
             "invoice", "buyer", "deposited", "delay", "days late", "interest", title="Overdue"
@@ -235,6 +275,7 @@ def demo(
         f"Warehouse: {result.warehouse_url}\n"
         f"Alert outbox: {result.outbox} ({result.emails} e-mails written as .eml files)\n"
         + (f"Dashboard: {result.dashboard}\n" if result.dashboard else "")
-        + f"Simulated days: {result.simulated_days}",
+        + f"Archive (documents as Chorus Pro holds them): {result.workdir / 'archive'} "
+        f"({result.archived_files} files)\n" + f"Simulated days: {result.simulated_days}",
         highlight=False,
     )

@@ -40,6 +40,13 @@ def _print_summary(report: dict[str, Any]) -> None:
     console.print(", ".join(f"{name}: {value}" for name, value in sorted(counts.items()) if value))
     for reason in report["file_reasons"]:
         console.print(plain("file error ", style="red") + plain(reason["message_en"]))
+    complements = report.get("complements") or {}
+    for number in complements.get("recorded", []):
+        console.print(plain(f"complements of {number}: to be sent to Chorus Pro"))
+    for number, reasons in (complements.get("refused") or {}).items():
+        console.print(
+            plain(f"complements of {number} refused ", style="red") + plain(" ".join(reasons))
+        )
     if report["ignored_columns"]:
         console.print(plain(f"ignored columns: {', '.join(report['ignored_columns'])}"))
     refused = [i for i in report["invoices"] if i["reasons"] and i["result"] != "unchanged"]

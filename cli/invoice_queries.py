@@ -8,6 +8,7 @@ writes, and nothing reads the settings: the command passes what the overdue rule
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -25,6 +26,7 @@ from schemas.warehouse import (
     Invoice,
     InvoiceState,
     InvoiceVatLine,
+    ReturnAction,
     StatusEvent,
     ValidationIssue,
 )
@@ -290,6 +292,8 @@ class InvoiceLife:
     issues: list[dict[str, Any]] = field(default_factory=list)
     attempts: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: Completions and recyclings asked of Chorus Pro once the buyer sent it back.
+    returns: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -409,6 +413,27 @@ def invoice_lives(
                 .order_by(col(StatusEvent.status_at), col(StatusEvent.id)),
             ),
             (
+                "returns",
+                sa.select(
+                    col(ReturnAction.invoice_id),
+                    col(ReturnAction.requested_at),
+                    col(ReturnAction.kind),
+                    col(ReturnAction.origin),
+                    col(ReturnAction.state),
+                    col(ReturnAction.attempts),
+                    col(ReturnAction.comment),
+                    col(ReturnAction.files_json),
+                    col(ReturnAction.routing_json),
+                    col(ReturnAction.chorus_status),
+                    col(ReturnAction.error_code),
+                    col(ReturnAction.error_label),
+                    col(ReturnAction.detail),
+                    col(ReturnAction.finished_at),
+                )
+                .where(col(ReturnAction.invoice_id).in_(ids))
+                .order_by(col(ReturnAction.requested_at), col(ReturnAction.id)),
+            ),
+            (
                 "alerts",
                 sa.select(
                     col(Alert.invoice_id),
@@ -427,5 +452,18 @@ def invoice_lives(
         for name, section in sections:
             for row in conn.execute(section):
                 values = dict(row._mapping)
+                if name == "returns":
+                    values = _return_action(values)
                 getattr(lives[values.pop("invoice_id")], name).append(values)
     return list(lives.values())
+
+
+def _return_action(values: dict[str, Any]) -> dict[str, Any]:
+    """The files by name and the routing as a mapping, instead of their stored JSON."""
+    files = json.loads(values.pop("files_json") or "[]")
+    routing = json.loads(values.pop("routing_json") or "{}") or {}
+    return values | {
+        "files": [str(f.get("name")) for f in files],
+        "routing_before": routing.get("before"),
+        "routing_after": routing.get("after"),
+    }

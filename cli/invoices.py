@@ -3,8 +3,8 @@
 What accounting asks every day ("where is FC0123-24?", "what is late at Antigone?"), answered from
 the warehouse alone: nothing is asked of Chorus Pro and nothing is written. The list is a rich table
 on the terminal, a JSON list with `--json`, `;`-separated CSV with `--csv`; one invoice's life is a
-header and, in the order they happened, its ingest reasons, deposit attempts, Chorus Pro statuses
-and alerts. The queries are in `cli/invoice_queries.py`; `--overdue` is `find_overdue`'s verdict,
+header and, in the order they happened, its ingest reasons, deposit attempts, Chorus Pro statuses,
+the completions and recyclings answered once the buyer sent it back, and alerts. The queries are in `cli/invoice_queries.py`; `--overdue` is `find_overdue`'s verdict,
 the rule the nightly alerts use.
 """
 
@@ -147,8 +147,8 @@ def invoice(
         False, "--json", help="A JSON list: one object per structure using the number."
     ),
 ) -> None:
-    """One invoice's whole life: header, ingest reasons, deposit attempts, statuses, alerts
-    (times UTC).
+    """One invoice's whole life: header, ingest reasons, deposit attempts, statuses, the
+    completions and recyclings answered, alerts (times UTC).
 
     A number used by several structures of one cooperative shows one block per structure (pass
     --structure for one). A number several cooperatives use is never shown mixed: pass
@@ -293,7 +293,7 @@ def _table(*columns: str, fold: str | None = None) -> Table:
     for name in columns:
         table.add_column(
             name,
-            no_wrap=name in ("time", "started", "finished", "created", "sent"),
+            no_wrap=name in ("time", "started", "finished", "created", "sent", "asked"),
             overflow="fold" if name == fold else "ellipsis",
         )
     return table
@@ -492,6 +492,7 @@ def _life_record(life: InvoiceLife) -> dict[str, Any]:
         "issues": rows(life.issues),
         "deposit_attempts": rows(life.attempts),
         "status_events": rows(life.events),
+        "returns": rows(life.returns),
         "alerts": rows(life.alerts),
     }
 
@@ -597,6 +598,21 @@ def _print_life(console: Console, life: InvoiceLife) -> None:
         lambda e: (_when(e["status_at"]), e["status"], e["comment"], e["source"]),
     )
     section(
+        "Returned invoice answered (complete, recycle)",
+        life.returns,
+        _table("asked", "action", "from", "state", "what", "Chorus Pro", fold="what"),
+        lambda a: (
+            _when(a["requested_at"]),
+            a["kind"],
+            a["origin"],
+            a["state"] + (f" ({a['attempts']} sent)" if a["attempts"] > 1 else ""),
+            _return_what(a),
+            " ".join(
+                p for p in (a["chorus_status"], a["error_code"], a["error_label"], a["detail"]) if p
+            ),
+        ),
+    )
+    section(
         "Alerts",
         life.alerts,
         _table("created", "kind", "audience", "recipient", "status", "sent", fold="recipient"),
@@ -608,6 +624,25 @@ def _print_life(console: Console, life: InvoiceLife) -> None:
             a["status"],
             _when(a["sent_at"]),
         ),
+    )
+
+
+def _return_what(action: dict[str, Any]) -> str:
+    """What was asked: the files and comment of a completion, a recycling's routing change."""
+    if action["kind"] == "complete":
+        parts = [", ".join(action["files"])] if action["files"] else []
+        if action["comment"]:
+            parts.append(f"« {action['comment']} »")
+        return " · ".join(parts)
+    before, after = action["routing_before"] or {}, action["routing_after"] or {}
+    return " · ".join(
+        f"{name} {before.get(key) or '-'} → {after.get(key) or '-'}"
+        for key, name in (
+            ("buyer_siret", "buyer"),
+            ("buyer_service_code", "service"),
+            ("engagement_number", "engagement"),
+        )
+        if before.get(key) != after.get(key)
     )
 
 

@@ -12,7 +12,7 @@ from cli.output import emit
 
 def waits(
     kind: str | None = typer.Option(
-        None, "--kind", help="Only this kind: directory, deposit, flux or alert."
+        None, "--kind", help="Only this kind: directory, deposit, flux, alert, return or archive."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list of the waits."),
 ) -> None:
@@ -23,12 +23,15 @@ def waits(
     from cli.invoices import _warehouse
     from schemas.warehouse import utcnow
     from tasks.alerts import stalls
+    from tasks.archive.stages import ARCHIVE
+    from tasks.returns.stages import RETURN
 
+    kinds = {**stalls.KINDS, RETURN.key: RETURN, ARCHIVE.key: ARCHIVE}
     chosen = None
     if kind is not None:
-        chosen = stalls.KINDS.get(kind)
+        chosen = kinds.get(kind)
         if chosen is None:
-            typer.echo(f"waits: unknown kind {kind!r} ({', '.join(stalls.KINDS)})", err=True)
+            typer.echo(f"waits: unknown kind {kind!r} ({', '.join(kinds)})", err=True)
             raise typer.Exit(2)
     engine = _warehouse("waits")
     try:

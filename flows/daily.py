@@ -12,10 +12,12 @@ from prefect.artifacts import create_markdown_artifact
 from chorus_etl.log import get_logger
 from chorus_etl.runs import recorded_run
 from flows.alerts import send_alerts
+from flows.archive import archive
 from flows.deposit import deposit
 from flows.environment import flow_environment
 from flows.ingest import ingest
 from flows.reconcile import reconcile
+from flows.returns import returns
 from tasks.deposit import deposit_fanned_out
 from tasks.ingest import pending_exports
 from tasks.reconcile import reconcile_fanned_out
@@ -44,6 +46,8 @@ def daily(inbox: Path | None = None, as_of: date | None = None) -> dict[str, Any
                 for k, v in reconciled.items()
                 if k not in {"suppliers", "runs", "halted", "failed_structures"}
             }
+            summary["returns"] = returns()["counts"]  # complements and recyclings asked
+            summary["archive"] = archive()["counts"]  # what Chorus Pro received, kept
             summary["alerts"] = send_alerts()
             counts.update(
                 exports=len(summary["exports"]),

@@ -16,6 +16,7 @@ from chorus_etl.log import get_logger
 from chorus_etl.runs import recorded_run
 from flows.environment import flow_environment
 from tasks import ingest as stages
+from tasks.returns import REEXPORTS, record_complements
 
 log = get_logger(__name__)
 
@@ -84,10 +85,12 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
             _as_is(waiting),
             _as_is(preflight),
             stages.to_complete_path(export_dir, settings),
+            reexport=REEXPORTS,
         )
         counts.update(report.counts())
+        complements = record_complements(engine, export_dir, loaded.cooperatives)
     _publish(report)
-    return report.as_dict()
+    return {**report.as_dict(), "complements": complements.as_dict()}
 
 
 def _publish(report: stages.IngestReport) -> None:

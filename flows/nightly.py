@@ -9,6 +9,7 @@ from prefect import flow
 
 from chorus_etl.runs import recorded_run
 from flows.alerts import send_alerts
+from flows.archive import archive
 from flows.environment import flow_environment
 from flows.reconcile import reconcile
 from tasks.reconcile import reconcile_fanned_out
@@ -24,6 +25,7 @@ def nightly(as_of: date | None = None) -> dict[str, Any]:
             summary = reconcile_fanned_out(engine, settings, as_of or date.today())
         else:
             summary = reconcile(as_of=as_of)
+        summary["archive"] = archive()["counts"]  # the night's integrated fluxes, the backfill
         summary["alerts_delivery"] = send_alerts()
         summary["dashboard"] = str(render_dashboard(engine, settings, as_of=as_of))
         counts.update(

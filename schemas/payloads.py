@@ -37,6 +37,8 @@ __all__ = [
     "DepositFluxRequest",
     "DepositFluxResponse",
     "Destinataire",
+    "DownloadRequest",
+    "DownloadResponse",
     "ErreurDP",
     "ErreurTechnique",
     "FluxReport",
@@ -434,6 +436,21 @@ class RecycleInvoiceResponse(ChorusResponse):
     numeroFacture: str | None = None
     dateDepot: ChorusDate | None = None
     statutFacture: str | None = None
+
+
+class DownloadRequest(ChorusModel):
+    """`telecharger/groupe` (the reference's §10): `format` PDF, XML, ZIP or PIVOT (the full
+    list is unconfirmed), the attachments flag `OUI`/`NON`."""
+
+    format: str = "PDF"
+    avecPiecesJointesComplementaires: str = "OUI"
+    listeFacture: list[dict[str, int]]
+    idUtilisateurCourant: int | None = None
+    idEspace: int | None = None
+
+
+class DownloadResponse(ChorusResponse):
+    fichierResultat: str
 
 
 class HandleRejectionRequest(ChorusModel):

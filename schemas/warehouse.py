@@ -277,6 +277,101 @@ class DepositAttempt(SQLModel, table=True):
     )
 
 
+class ReturnKind(StrEnum):
+    """What the supplier does about an invoice the buyer sent back."""
+
+    #: `completer`: a SUSPENDUE invoice gets the documents or comment the buyer asked for.
+    COMPLETE = "complete"
+    #: `recycler`: an A_RECYCLER invoice gets a new recipient, service or engagement.
+    RECYCLE = "recycle"
+
+
+class ReturnState(StrEnum):
+    #: Recorded (from a command or an export), not tried yet, or to be tried again.
+    REQUESTED = "requested"
+    #: Held by a run that may be calling Chorus Pro right now.
+    PENDING = "pending"
+    #: The call may have reached Chorus Pro: the invoice's status history tells.
+    AMBIGUOUS = "ambiguous"
+    DONE = "done"
+    #: Refused by Chorus Pro (its code and label), or before any call (the status is not the
+    #: one the action answers, the invoice is not deposited, a file is missing).
+    REFUSED = "refused"
+
+
+class ReturnAction(SQLModel, table=True):
+    """One answer to a returned invoice (`completer` or `recycler`), committed before any call.
+
+    Held by the run working on it (`owner`, `lease_until`, as deposit attempts are), and settled
+    after a crash or a lost answer by reading the invoice's status history on Chorus Pro: the
+    action landed if the history shows its result more often than `results_seen`.
+    """
+
+    __tablename__ = "return_action"
+    __table_args__ = (
+        sa.UniqueConstraint("invoice_id", "kind", "request_key", name="uq_return_request"),
+        _check_in("kind", ReturnKind, "ck_return_kind"),
+        _check_in("state", ReturnState, "ck_return_state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    kind: str = Field(max_length=20)
+    origin: str = Field(max_length=20, description="command, or export (a folder's request).")
+    request_key: str = Field(
+        max_length=64, description="What was asked, hashed: one request per export's ask."
+    )
+    state: str = Field(default=ReturnState.REQUESTED.value, max_length=20, index=True)
+    comment: str | None = Field(default=None, max_length=2000)
+    files_json: str = Field(
+        default="[]", sa_type=sa.Text, description="complete: the files to attach (paths)."
+    )
+    upload_ids_json: str = Field(
+        default="{}", sa_type=sa.Text, description="Their pieceJointeId, saved after each upload."
+    )
+    routing_json: str = Field(
+        default="{}",
+        sa_type=sa.Text,
+        description="recycle: the routing before and after (buyer SIRET, service, engagement).",
+    )
+    content_hash: str | None = Field(
+        default=None, max_length=64, description="An export's invoice hashes, kept once recycled."
+    )
+    source_hash: str | None = Field(default=None, max_length=64)
+    attempts: int = 0
+    results_seen: int | None = Field(
+        default=None,
+        description="How often the invoice's status history showed the action's result "
+        "(COMPLETEE; DEPOSEE or EN_COURS_ACHEMINEMENT) when the call was about to go.",
+    )
+    chorus_status: str | None = Field(default=None, max_length=60)
+    error_code: str | None = Field(default=None, max_length=50)
+    error_label: str | None = Field(default=None, max_length=2000)
+    detail: str | None = Field(default=None, max_length=2000)
+    requested_at: datetime = _ts(default_factory=utcnow)
+    started_at: datetime | None = _ts(nullable=True)
+    finished_at: datetime | None = _ts(nullable=True)
+    owner: str | None = Field(default=None, max_length=200)
+    lease_until: datetime | None = _ts(nullable=True)
+
+
+class ArchiveFile(SQLModel, table=True):
+    """One file of an invoice as Chorus Pro holds it (`telecharger/groupe`), kept as proof."""
+
+    __tablename__ = "archive_file"
+    __table_args__ = (sa.UniqueConstraint("invoice_id", "path", name="uq_archive_file_path"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    path: str = Field(max_length=1000, description="Relative to the archive folder.")
+    sha256: str = Field(max_length=64)
+    size_bytes: int = Field(sa_type=sa.BigInteger)
+    fetched_at: datetime = _ts(default_factory=utcnow)
+    note: str | None = Field(
+        default=None, max_length=500, description="What the download left out, and why."
+    )
+
+
 class StatusEvent(SQLModel, table=True):
     """Append-only log of the Chorus Pro statuses seen for an invoice."""
 

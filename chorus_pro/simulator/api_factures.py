@@ -112,6 +112,7 @@ def deposer_flux(store: Store, body: dict[str, Any]) -> dict[str, Any]:
         state_at=now,
         account_login=store.current_account().login,
         reading_errors=reading.errors,
+        content=content,
     )
     store.flux[deposit.numero] = deposit
     return {
@@ -412,11 +413,19 @@ def completer(store: Store, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def recycler(store: Store, body: dict[str, Any]) -> dict[str, Any]:
-    """A_RECYCLER → routed again (EN_COURS_ACHEMINEMENT) with the corrected routing data.
+    """A_RECYCLER → DEPOSEE again with the corrected routing data, then routed as a new deposit.
 
-    `destinataire`, when given, replaces the recipient and its service together; the engagement
+    AIFE's public recycle example answers `statutFacture: "DEPOSEE"` with a `dateDepot`: the
+    invoice starts its routing again (DEPOSEE → EN_COURS_ACHEMINEMENT → MISE_A_DISPOSITION). The
+    `dateDepot` answered is the day of the recycling; the searches keep showing the first deposit
+    date (whether Chorus Pro moves it is not documented).
+
+    `destinataire`, when given, replaces the recipient and its service together. The engagement
     is read from `references.numeroBonCommande` or `reference.numeroBonCommande` (peers disagree
-    on the key). Missing parts keep their current values.
+    on the key), and **whether Chorus Pro changes the engagement through `recycler` is unproven**:
+    the public example carries no engagement at all. `recycle_engagement` chooses: `applied` (the
+    default) or `ignored` (the routing changes, the engagement stays), so that a client can be
+    tested against both. Missing parts keep their current values.
     """
     invoice = _invoice(store, get_int(body, "identifiantFactureCPP", required=True))
     if invoice.statut != lifecycle.A_RECYCLER:
@@ -438,11 +447,13 @@ def recycler(store: Store, body: dict[str, Any]) -> dict[str, Any]:
         refs = get_object(body, key)
         if "numeroBonCommande" in refs:
             engagement = get_str(refs, "numeroBonCommande", field=f"{key}.numeroBonCommande")
+    if store.config.recycle_engagement == "ignored":
+        engagement = data.engagement
     buyer, service = check_routing(siret, service_code, engagement)
     comment = _comment(body)
     now = store.clock.now()
     invoice.data = dataclasses.replace(data, buyer=buyer, service=service, engagement=engagement)
-    store.record_status(invoice, lifecycle.EN_COURS_ACHEMINEMENT, now, comment)
+    store.record_status(invoice, lifecycle.DEPOSEE, now, comment)
     store.record_action(invoice, "RECYCLER", comment)
     invoice.phase += 1
     invoice.plan = lifecycle.after_recycling(
@@ -451,7 +462,7 @@ def recycler(store: Store, body: dict[str, Any]) -> dict[str, Any]:
     return {
         "identifiantFactureCPP": invoice.id,
         "numeroFacture": invoice.data.numero,
-        "dateDepot": format_date(invoice.deposited_at.date()),
+        "dateDepot": format_date(now.date()),
         "statutFacture": invoice.statut,
     }
 

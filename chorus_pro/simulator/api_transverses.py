@@ -59,6 +59,7 @@ def ajouter_fichier(store: Store, body: dict[str, Any]) -> dict[str, Any]:
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         uploaded_at=store.clock.now(),
+        content=content,
     )
     store.uploads[upload.id] = upload
     return {"pieceJointeId": upload.id}

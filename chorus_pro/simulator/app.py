@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
-from chorus_pro.simulator import api_factures, api_structures, api_transverses
+from chorus_pro.simulator import api_factures, api_structures, api_transverses, downloads
 from chorus_pro.simulator.config import SimulatorConfig
 from chorus_pro.simulator.control import control_routes
 from chorus_pro.simulator.gateway import (
@@ -31,6 +31,7 @@ class SimulatorApp:
         operations = (
             *api_transverses.OPERATIONS,
             *api_factures.OPERATIONS,
+            *downloads.OPERATIONS,
             *api_structures.OPERATIONS,
         )
         self.starlette = Starlette(

@@ -37,7 +37,10 @@ class BusinessError(Exception):
 
 
 _ALL = "toutes"
-_INVOICE_OPS = "consulter/fournisseur, consulter/historique, completer, recycler, traiterRejet"
+_INVOICE_OPS = (
+    "consulter/fournisseur, consulter/historique, completer, recycler, traiterRejet, "
+    "telecharger/groupe"
+)
 _SOUMETTRE = "soumettre"
 _ROUTING = "soumettre, recycler"
 

@@ -185,6 +185,16 @@ class SimulatorConfig(BaseModel):
         "them with their statut: a dissolved buyer (the inactive one), or one that went between "
         "the search and the consultation.",
     )
+    recycle_engagement: Literal["applied", "ignored"] = Field(
+        default="applied",
+        description="Whether `recycler` changes the engagement number it is given: unproven "
+        "(AIFE's recycle example has none), so both behaviours can be tested.",
+    )
+    max_download_bytes: int = Field(
+        default=120 * 1024 * 1024,
+        ge=1,
+        description="Largest `telecharger/groupe` answer (the files it holds); above, HTTP 413.",
+    )
     lifecycle_outcome: Outcome | None = Field(
         default=None, description="Forces every new invoice's outcome (else seeded shares)."
     )

@@ -33,6 +33,7 @@ __all__ = [
     "TRANSPORT_KEY",
     "ChorusJSONResponse",
     "Handler",
+    "HttpRefusal",
     "Operation",
     "api_route",
     "health_check_route",
@@ -47,6 +48,16 @@ TRANSPORT_KEY = "chorus_sim.transport"
 SUCCESS_LIBELLE = "TRA_MSG_00.000"
 
 Handler = Callable[[Store, dict[str, Any]], dict[str, Any]]
+
+
+class HttpRefusal(Exception):
+    """A request refused with an HTTP status rather than an envelope (413 for a download too
+    large): nothing was applied."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
 
 
 class ChorusJSONResponse(Response):
@@ -174,6 +185,11 @@ async def _run_as_account(store: Store, operation: Operation, request: Request) 
     except BusinessError as error:
         response = ChorusJSONResponse(
             error.envelope(), status_code=store.config.business_errors_http
+        )
+    except HttpRefusal as refusal:
+        response = ChorusJSONResponse(
+            {"message": refusal.message, "http_status_code": refusal.status_code},
+            status_code=refusal.status_code,
         )
 
     if decision.kind is FaultKind.COMMIT_THEN_FAIL:

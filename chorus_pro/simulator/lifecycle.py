@@ -180,9 +180,11 @@ def after_completion(
 def after_recycling(
     seed: int, invoice_id: int, phase: int, routed_at: datetime, reports_payment: bool
 ) -> list[PlannedStep]:
-    """Routed again (EN_COURS_ACHEMINEMENT recorded by the caller), delivered, then paid."""
+    """Deposited again (DEPOSEE recorded by the caller, as AIFE's recycle example answers),
+    routed, delivered, then paid."""
     rng = _rng(seed, invoice_id, phase)
     planner = _Planner(rng, routed_at)
+    planner.after_minutes(1, 15, EN_COURS_ACHEMINEMENT)
     planner.after_minutes(5, 90, MISE_A_DISPOSITION)
     _payment(planner, rng.randint(10, 70), reports_payment)
     return planner.steps

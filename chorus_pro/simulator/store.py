@@ -152,6 +152,8 @@ class Upload:
     size: int
     sha256: str
     uploaded_at: datetime
+    #: The bytes, for `telecharger/groupe`; never shown by the control plane.
+    content: bytes = field(default=b"", repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,8 @@ class Flux:
     errors_technical: list[dict[str, Any]] = field(default_factory=list)
     #: Technical errors found when the file was read: reported (IN_REJETE) when the flux settles.
     reading_errors: list[dict[str, str]] = field(default_factory=list)
+    #: The file as deposited, for `telecharger/groupe`.
+    content: bytes = field(default=b"", repr=False)
 
 
 class Store:

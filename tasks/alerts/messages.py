@@ -323,3 +323,95 @@ def access_refused(facts: AccessFacts, stage: str) -> tuple[str, str]:
         *SIGNATURE,
     ]
     return subject, "\n".join(body)
+
+
+# --- returned invoices answered (tasks/returns) -------------------------------------------------
+
+_ROUTING_LABELS = (
+    ("buyer_siret", "SIRET du destinataire"),
+    ("buyer_service_code", "code service"),
+    ("engagement_number", "numéro d'engagement"),
+)
+
+
+def invoice_completed(
+    facts: InvoiceFacts, files: list[str], comment: str | None
+) -> tuple[str, str]:
+    """A suspended invoice was completed on Chorus Pro (`completer`)."""
+    subject = f"Facture {facts.invoice_number} complétée sur Chorus Pro"
+    body = [
+        _greeting(facts),
+        "",
+        "Les compléments demandés par votre client ont été transmis sur Chorus Pro (action "
+        "« Compléter ») : la facture n'est plus suspendue.",
+        "",
+        *_facts_block(facts),
+        "Pièces jointes envoyées : " + (", ".join(files) if files else "aucune"),
+        f"Commentaire envoyé : {comment or 'aucun'}",
+        "",
+        "Et maintenant ?",
+        "Votre client reprend le traitement de la facture et le délai de paiement court de "
+        "nouveau. Vous serez prévenu(e) si elle est de nouveau suspendue ou rejetée.",
+        *SIGNATURE,
+    ]
+    return subject, "\n".join(body)
+
+
+def invoice_recycled(
+    facts: InvoiceFacts,
+    before: dict[str, str | None],
+    after: dict[str, str | None],
+    note: str | None,
+) -> tuple[str, str]:
+    """An invoice to recycle was sent again with its corrected routing (`recycler`)."""
+    subject = f"Facture {facts.invoice_number} recyclée sur Chorus Pro"
+    changes = [
+        f"- {label} : {before.get(name) or '(vide)'} → {after.get(name) or '(vide)'}"
+        for name, label in _ROUTING_LABELS
+        if (before.get(name) or None) != (after.get(name) or None)
+    ]
+    body = [
+        _greeting(facts),
+        "",
+        "La facture a été recyclée sur Chorus Pro avec les données d'acheminement corrigées "
+        "(action « Recycler ») : elle est de nouveau déposée et acheminée vers votre client.",
+        "",
+        *_facts_block(facts),
+        "Corrections :",
+        *(changes or ["- aucune (mêmes données, envoyées de nouveau)"]),
+    ]
+    if note:
+        body += ["", f"Attention : {note}"]
+    body += [
+        "",
+        "Et maintenant ?",
+        "Rien à faire : la facture suit de nouveau son cours. Vous serez prévenu(e) de la suite.",
+        *SIGNATURE,
+    ]
+    return subject, "\n".join(body)
+
+
+def return_refused(
+    facts: InvoiceFacts, kind: str, code: str, label: str, *, answered: bool
+) -> tuple[str, str]:
+    """A completion or recycling was refused, by Chorus Pro (`answered`) or before sending."""
+    action = "le complément" if kind == "complete" else "le recyclage"
+    who = "Chorus Pro a refusé" if answered else "Le pipeline n'a pas envoyé"
+    subject = f"Facture {facts.invoice_number} : {action} n'a pas abouti"
+    body = [
+        _greeting(facts),
+        "",
+        f"{who} {action} de cette facture.",
+        "",
+        *_facts_block(facts),
+        f"Motif : {label}" + (f" (code {code})" if code else ""),
+        "",
+        "Que faire ?",
+        "Vérifiez l'état de la facture (« chorus-etl invoice "
+        f"{facts.invoice_number} » ou le portail Chorus Pro). Si elle attend encore une "
+        "action de votre part, corrigez ce que dit le motif et transmettez de nouveau au "
+        "service comptable ; une facture rejetée se corrige par un avoir et une nouvelle "
+        "facture.",
+        *SIGNATURE,
+    ]
+    return subject, "\n".join(body)

@@ -68,6 +68,11 @@ KIND_LABELS = {
     "stalled_deposit": "dépôt en cours trop long",
     "stalled_flux": "compte rendu de flux en attente trop long",
     "stalled_alert": "alertes impossibles à envoyer",
+    "completed": "complétée sur Chorus Pro",
+    "recycled": "recyclée sur Chorus Pro",
+    "return_refused": "complément ou recyclage non abouti",
+    "stalled_return": "réponse à une facture retournée en attente trop longue",
+    "stalled_archive": "archive de facture impossible à télécharger",
 }
 _DELIVERED = re.compile(r"^\[delivered: ([^\]\s]*)\] ?")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s/?#]+@")

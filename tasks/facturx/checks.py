@@ -93,7 +93,7 @@ def _dates(inv: FacturxInvoice) -> Iterable[Reason]:
     if inv.issue_date is None:
         yield reasons.issue_date_missing()
     if inv.due_date is None:
-        if inv.due_payable_cents > 0:
+        if inv.due_payable_cents > 0 and not inv.payment_terms:
             yield reasons.due_date_missing(inv.due_payable_cents)
     elif inv.issue_date is not None and inv.due_date < inv.issue_date:
         yield reasons.due_date_before_issue(

@@ -169,9 +169,12 @@ def _settlement(doc: Document, inv: FacturxInvoice) -> None:
     settlement.payment_means.add(means)
     for vat in inv.vat_breakdown:
         settlement.trade_tax.add(_trade_tax(vat, inv.vat_due_date_code))
-    if inv.due_date is not None:
+    if inv.due_date is not None or inv.payment_terms:
         terms = PaymentTerms()
-        terms.due = inv.due_date  # BT-9
+        if inv.payment_terms:
+            terms.description = inv.payment_terms  # BT-20
+        if inv.due_date is not None:
+            terms.due = inv.due_date  # BT-9
         settlement.terms.add(terms)
     totals = settlement.monetary_summation
     totals.line_total = cents(inv.line_total_cents)  # BT-106

@@ -9,12 +9,13 @@ they become two-decimal numbers only when the XML is written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from chorus_etl.french import format_euros
 from chorus_etl.values import CooperativeTerms, FacturxStructure
+from schemas import rules
 from schemas.warehouse import Invoice, InvoiceVatLine
 from tasks.facturx import codes
 
@@ -27,6 +28,7 @@ __all__ = [
     "facturx_invoice",
     "french_rate",
     "legal_notes",
+    "legal_payment_terms",
     "line_name",
 ]
 
@@ -115,6 +117,8 @@ class FacturxInvoice:
     tax_total_cents: int
     grand_total_cents: int
     due_payable_cents: int
+    #: BT-20, written when there is no due date: the buyer's legal payment delay (BR-CO-25).
+    payment_terms: str | None = None
 
     @property
     def is_credit_note(self) -> bool:
@@ -155,6 +159,18 @@ def legal_notes(terms: CooperativeTerms) -> tuple[InvoiceNote, ...]:
     )
 
 
+def legal_payment_terms(
+    buyer_siret: str | None, buyer_name: str | None, buyer_kinds: Mapping[str, str]
+) -> str:
+    """BT-20 for an invoice without a due date: the legal delay of the buyer's kind (public
+    procurement code, R. 2192-10 and R. 2192-11; `schemas.rules`, as the overdue alerts)."""
+    days = rules.DELAYS[rules.buyer_kind(buyer_siret, buyer_name, buyer_kinds)]
+    return (
+        f"Paiement à {days} jours à compter de la réception de la facture (délai légal de "
+        "paiement, articles R. 2192-10 et R. 2192-11 du code de la commande publique)."
+    )
+
+
 def _text(value: str | None) -> str | None:
     cleaned = (value or "").strip()
     return cleaned or None
@@ -169,6 +185,7 @@ def facturx_invoice(
     structure: FacturxStructure | None = None,
     terms: CooperativeTerms | None = None,
     original_invoice_date: date | None = None,
+    buyer_kinds: Mapping[str, str] | None = None,
 ) -> FacturxInvoice:
     """The Factur-X of one warehouse invoice and its VAT lines, sold by `supplier`.
 
@@ -176,7 +193,9 @@ def facturx_invoice(
     replaces the export's (for instance the name Chorus Pro's directory gives). `structure` holds
     the seller structure's choices (BT-23, routing-code scheme, BT-8) and `terms` its
     cooperative's payment terms, the defaults when None; `original_invoice_date` is the date of
-    the invoice a credit note corrects, which the export does not carry. Nothing is checked here:
+    the invoice a credit note corrects, which the export does not carry. Without a due date
+    (optional in the export contract), the payment terms (BT-20) state the legal delay of the
+    buyer's kind (`buyer_kinds`: `CHORUS_ETL_BUYER_KINDS`). Nothing is checked here:
     `check_facturx_xml` says what is wrong, in words the entrepreneur can act on.
     """
     structure = structure or FacturxStructure()
@@ -234,4 +253,9 @@ def facturx_invoice(
         tax_total_cents=invoice.amount_vat_cents,
         grand_total_cents=invoice.total_ttc_cents,
         due_payable_cents=invoice.total_ttc_cents,
+        payment_terms=None
+        if invoice.due_date is not None
+        else legal_payment_terms(
+            invoice.buyer_siret, _text(buyer_name) or invoice.buyer_name, buyer_kinds or {}
+        ),
     )

@@ -60,4 +60,5 @@ def facturx_document(
         structure=settings.facturx_structure(invoice.supplier_siret),
         terms=settings.terms_of(invoice.cooperative),
         original_invoice_date=original_invoice_date,
+        buyer_kinds=settings.buyer_kinds,
     )

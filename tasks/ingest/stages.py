@@ -77,6 +77,11 @@ class LoadedExport:
     unchanged: set[Key] = field(default_factory=set)
 
     @property
+    def cooperatives(self) -> set[str]:
+        """The cooperatives the export's invoices belong to (its own when it names none)."""
+        return {self.owners.of(siret) for siret, _ in self.sources} or {self.owners.export}
+
+    @property
     def to_check(self) -> bool:
         """Whether anything in the export needs validating (an unreadable file has nothing)."""
         return len(self.unchanged) < len(self.sources)
@@ -622,10 +627,12 @@ def stage_drafts(
     waiting: dict[Key, list[Reason]],
     preflight: Preflight,
     to_complete: Path | None = None,
+    *,
+    reexport: staging.Reexports,
 ) -> IngestReport:
     """Stages the changed invoices; every other invoice of the export reports as unchanged.
     Writes `to_complete` ("à compléter" rows of the changed invoices that lack what accounting
-    can give) when anything changed."""
+    can give) when anything changed. `reexport` judges deposited invoices exported again."""
     preflight.add_to(changed)
     written = None
     if to_complete is not None and changed:
@@ -652,7 +659,14 @@ def stage_drafts(
                     draft, loaded.export_dir, preflight.digests.get(key)
                 )
         outcomes = staging.stage_invoices(
-            engine, export_id, changed, hashes, waiting, loaded.sources, owners=loaded.owners
+            engine,
+            export_id,
+            changed,
+            hashes,
+            waiting,
+            loaded.sources,
+            owners=loaded.owners,
+            reexport=reexport,
         )
     outcomes += [
         staging.StageOutcome(*key, staging.StageResult.UNCHANGED, None)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -48,6 +48,8 @@ class StageResult(StrEnum):
     UNCHANGED = "unchanged"
     REFUSED = "refused"
     WAITING = "waiting"
+    #: A deposited invoice whose only changes are routing fields: a recycling is asked.
+    RECYCLE_REQUESTED = "recycle_requested"
 
 
 @dataclass
@@ -320,7 +322,7 @@ def record_export(
         return row.id
 
 
-def _refusal(draft: InvoiceDraft) -> Reason:
+def deposited_refusal(draft: InvoiceDraft) -> Reason:
     return Reason(
         rule="invoice.deposited_changed",
         column="invoice_number",
@@ -404,6 +406,27 @@ def _write(connection: sa.Connection, writes: _Writes, export_file_id: int) -> N
         connection.execute(sa.insert(issues), issue_rows)
 
 
+class ReexportVerdict(Protocol):
+    result: StageResult
+    reasons: list[Reason]
+
+
+class Reexports(Protocol):
+    """What becomes of a deposited invoice exported again with changes: refused, or a request
+    to recycle it (`tasks.returns.reexport`, which the flow hands in: the returns stage reads
+    the rows this one writes, so this one does not import it)."""
+
+    def judge(
+        self,
+        engine: Engine,
+        returned: Sequence[tuple[InvoiceDraft, Stored]],
+        hashes: dict[Key, str],
+        sources: dict[Key, str],
+    ) -> Mapping[Key, ReexportVerdict]: ...
+
+    def record(self, engine: Engine, verdicts: Mapping[Key, Any]) -> None: ...
+
+
 def stage_invoices(
     engine: Engine,
     export_file_id: int,
@@ -413,6 +436,7 @@ def stage_invoices(
     sources: dict[Key, str] | None = None,
     *,
     owners: Owners,
+    reexport: Reexports,
 ) -> list[StageOutcome]:
     """Writes the changed invoices in one transaction and says what happened to each.
 
@@ -422,6 +446,19 @@ def stage_invoices(
     outcomes: list[StageOutcome] = []
     existing = existing_fingerprints(engine, [(d.supplier_siret, d.invoice_number) for d in drafts])
     writes = _Writes()
+    returned = reexport.judge(
+        engine,
+        [
+            (d, before)
+            for d in drafts
+            if (key := (d.supplier_siret, d.invoice_number)) not in waiting
+            and (before := existing.get(key)) is not None
+            and before.content_hash != hashes[key]
+            and before.state not in REPLACEABLE
+        ],
+        hashes,
+        sources or {},
+    )
     for draft in drafts:
         key = (draft.supplier_siret, draft.invoice_number)
         before = existing.get(key)
@@ -433,9 +470,10 @@ def stage_invoices(
             outcomes.append(StageOutcome(*key, StageResult.UNCHANGED, before.state, draft.reasons))
             continue
         if before is not None and before.state not in REPLACEABLE:
-            refusal = _refusal(draft)
-            writes.refusals.append(refusal)
-            outcomes.append(StageOutcome(*key, StageResult.REFUSED, before.state, [refusal]))
+            verdict = returned[key]
+            if verdict.result is StageResult.REFUSED:
+                writes.refusals.extend(verdict.reasons)
+            outcomes.append(StageOutcome(*key, verdict.result, before.state, verdict.reasons))
             continue
         values = _invoice_values(
             draft,
@@ -453,6 +491,7 @@ def stage_invoices(
         )
     with engine.begin() as connection:
         _write(connection, writes, export_file_id)
+    reexport.record(engine, returned)
     return outcomes
 
 

@@ -8,6 +8,7 @@ from tasks.preflight.pdfs import (
     check_attachments,
     check_invoice_pdfs,
     check_read_text,
+    sha256_of_file,
 )
 from tasks.preflight.reasons import OCR_RULES, embedded_xml_kept
 
@@ -19,5 +20,6 @@ __all__ = [
     "check_invoice_pdfs",
     "check_read_text",
     "embedded_xml_kept",
+    "sha256_of_file",
     "strip_embedded_xml",
 ]

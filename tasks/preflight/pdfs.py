@@ -44,6 +44,7 @@ __all__ = [
     "check_invoice_pdfs",
     "close_idle_workers",
     "read_pdf_text_only",
+    "sha256_of_file",
 ]
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
@@ -113,7 +114,7 @@ Check = Callable[[Path, str, PdfExpectations], PdfCheck]
 PoolKey = tuple[Check, float, int]
 
 
-def _sha256_of_file(path: Path) -> str:
+def sha256_of_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(1024 * 1024):
@@ -252,7 +253,7 @@ def check_invoice_pdf(export_dir: Path, relative_path: str, expected: PdfExpecta
         size = located.stat().st_size
         if size > MAX_PDF_BYTES:
             too_large = reasons.too_large(relative_path, size, MAX_PDF_BYTES)
-            return PdfCheck([too_large], size_bytes=size, sha256=_sha256_of_file(located))
+            return PdfCheck([too_large], size_bytes=size, sha256=sha256_of_file(located))
         data = located.read_bytes()
     except OSError as exc:
         return PdfCheck(reasons=[reasons.unreadable(relative_path, f"{type(exc).__name__}: {exc}")])

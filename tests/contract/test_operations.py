@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 
 from chorus_pro.client import ChorusProClient
-from chorus_pro.errors import BusinessError
+from chorus_pro.errors import BusinessError, TooLargeError
 from chorus_pro.simulator import SimulatorHandle
 from chorus_pro.simulator.seed import (
     ANTIGONE,
@@ -353,10 +355,28 @@ def test_recycle_an_invoice_to_another_service(
             commentaire="Service corrigé",
         )
     )
-    assert response.statutFacture == "EN_COURS_ACHEMINEMENT"
+    assert response.statutFacture == "DEPOSEE"  # routed again, as AIFE's example answers
     detail = client.get_invoice(invoice_id)
     assert detail.destinataire is not None
     assert detail.destinataire["codeServiceExecutant"] == "28E"
+
+
+def test_download_the_documents_as_deposited(
+    client: ChorusProClient, simulator: SimulatorHandle
+) -> None:
+    invoice_id = client.submit_invoice(pdf_invoice(client, "D-001")).identifiantFactureCPP
+
+    archive = client.download_invoices([invoice_id])
+
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        assert {n: opened.read(n) for n in opened.namelist()} == {
+            f"D-001_{invoice_id}/D-001.pdf": pdf_bytes("D-001")
+        }
+    simulator.control.set_config(max_download_bytes=10)
+    with pytest.raises(TooLargeError) as caught:
+        client.download_invoices([invoice_id], attachments=False)
+    assert caught.value.status_code == 413
+    assert "120 MB per download" in str(caught.value)
 
 
 def test_handle_a_rejection(client: ChorusProClient, simulator: SimulatorHandle) -> None:

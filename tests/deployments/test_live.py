@@ -88,7 +88,12 @@ def pipeline_env(
     setting that matters here, or that could reach the outside world, is fixed explicitly.
     """
     configure(monkeypatch, sqlite_url, simulator)
-    folders = {"VAR_DIR": "var", "INBOX_DIR": "inbox", "ALERT_OUTBOX_DIR": "outbox"}
+    folders = {
+        "VAR_DIR": "var",
+        "INBOX_DIR": "inbox",
+        "ALERT_OUTBOX_DIR": "outbox",
+        "ARCHIVE_DIR": "archive",
+    }
     for name, folder in folders.items():
         monkeypatch.setenv(f"CHORUS_ETL_{name}", str(tmp_path / folder))
     monkeypatch.setenv("CHORUS_ETL_CHORUS_ENV", "simulator")

@@ -101,6 +101,7 @@ def _pipeline_env(
         "INBOX_DIR": str(folder / "inbox"),
         "ALERT_OUTBOX_DIR": str(folder / "outbox"),
         "DASHBOARD_DIR": str(folder / "dashboard"),
+        "ARCHIVE_DIR": str(folder / "archive"),
         "ALERT_URLS": "[]",
         "RECONCILE_DETAIL": "false",
         "LOG_LEVEL": "WARNING",

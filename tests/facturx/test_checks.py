@@ -84,7 +84,11 @@ FAULTS: dict[str, tuple[Callable[[], FacturxInvoice], set[str], str | None]] = {
         {"facturx.br-03", "facturx.xsd"},
         "BR-03",
     ),
-    "due_date_missing": (lambda: invoice_of(LINES, due_date=None), {"facturx.br-co-25"}, None),
+    "due_date_missing": (
+        lambda: dataclasses.replace(invoice_of(LINES, due_date=None), payment_terms=None),
+        {"facturx.br-co-25"},
+        None,
+    ),
     "due_before_issue": (
         lambda: invoice_of(LINES, due_date=date(2026, 11, 24)),
         {"facturx.due_date_before_issue"},

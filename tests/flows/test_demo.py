@@ -7,20 +7,30 @@ from pathlib import Path
 from chorus_etl import db
 from cli.demo import run_demo
 from schemas.views import INVOICE_LIFECYCLE
+from tasks.sample.export import generate_export
 from tests.dashboard.helpers import records
 
 
 def test_demo_runs_end_to_end_at_a_small_size(tmp_path: Path) -> None:
+    # The sample's numbers follow from its seed: one invoice will be suspended, one sent back
+    # to recycle (their statuses come within 15 days).
+    manifest = generate_export(tmp_path / "probe", invoices=15, seed_value=2026, with_errors=True)
+    good = [
+        i["invoice_number"]
+        for i in manifest["invoices"]  # type: ignore[attr-defined]
+        if i["expected"] == "ready" and i["invoice_type"] == "FACTURE"
+    ]
     steps: list[tuple[int, int]] = []
     result = run_demo(
         tmp_path / "demo",
         invoices=15,
-        days=12,
+        days=24,
         step_days=4,
         on_step=lambda d, t: steps.append((d, t)),
+        outcomes={good[0]: "suspended", good[1]: "to_recycle"},
     )
-    assert steps == [(1, 3), (2, 3), (3, 3)]
-    assert result.simulated_days == 12
+    assert steps == [(n, 6) for n in range(1, 7)]
+    assert result.simulated_days == 24
     assert result.states["deposited"] > 0
     assert result.states["invalid"] == result.rejected_rows > 0
     assert sum(result.statuses.values()) == result.states["deposited"]
@@ -32,6 +42,14 @@ def test_demo_runs_end_to_end_at_a_small_size(tmp_path: Path) -> None:
     assert result.dashboard is not None
     assert result.dashboard.is_file()
     assert (result.dashboard.parent / "entrepreneurs").is_dir()
+    # Invoices sent back were answered through the export, once each, and are moving again.
+    assert sorted((r["invoice_number"], r["kind"]) for r in result.returns) == sorted(
+        [(good[0], "complete"), (good[1], "recycle")]
+    )
+    assert {r["state"] for r in result.returns} == {"done"}
+    assert {r["origin"] for r in result.returns} == {"export"}
+    assert all(r["current_status"] not in ("SUSPENDUE", "A_RECYCLER") for r in result.returns)
+    assert result.archived_files >= 2 * result.states["deposited"]
 
 
 def test_the_demo_dashboard_and_summary_agree_on_overdue_invoices(tmp_path: Path) -> None:

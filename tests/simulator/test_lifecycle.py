@@ -243,7 +243,9 @@ def test_recycled_invoice_is_routed_again_then_paid(api: Api, simulator: Simulat
         },
     )
 
-    assert answer["statutFacture"] == "EN_COURS_ACHEMINEMENT"
+    # AIFE's recycle example: the invoice starts its routing again, deposited anew.
+    assert answer["statutFacture"] == "DEPOSEE"
+    assert answer["dateDepot"] == simulator.control.clock()["today"]
     assert answer["numeroFacture"] == "F-RECY"
     detail = api.ok(CONSULTER, {"identifiantFactureCPP": invoice_id})["facture"]
     assert detail["destinataire"]["codeDestinataire"] == SCHILTIGHEIM.siret
@@ -251,8 +253,32 @@ def test_recycled_invoice_is_routed_again_then_paid(api: Api, simulator: Simulat
     assert detail["references"]["numeroBonCommande"] == "EJ-2025-77"
     simulator.control.advance(days=75)
     statuses = [h["statut"] for h in _invoices(simulator)[0]["history"]]
-    assert statuses[statuses.index("A_RECYCLER") + 1] == "EN_COURS_ACHEMINEMENT"
+    after = statuses[statuses.index("A_RECYCLER") + 1 :]
+    assert after[:3] == ["DEPOSEE", "EN_COURS_ACHEMINEMENT", "MISE_A_DISPOSITION"]
     assert statuses[-1] == "MISE_EN_PAIEMENT"
+
+
+def test_recycler_may_be_told_to_ignore_the_engagement(
+    api: Api, simulator: SimulatorHandle
+) -> None:
+    """Whether Chorus Pro changes the engagement through `recycler` is unproven: the knob gives
+    a client both behaviours to be tested against."""
+    simulator.control.set_config(lifecycle_outcome="to_recycle", recycle_engagement="ignored")
+    invoice_id = api.submit("F-RECY", engagement="EJ-OLD")["identifiantFactureCPP"]
+    simulator.control.advance(days=10)
+
+    api.ok(
+        RECYCLER,
+        {
+            "identifiantFactureCPP": invoice_id,
+            "destinataire": {"codeDestinataire": SCHILTIGHEIM.siret, "codeServiceExecutant": "28E"},
+            "reference": {"numeroBonCommande": "EJ-NEW"},
+        },
+    )
+
+    detail = api.ok(CONSULTER, {"identifiantFactureCPP": invoice_id})["facture"]
+    assert detail["destinataire"]["codeServiceExecutant"] == "28E"
+    assert detail["references"]["numeroBonCommande"] == "EJ-OLD"
 
 
 def test_recycler_applies_the_routing_rules(api: Api, simulator: SimulatorHandle) -> None:
