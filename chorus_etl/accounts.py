@@ -39,6 +39,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from stdnum.fr import siret as stdnum_siret
 
+from chorus_etl.errors import NeedsAction
 from chorus_etl.settings import (
     SIMULATOR_CLIENT_ID,
     SIMULATOR_CLIENT_SECRET,
@@ -75,7 +76,7 @@ _SLUG = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 _SECRET_KEYS = {"client_secret": "client_secret_from", "password": "password_from"}
 
 
-class AccountsError(ValueError):
+class AccountsError(NeedsAction, ValueError):
     """The accounts file is missing, unreadable or invalid; the message says where and why."""
 
 

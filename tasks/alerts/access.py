@@ -16,6 +16,7 @@ from sqlmodel import Session
 from chorus_etl.accounts import AccountGroup, Accounts, AccountsError
 from chorus_etl.log import get_logger
 from chorus_pro.errors import AuthenticationError
+from schemas.alerts import AlertKind
 from tasks.alerts import messages, outbox
 
 __all__ = ["halt_group", "queue_access_refused", "refusal_kind"]
@@ -62,7 +63,7 @@ def queue_access_refused(
     with Session(engine) as session:
         created = outbox.queue(
             session,
-            kind="access_refused",
+            kind=AlertKind.ACCESS_REFUSED,
             event_key=f"{group.app_id}:{group.login}:{kind}:{today.isoformat()}",
             invoice=None,
             subject=subject,

@@ -36,6 +36,7 @@ from chorus_etl.leases import Owner, is_gone
 from chorus_etl.log import get_logger, redact_text
 from chorus_etl.settings import Settings
 from chorus_etl.untrusted import printable
+from schemas.alerts import AlertKind
 from schemas.warehouse import Alert, AlertStatus, Invoice, utcnow
 from tasks.alerts import stalls
 from tasks.alerts.outbox import ACCOUNTING
@@ -51,29 +52,6 @@ DIGEST_THRESHOLD = 20
 #: server that times out costs a few connection timeouts per run rather than one per alert.
 BREAKER_FAILURES = 3
 MAIL_SCHEMAS = frozenset({"mailto", "mailtos"})
-#: Chorus Pro status codes (kinds queued by reconciliation) under their English event names.
-EVENT_ALIASES = {"rejetee": "rejected", "suspendue": "suspended", "a_recycler": "to-recycle"}
-KIND_LABELS = {
-    "rejetee": "rejetée",
-    "rejected": "rejetée",
-    "suspendue": "suspendue",
-    "suspended": "suspendue",
-    "a_recycler": "à recycler",
-    "deposit_refused": "dépôt refusé",
-    "payment_overdue": "paiement en retard",
-    "password_expiring": "mot de passe bientôt expiré",
-    "access_refused": "accès refusé",
-    "number_conflict": "numéro déjà utilisé",
-    "stalled_directory": "attente de l'annuaire trop longue",
-    "stalled_deposit": "dépôt en cours trop long",
-    "stalled_flux": "compte rendu de flux en attente trop long",
-    "stalled_alert": "alertes impossibles à envoyer",
-    "completed": "complétée sur Chorus Pro",
-    "recycled": "recyclée sur Chorus Pro",
-    "return_refused": "complément ou recyclage non abouti",
-    "stalled_return": "réponse à une facture retournée en attente trop longue",
-    "stalled_archive": "archive de facture impossible à télécharger",
-}
 _DELIVERED = re.compile(r"^\[delivered: ([^\]\s]*)\] ?")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s/?#]+@")
 _ERROR_MAX = 2000
@@ -147,8 +125,9 @@ def _digest(text: str, length: int = 16) -> str:
 
 
 def event_name(alert: PendingAlert) -> str:
-    kind = alert.kind.lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", EVENT_ALIASES.get(kind, kind)).strip("-") or "alert"
+    known = AlertKind.of(alert.kind)
+    name = known.event if known is not None else alert.kind.lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", name).strip("-") or "alert"
     return f"chorus.invoice.{slug}" if alert.invoice_number else f"chorus.alert.{slug}"
 
 
@@ -391,7 +370,8 @@ def digest_body(alerts: Sequence[PendingAlert]) -> str:
         invoice = f"Facture {alert.invoice_number}" if alert.invoice_number else "Hors facture"
         if alert.supplier_siret:
             invoice += f" (fournisseur {alert.supplier_siret})"
-        kind = KIND_LABELS.get(alert.kind.lower(), alert.kind)
+        known = AlertKind.of(alert.kind)
+        kind = known.label_fr if known is not None else alert.kind
         lines.append(f"- {invoice} — {kind} — {printable(alert.subject)}")
     lines += [
         "",

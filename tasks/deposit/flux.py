@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import PurePath
 
+from chorus_etl.errors import NeedsAction
 from chorus_etl.log import get_logger
 from chorus_pro.api import ChorusProApi
 from chorus_pro.errors import (
@@ -54,7 +55,7 @@ REJECTED = "IN_REJETE"
 FLUX_REFUSED = "FLUX_REFUSE"
 
 
-class FacturxRefusal(Exception):
+class FacturxRefusal(NeedsAction):
     """The invoice cannot become a Factur-X (unreadable PDF, a rule the XML breaks)."""
 
     def __init__(self, code: str, label: str) -> None:

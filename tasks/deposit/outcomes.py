@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from chorus_etl.accounts import AccountsError
+from chorus_etl.errors import NeedsAction
 from chorus_etl.log import get_logger
 from chorus_pro.errors import AuthenticationError, ForbiddenError
 
@@ -57,7 +58,7 @@ class DepositOutcome:
         return data
 
 
-class DepositHalted(Exception):
+class DepositHalted(NeedsAction):
     """Credentials or subscriptions are wrong: every further call would fail the same way."""
 
 

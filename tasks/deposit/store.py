@@ -20,8 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, col, select
 
+from chorus_etl.errors import RetryLater
 from chorus_etl.leases import Owner
 from chorus_pro.errors import BusinessError, ChorusProError
+from schemas.alerts import AlertKind
 from schemas.payloads import InvoiceSummary
 from schemas.warehouse import (
     AttemptOutcome,
@@ -96,7 +98,7 @@ class LoadedInvoice:
     original_invoice_date: date | None = None
 
 
-class ClaimLost(Exception):
+class ClaimLost(RetryLater):
     """The attempt is no longer ours: our lease ran out and another run took it over."""
 
 
@@ -475,7 +477,7 @@ class DepositStore:
             subject, body = messages.deposit_refused(facts, code, label)
             outbox.queue(
                 session,
-                kind="deposit_refused",
+                kind=AlertKind.DEPOSIT_REFUSED,
                 event_key=f"{invoice.supplier_siret}:{invoice.invoice_number}:{attempt_id}",
                 invoice=invoice,
                 subject=subject,
@@ -648,7 +650,7 @@ def record_conflict(
     subject, body = messages.number_conflict(facts, shown)
     outbox.queue(
         session,
-        kind="number_conflict",
+        kind=AlertKind.NUMBER_CONFLICT,
         event_key=f"{invoice.supplier_siret}:{invoice.invoice_number}:"
         f"{other.identifiantFactureCPP}",
         invoice=invoice,

@@ -32,6 +32,7 @@ from fpdf.util import builtin_srgb2014_bytes
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
+from chorus_etl.errors import NeedsAction
 from chorus_etl.settings import Settings
 
 __all__ = [
@@ -66,11 +67,11 @@ _PDFA_DEF = """%!
 """
 
 
-class PdfaConversionError(Exception):
+class PdfaConversionError(NeedsAction):
     """Ghostscript could not make a PDF/A-3 of this PDF; the message says why."""
 
 
-class GhostscriptMissing(OSError):
+class GhostscriptMissing(NeedsAction, OSError):
     """The Ghostscript command is not installed (or not executable) on this machine."""
 
 

@@ -25,6 +25,7 @@ from lxml import etree
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError
 
+from chorus_etl.errors import NeedsAction
 from schemas.issues import Reason
 from tasks.facturx import reasons
 from tasks.facturx.conversion import Ghostscript, PdfaConversionError, pdfa_gaps, scratch_dir
@@ -55,7 +56,7 @@ _SCRATCH = scratch_dir()
 DEFAULT_GHOSTSCRIPT = Ghostscript()
 
 
-class FacturxPdfError(Exception):
+class FacturxPdfError(NeedsAction):
     """The PDF cannot carry a Factur-X; `reason` says why, in the pipeline's words."""
 
     def __init__(self, reason: Reason) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from chorus_etl.errors import NeedsAction
 from schemas.export import ENTREPRENEUR_COLUMNS, INVOICE_COLUMNS, Column, alias_map, header_key
 from schemas.issues import Reason
 from tasks.ingest import file_checks
@@ -256,7 +257,7 @@ def find_caerp_table(export_dir: Path, wanted: tuple[str, ...]) -> Path | None:
     return None
 
 
-class FileRefused(Exception):
+class FileRefused(NeedsAction):
     """A file of another layout that the file checks refuse before it is parsed."""
 
     def __init__(self, reason: Reason) -> None:

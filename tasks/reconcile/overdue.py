@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from schemas import rules
+from schemas.alerts import AlertKind
 from schemas.rules import DELAYS, buyer_kind, late_interest_cents, late_interest_rate_bp
 from schemas.warehouse import (
     Alert,
@@ -160,7 +161,7 @@ def queue_overdue_alerts(
             created += len(
                 outbox.queue(
                     session,
-                    kind="payment_overdue",
+                    kind=AlertKind.PAYMENT_OVERDUE,
                     event_key=event_key,
                     invoice=invoice,
                     subject=subject,

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from chorus_pro.api import ChorusProApi
+from schemas.alerts import AlertKind
 from schemas.payloads import parse_chorus_date
 from tasks.alerts import messages, outbox
 
@@ -48,7 +49,7 @@ def queue_if_expiring(
     with Session(engine) as session:
         created = outbox.queue(
             session,
-            kind="password_expiring",
+            kind=AlertKind.PASSWORD_EXPIRING,
             event_key=f"{structure}:{expires_on.isoformat()}",
             invoice=None,
             subject=subject,

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from chorus_etl.log import get_logger
 from chorus_pro.api import ChorusProApi
+from schemas.alerts import AlertKind
 from schemas.payloads import InvoiceSearchCriteria, InvoiceSummary
 from schemas.warehouse import Invoice, InvoiceState, StatusEvent, SyncWatermark, utcnow
 from tasks.alerts import messages, outbox
@@ -393,7 +394,7 @@ def _queue_status_alert(
     return len(
         outbox.queue(
             session,
-            kind=status.lower(),
+            kind=AlertKind.of_status(status),
             event_key=f"{invoice.supplier_siret}:{invoice.invoice_number}:{at.isoformat()}",
             invoice=invoice,
             subject=subject,

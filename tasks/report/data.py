@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from chorus_etl.errors import NeedsAction
 from schemas.rules import LATE_INTEREST_MARGIN_BP
 from schemas.views import (
     ENTREPRENEUR_SUMMARY,
@@ -42,7 +43,7 @@ EntrepreneurKey = tuple[str, str]
 StructureKey = tuple[str, str]
 
 
-class ReportError(RuntimeError):
+class ReportError(NeedsAction, RuntimeError):
     """The warehouse cannot be reported on as it is (e.g. not migrated); the message says why."""
 
 

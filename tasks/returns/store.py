@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, col, select
 
+from chorus_etl.errors import RetryLater
 from chorus_etl.leases import Owner, is_gone
 from schemas.warehouse import (
     BuyerStructure,
@@ -40,7 +41,7 @@ _BY_ID = sa.update(_ACTION).where(_ACTION.c.id == sa.bindparam("row_id"))
 _HELD = _BY_ID.where(_ACTION.c.owner == sa.bindparam("holder"), _ACTION.c.state.in_(OPEN_STATES))
 
 
-class ClaimLost(Exception):
+class ClaimLost(RetryLater):
     """The action is no longer this run's: its lease ran out and another run took it over."""
 
 
