@@ -27,8 +27,10 @@ from cli import app
 from flows.deposit import deposit
 from flows.ingest import ingest
 from flows.reconcile import reconcile
+from schemas.views import INVOICE_CURRENT
 from schemas.warehouse import Alert, DepositAttempt, Invoice, StatusEvent, ValidationIssue
 from tasks.sample.export import generate_export
+from tests.dashboard.helpers import records
 from tests.flows.helpers import configure, rows_of
 
 TODAY = date(2026, 11, 27)
@@ -171,6 +173,12 @@ def test_the_same_number_on_another_invoice_is_a_conflict_alerted_once(
     shown = CliRunner().invoke(app, ["invoice", target.invoice_number, "--json"])
     assert shown.exit_code == 0, shown.output
     assert '"conflict"' in shown.output and str(other_id) in shown.output
+    engine = db.make_engine(ingested)
+    try:
+        (row,) = records(engine, INVOICE_CURRENT, invoice_number=target.invoice_number)
+    finally:
+        engine.dispose()
+    assert (row["state"], row["stage"]) == ("conflict", "conflict"), "the dashboards show it"
 
 
 def test_a_duplicate_refusal_of_our_own_earlier_deposit_is_deposited(
