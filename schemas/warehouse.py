@@ -415,6 +415,18 @@ class Alert(SQLModel, table=True):
     claimed_until: datetime | None = _ts(nullable=True)
 
 
+class AlertDelivery(SQLModel, table=True):
+    """One channel that accepted an alert: a later run retries the others only."""
+
+    __tablename__ = "alert_delivery"
+    __table_args__ = (sa.UniqueConstraint("alert_id", "channel", name="uq_alert_delivery"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True, ondelete="CASCADE")
+    channel: str = Field(max_length=100, description="The channel's key (its public label's).")
+    delivered_at: datetime = _ts(default_factory=utcnow)
+
+
 class BuyerStructure(SQLModel, table=True):
     """Directory cache: what Chorus Pro says of a buyer SIRET, until `expires_at`."""
 

@@ -37,7 +37,7 @@ from chorus_etl.log import get_logger, redact_text
 from chorus_etl.settings import Settings
 from chorus_etl.untrusted import printable
 from schemas.alerts import AlertKind
-from schemas.warehouse import Alert, AlertStatus, Invoice, utcnow
+from schemas.warehouse import Alert, AlertDelivery, AlertStatus, Invoice, utcnow
 from tasks.alerts import stalls
 from tasks.alerts.outbox import ACCOUNTING
 
@@ -52,7 +52,6 @@ DIGEST_THRESHOLD = 20
 #: server that times out costs a few connection timeouts per run rather than one per alert.
 BREAKER_FAILURES = 3
 MAIL_SCHEMAS = frozenset({"mailto", "mailtos"})
-_DELIVERED = re.compile(r"^\[delivered: ([^\]\s]*)\] ?")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s/?#]+@")
 _ERROR_MAX = 2000
 _url_to_dict = cast(Callable[[str], dict[str, Any] | None], apprise.plugins.url_to_dict)
@@ -386,14 +385,16 @@ def digest_body(alerts: Sequence[PendingAlert]) -> str:
     return "\n".join(lines)
 
 
-def delivered_on(last_error: str | None) -> set[str]:
-    match = _DELIVERED.match(last_error or "")
-    return set(filter(None, match.group(1).split(","))) if match else set()
-
-
-def _failure_note(delivered: set[str], errors: Sequence[str]) -> str:
-    prefix = f"[delivered: {','.join(sorted(delivered))}] " if delivered else ""
-    return (prefix + " | ".join(errors))[:_ERROR_MAX]
+def delivered_on(session: Session, alert_ids: Sequence[int]) -> dict[int, set[str]]:
+    """The channels that already took each alert (`alert_delivery`): a run retries the others."""
+    found: dict[int, set[str]] = {alert_id: set() for alert_id in alert_ids}
+    for alert_id, channel in session.exec(
+        select(AlertDelivery.alert_id, AlertDelivery.channel).where(
+            col(AlertDelivery.alert_id).in_(list(alert_ids))
+        )
+    ).all():
+        found[alert_id].add(channel)
+    return found
 
 
 @dataclass(slots=True)
@@ -498,7 +499,8 @@ def deliver_unit(engine: Engine, unit: Unit, run: DeliveryRun, emit: Emit = emit
             ).all()
         }
         alerts = [a for a in unit.alerts if a.id in rows]
-        delivered = {a.id: delivered_on(rows[a.id].last_error) for a in alerts}
+        delivered = delivered_on(session, [a.id for a in alerts])
+        before = {alert_id: set(channels) for alert_id, channels in delivered.items()}
         errors: dict[int, list[str]] = {a.id: [] for a in alerts}
         for channel in run.channels:
             todo = [a for a in alerts if channel.key not in delivered[a.id]]
@@ -517,10 +519,12 @@ def deliver_unit(engine: Engine, unit: Unit, run: DeliveryRun, emit: Emit = emit
             row = rows[alert.id]
             row.attempts += 1
             row.claimed_by, row.claimed_until = None, None
+            for key in sorted(delivered[alert.id] - before[alert.id]):
+                session.add(AlertDelivery(alert_id=alert.id, channel=key, delivered_at=now))
             if alert.id in done_ids:
                 row.status, row.sent_at, row.last_error = AlertStatus.SENT.value, now, None
             else:
-                row.last_error = _failure_note(delivered[alert.id], errors[alert.id])
+                row.last_error = " | ".join(errors[alert.id])[:_ERROR_MAX] or None
             session.add(row)
         session.commit()
     _account(unit, alerts, done, run.summary)

@@ -164,3 +164,29 @@ def test_revision_0006_admits_conflict_on_a_warehouse_holding_rows(any_db_url: s
         assert state == "deposit_failed"
     finally:
         engine.dispose()
+
+
+def test_revision_0011_moves_delivered_channels_out_of_last_error(any_db_url: str) -> None:
+    db.upgrade(any_db_url, "0010")
+    engine = db.make_engine(any_db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO alert (cooperative, dedupe_key, kind, audience, recipient, "
+                    "subject, body, status, attempts, last_error, created_at) VALUES "
+                    "('cooproduction', 'k1', 'rejetee', 'accounting', 'a@b.fr', 's', 'b', "
+                    "'pending', 1, '[delivered: chat,mail] smtp: refused', :now)"
+                ),
+                {"now": datetime(2026, 11, 3, tzinfo=UTC)},
+            )
+        db.upgrade(any_db_url)
+        with engine.connect() as connection:
+            channels = connection.execute(
+                sa.text("SELECT channel FROM alert_delivery ORDER BY channel")
+            ).scalars()
+            assert list(channels) == ["chat", "mail"]
+            error = connection.execute(sa.text("SELECT last_error FROM alert")).scalar()
+        assert error == "smtp: refused"
+    finally:
+        engine.dispose()
