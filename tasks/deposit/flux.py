@@ -184,15 +184,7 @@ class FluxDeposits:
         refused = refusal_label(report, invoice.invoice_number)
         found = self._lookup(invoice)
         if found.ours is not None or (found.other is not None and refused is not None):
-            settled = record_found(
-                self.store,
-                invoice,
-                pending.attempt_id,
-                found,
-                outcome,
-                may_have_sent=True,
-                ours_sent_it=True,
-            )
+            settled = self._record(invoice, pending, found, outcome)
             assert settled is not None
             return settled
         if refused is None:
@@ -208,16 +200,7 @@ class FluxDeposits:
         self, invoice: Invoice, pending: OpenFlux, outcome: DepositOutcome
     ) -> DepositOutcome:
         assert invoice.id is not None
-        found = self._lookup(invoice)
-        settled = record_found(
-            self.store,
-            invoice,
-            pending.attempt_id,
-            found,
-            outcome,
-            may_have_sent=True,
-            ours_sent_it=True,
-        )
+        settled = self._record(invoice, pending, self._lookup(invoice), outcome)
         if settled is not None:
             return settled
         if utcnow() - pending.started_at < self.grace:
@@ -230,6 +213,20 @@ class FluxDeposits:
                 True,
             )
         return outcome
+
+    def _record(
+        self, invoice: Invoice, pending: OpenFlux, found: Identified, outcome: DepositOutcome
+    ) -> DepositOutcome | None:
+        """What the search found, settled as this flux's own deposit when it is ours."""
+        return record_found(
+            self.store,
+            invoice,
+            pending.attempt_id,
+            found,
+            outcome,
+            may_have_sent=True,
+            ours_sent_it=True,
+        )
 
     def _lookup(self, invoice: Invoice) -> Identified:
         supplier = self.supplier_id(invoice.supplier_siret)

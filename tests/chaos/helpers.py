@@ -30,6 +30,30 @@ def states(url: str) -> Counter[str]:
         engine.dispose()
 
 
+def agrees_with_chorus_pro(url: str, simulator: SimulatorHandle) -> bool:
+    """The warehouse's Chorus ids, invoice by invoice, are the simulator's."""
+    remote = {
+        (i["supplier_siret"], i["numeroFacture"]): i["identifiantFactureCPP"]
+        for i in simulator.control.store()["invoices"]
+    }
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            local = {
+                (s, n): cid
+                for s, n, cid in connection.execute(
+                    sa.select(
+                        col(Invoice.supplier_siret),
+                        col(Invoice.invoice_number),
+                        col(Invoice.chorus_invoice_id),
+                    )
+                )
+            }
+    finally:
+        engine.dispose()
+    return local == remote
+
+
 def process_env(**settings: str) -> dict[str, str]:
     """This test's settings (from the environment `configure` set) for a child process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}

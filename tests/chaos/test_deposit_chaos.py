@@ -13,17 +13,19 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlmodel import col
 
-from chorus_etl import db
 from chorus_etl.config import reset_settings_cache
 from chorus_etl.settings import ANTIGONE_SIRET, ARTENREEL_SIRET
 from chorus_pro.simulator import SimulatorHandle
 from flows.ingest import ingest
-from schemas.warehouse import Invoice
 from tasks.sample.export import generate_export
-from tests.chaos.helpers import process_env, simulator_settled, start_deposit, states
+from tests.chaos.helpers import (
+    agrees_with_chorus_pro,
+    process_env,
+    simulator_settled,
+    start_deposit,
+    states,
+)
 from tests.flows.helpers import configure
 
 TODAY = date(2026, 11, 27)
@@ -110,24 +112,7 @@ def _run_under_fire(
     }
     assert len(submissions) == INVOICES
     assert set(submissions.values()) == {1}, "no invoice was deposited twice"
-    remote = {
-        (i["supplier_siret"], i["numeroFacture"]): i["identifiantFactureCPP"]
-        for i in store["invoices"]
-    }
-    engine = db.make_engine(url)
-    with engine.connect() as connection:
-        local = {
-            (s, n): cid
-            for s, n, cid in connection.execute(
-                sa.select(
-                    col(Invoice.supplier_siret),
-                    col(Invoice.invoice_number),
-                    col(Invoice.chorus_invoice_id),
-                )
-            )
-        }
-    engine.dispose()
-    assert local == remote, "the warehouse agrees with Chorus Pro invoice by invoice"
+    assert agrees_with_chorus_pro(url, simulator), "the warehouse agrees invoice by invoice"
     injected = simulator.control.stats()["faults"]
     assert injected.get("commit_then_fail", 0) > 0, injected
     return url
