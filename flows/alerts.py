@@ -9,7 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from chorus_etl.log import get_logger
 from chorus_etl.runs import recorded_run
-from flows.environment import flow_environment
+from flows._environment import flow_environment
 from tasks.alerts import send_pending_alerts
 
 log = get_logger(__name__)

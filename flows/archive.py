@@ -8,7 +8,7 @@ from prefect import flow
 
 from chorus_etl.chorus_client import ChorusClients
 from chorus_etl.runs import recorded_run
-from flows.environment import flow_environment
+from flows._environment import flow_environment
 from tasks.archive import fetch_archives
 
 

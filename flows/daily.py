@@ -11,10 +11,10 @@ from prefect.artifacts import create_markdown_artifact
 
 from chorus_etl.log import get_logger
 from chorus_etl.runs import recorded_run
+from flows._environment import flow_environment
 from flows.alerts import send_alerts
 from flows.archive import archive
 from flows.deposit import deposit
-from flows.environment import flow_environment
 from flows.ingest import ingest
 from flows.reconcile import reconcile
 from flows.returns import returns

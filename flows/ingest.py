@@ -14,7 +14,7 @@ from chorus_etl.accounts import load_accounts
 from chorus_etl.chorus_client import ChorusClients
 from chorus_etl.log import get_logger
 from chorus_etl.runs import recorded_run
-from flows.environment import flow_environment
+from flows._environment import flow_environment
 from tasks import ingest as stages
 from tasks.returns import REEXPORTS, record_complements
 

@@ -8,9 +8,9 @@ from typing import Any
 from prefect import flow
 
 from chorus_etl.runs import recorded_run
+from flows._environment import flow_environment
 from flows.alerts import send_alerts
 from flows.archive import archive
-from flows.environment import flow_environment
 from flows.reconcile import reconcile
 from tasks.reconcile import reconcile_fanned_out
 from tasks.report import render_dashboard

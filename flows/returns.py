@@ -10,7 +10,7 @@ from prefect import flow
 from chorus_etl.chorus_client import ChorusClients
 from chorus_etl.log import get_logger
 from chorus_etl.runs import recorded_run
-from flows.environment import flow_environment
+from flows._environment import flow_environment
 from tasks.returns import ReturnOrder, answer_returns, place_order
 
 log = get_logger(__name__)

@@ -39,8 +39,9 @@ _FIXED = {
     "amount_vat_cents": "le montant de TVA",
     "total_ttc_cents": "le montant TTC",
 }
-#: Reasons about the documents: not resent by a recycling, so not the recycling's concern.
-_DOCUMENT_RULES = ("pdf.", "attachment.", "facturx.", "br-")
+#: Reasons about the documents: not resent by a recycling, so not the recycling's concern (a
+#: PDF that still shows the old routing, `source.disagree`, is no refusal either).
+_DOCUMENT_RULES = ("pdf.", "attachment.", "facturx.", "br-", "source.")
 
 
 @dataclass
