@@ -235,20 +235,32 @@ def for_cooperative(data: ReportData, cooperative: str, *, shared_runs: bool) ->
         return [r for r in rows if r["cooperative"] == cooperative]
 
     invoices, entrepreneurs = mine(data.invoices), mine(data.entrepreneurs)
+    rejections = mine(data.rejections)
+    # The usual case, one cooperative holding every row: the parts are the whole, in the same
+    # order, so what was derived from the whole is theirs as it is (not derived a second time).
+    whole = (len(invoices), len(entrepreneurs), len(rejections)) == (
+        len(data.invoices),
+        len(data.entrepreneurs),
+        len(data.rejections),
+    )
     part = replace(
         data,
         invoices=invoices,
         entrepreneurs=entrepreneurs,
-        structures=structure_rows(entrepreneurs, invoices),
-        rejections=mine(data.rejections),
+        structures=data.structures if whole else structure_rows(entrepreneurs, invoices),
+        rejections=rejections,
         runs=[
             r
             for r in data.runs
             if r["cooperative"] == cooperative or (shared_runs and r["cooperative"] is None)
         ],
     )
-    part.invoices_by_entrepreneur = _group(part.invoices)
-    part.rejections_by_entrepreneur = _group(part.rejections)
+    part.invoices_by_entrepreneur = (
+        data.invoices_by_entrepreneur if whole else _group(part.invoices)
+    )
+    part.rejections_by_entrepreneur = (
+        data.rejections_by_entrepreneur if whole else _group(part.rejections)
+    )
     return part
 
 
