@@ -108,6 +108,7 @@ def test_deposit_benchmark_runs_unpaced_and_reports_production_pacing(tmp_path: 
     assert len(verdicts(figures)) == 2
 
 
+@pytest.mark.slow
 def test_reconcile_benchmark_runs(tmp_path: Path) -> None:
     figures = run_bench(
         "reconcile", "--invoices", "200", "--changed", "20", "--sample", "5", cwd=tmp_path
