@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.deposit
 	$(BIN)/python -m bench.reconcile
 	$(BIN)/python -m bench.facturx
+	$(BIN)/python -m bench.report
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -240,8 +240,21 @@ def note(text: str) -> None:
     print(f"# {text}", flush=True)
 
 
-def verdict(target: str, met: bool) -> None:
-    figure(f"target {target}", "MET" if met else "MISSED")
+def verdict(target: str, met: bool, measured: str = "") -> None:
+    """`target <what>: MET|MISSED (<measured>, load <1-min load>)`: every verdict carries the
+    figure it judged and the machine's load when it was judged, so a missed target on a busy
+    machine is read as such."""
+    beside = ", ".join(part for part in (measured, f"load {load_average():.2f}") if part)
+    figure(f"target {target}", f"{'MET' if met else 'MISSED'} ({beside})")
+
+
+def machine_figures(when: str) -> None:
+    """The cores and the 1-, 5- and 15-minute load averages, before or after the measured part."""
+    one, five, fifteen = os.getloadavg()
+    if when == "before":
+        figure("machine.cpus", os.cpu_count() or 0)
+    figure(f"machine.load_1min.{when}", one)
+    figure(f"machine.load_5_15min.{when}", f"{five:.2f} / {fifteen:.2f}")
 
 
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:

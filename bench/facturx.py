@@ -41,7 +41,15 @@ from pathlib import Path
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject
 
-from bench.common import figure, load_average, note, prepare_export, verdict, work_directory
+from bench.common import (
+    figure,
+    load_average,
+    machine_figures,
+    note,
+    prepare_export,
+    verdict,
+    work_directory,
+)
 from chorus_etl.settings import Settings
 from chorus_pro.simulator import seed
 from schemas.warehouse import Invoice, InvoiceVatLine
@@ -204,6 +212,7 @@ def _report(prefix: str, clock: Clock, count: int) -> None:
     verdict(
         f"{prefix}: with conversion <= {TARGET_RATIO:g} x today's build (CPU)",
         ratio_cpu <= TARGET_RATIO,
+        f"{ratio_cpu:.2f} x",
     )
 
 
@@ -298,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "--schematron", type=int, default=100, metavar="N", help="also time the Schematrons on N"
     )
     args = parser.parse_args(argv)
+    machine_figures("before")
     with work_directory(args.keep) as workdir:
         export = prepare_export(workdir, invoices=args.invoices, seed=args.seed)
         if export.reused:

@@ -1,11 +1,12 @@
 """Ingest benchmark: is the `ingest` flow close to the unavoidable pypdf work, lean, and idempotent?
 
-The issue's targets, on the 2-core reference machine and 10,000 invoices:
+The targets, on the 2-core reference machine and 10,000 invoices:
 
-- first ingest ≤ 1.5 × the pure pypdf reading of the same PDFs on both cores (everything else
-  the flow does, CSV, validation, directory checks, staging, Prefect, should be small next to it);
-- peak memory < 1 GB;
-- second ingest of the unchanged export < 10 % of the first (only what changed is re-checked).
+- first ingest ≤ 1.1 × the pure pypdf reading of the same PDFs on both cores, in CPU time (the
+  floor: everything else the flow does, CSV, validation, directory checks, staging, Prefect,
+  should be small next to it; CPU rather than wall time, because the machine is shared);
+- second ingest of the unchanged export < 5 % of the first (only what changed is re-checked);
+- peak memory < 1 GB (an earlier target, still checked).
 
 Usage: `python -m bench.ingest [--invoices 10000] [--seed 1] [--format {contract,caerp}] [--keep DIR]
 [--profile {wall,cpu}]`. With `--format caerp` the same invoices come as a CAERP export (half of
@@ -50,7 +51,7 @@ from bench.common import (
     figure,
     fresh_file,
     invoice_pdf_paths,
-    load_average,
+    machine_figures,
     note,
     peak_rss_mb,
     point_pipeline_at,
@@ -67,9 +68,9 @@ from bench.common import (
 )
 
 MODULE = "bench.ingest"
-TARGET_RATIO_TO_PYPDF = 1.5
+TARGET_CPU_RATIO_TO_PYPDF = 1.1
 TARGET_PEAK_MB = 1024.0
-TARGET_SECOND_SHARE = 0.10
+TARGET_SECOND_SHARE = 0.05
 POOL_CHUNK = 16
 
 T = TypeVar("T")
@@ -231,10 +232,12 @@ def _ingest_from_json(data: dict[str, Any]) -> IngestResult:
 
 
 def report(invoices: int, pypdf: PypdfResult, result: IngestResult, phase_wall: float) -> None:
-    """Prints the figures and the verdict on each target (judged on wall time, as the issue
-    states them; the CPU figures help tell slow code from a busy machine)."""
+    """Prints the figures and the verdict on each target: the first ingest judged on CPU time
+    against the pypdf floor (wall time moves with other people's load on a shared machine; it
+    is printed beside), the second on wall time against the first."""
     first, second = result.first, result.second
     ratio = first.seconds / pypdf.pool_seconds
+    cpu_ratio = first.cpu_seconds / pypdf.pool_cpu_seconds
     share = second.seconds / first.seconds
     memory = result.memory
     workers = pypdf.workers
@@ -265,7 +268,7 @@ def report(invoices: int, pypdf: PypdfResult, result: IngestResult, phase_wall: 
     task_figures("ingest.first", first.seconds, first.tasks, first.tasks_busy)
     note("CPU = ingest process (all threads, simulator thread included) + reaped PDF workers")
     figure("ingest.first.cpu", first.cpu_seconds, "s")
-    figure("ingest.first.cpu_ratio_to_pypdf_pool", first.cpu_seconds / pypdf.pool_cpu_seconds, "x")
+    figure("ingest.first.cpu_ratio_to_pypdf_pool", cpu_ratio, "x")
     figure("ingest.second.wall", second.seconds, "s")
     figure("ingest.second.unchanged", second.counts.get("unchanged", 0), "invoices")
     figure("ingest.second.api_calls", second.api_calls, "calls")
@@ -286,9 +289,21 @@ def report(invoices: int, pypdf: PypdfResult, result: IngestResult, phase_wall: 
     figure("memory.sampled.with_prefect_server_at_once", memory.tree_mb, "MB")
     note(f"bound judged against 1 GB: process peak + {workers} x PDF worker peak")
     figure(f"memory.peak.process_plus_{workers}_workers", bound, "MB")
-    verdict(f"ingest <= {TARGET_RATIO_TO_PYPDF} x pypdf on {workers} procs", ratio <= 1.5)
-    verdict(f"peak memory < 1 GB (process + {workers} workers)", bound < TARGET_PEAK_MB)
-    verdict("second ingest < 10 % of first", share < TARGET_SECOND_SHARE)
+    verdict(
+        f"ingest <= {TARGET_CPU_RATIO_TO_PYPDF} x pypdf on {workers} procs (CPU)",
+        cpu_ratio <= TARGET_CPU_RATIO_TO_PYPDF,
+        f"{cpu_ratio:.2f} x CPU, {ratio:.2f} x wall",
+    )
+    verdict(
+        f"second ingest < {100 * TARGET_SECOND_SHARE:.0f} % of first",
+        share < TARGET_SECOND_SHARE,
+        f"{100 * share:.1f} %",
+    )
+    verdict(
+        f"peak memory < 1 GB (process + {workers} workers)",
+        bound < TARGET_PEAK_MB,
+        f"{bound:.0f} MB",
+    )
     for path in result.profiles:
         note(f"cProfile (timings above inflated by it): {path} and {Path(path).stem}.txt")
 
@@ -298,8 +313,7 @@ def orchestrate(args: argparse.Namespace) -> int:
         export = start_orchestration(workdir, args)
         common = ["--export", str(export.path), "--today", export.today.isoformat()]
         common += ["--log-level", args.log_level]
-        figure("machine.cpus", os.cpu_count() or 0)
-        figure("machine.load_1min.before", load_average())
+        machine_figures("before")
         try:
             pypdf = PypdfResult(**run_phase(MODULE, "pypdf", workdir, common))
             with Stopwatch() as phase_watch:
@@ -312,7 +326,7 @@ def orchestrate(args: argparse.Namespace) -> int:
         except PhaseFailed as exc:
             print(exc, file=sys.stderr)
             return 1
-        figure("machine.load_1min.after", load_average())
+        machine_figures("after")
         report(export.invoices, pypdf, _ingest_from_json(data), phase_watch.seconds)
         if args.keep is not None:
             note(f"kept: {workdir} (export, warehouse, logs/)")

@@ -1,4 +1,4 @@
-"""Report benchmark: `chorus-etl report` on a 100,000-invoice warehouse, under 20 s, pages < 5 MB.
+"""Report benchmark: `chorus-etl report` on a 100,000-invoice warehouse, ≤ 5 s, pages < 5 MB.
 
 Usage: `python -m bench.report [--invoices 100000] [--entrepreneurs 150] [--buyers 300]
 [--seed 1] [--keep DIR] [--database-url URL]`.
@@ -8,8 +8,10 @@ tables: no export, no PDFs, no Chorus Pro; a seeded generator gives invoices the
 outcome shares (70 % paid, 8 % rejected, 8 % suspended, 7 % to recycle, 7 % never paid) over two
 years of deposits, a few invalid, waiting or refused ones, and a skewed spread over entrepreneurs
 so that the largest entrepreneur page is a real test of the size cap. Then the command itself runs
-in a fresh interpreter, as an operator would run it, and its wall time (imports included) and the
-size of every page it wrote are the figures.
+in a fresh interpreter, as an operator would run it (`python -m cli report`, the same command as
+the installed `chorus-etl report`), and its wall time (imports included) and the size of every
+page it wrote are the figures; `--profile` writes a cProfile of the command to the work
+directory.
 """
 
 from __future__ import annotations
@@ -30,9 +32,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench.common import figure, note, verdict, work_directory
+from bench.common import figure, machine_figures, note, verdict, work_directory
 
-TARGET_SECONDS = 20.0
+TARGET_SECONDS = 5.0
 TARGET_PAGE_BYTES = 5 * 1024 * 1024
 CHUNK = 5_000
 SUPPLIERS = ("51858054300107", "47840796800054")
@@ -339,27 +341,10 @@ def build_warehouse(url: str, args: argparse.Namespace, today: date) -> int:
 
 
 def report_command(out_dir: Path) -> tuple[list[str], str]:
-    """The installed command if the CLI registers `report`, else the same function through Typer
-    after importing the whole CLI, so the import cost measured is the command's."""
-    from cli import app
-
-    if any(command.name == "report" for command in app.registered_commands):
-        return [
-            sys.executable,
-            "-m",
-            "chorus_etl",
-            "report",
-            str(out_dir),
-            "--json",
-        ], "chorus-etl report"
-    code = "import typer, cli; from cli.report import report; typer.run(report)"
-    return [
-        sys.executable,
-        "-c",
-        code,
-        str(out_dir),
-        "--json",
-    ], "cli.report.report via typer.run"
+    """`chorus-etl report OUT_DIR --json` as an operator runs it, through `python -m cli` (the
+    same command as the installed script, without depending on where the script was installed),
+    so the wall time includes the interpreter start and the CLI's imports."""
+    return [sys.executable, "-m", "cli", "report", str(out_dir), "--json"], "chorus-etl report"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -372,7 +357,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="generator seed (1)")
     parser.add_argument("--keep", type=Path, help="work directory to keep (default: temporary)")
     parser.add_argument("--database-url", help="an empty warehouse to fill (default: SQLite file)")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the command under cProfile (slower) into DIR/report.prof and report.txt",
+    )
+    args = parser.parse_args(argv)
+    if args.profile and args.keep is None:
+        parser.error("--profile needs --keep DIR (the stats are written there)")
+    return args
 
 
 def prepare_warehouse(workdir: Path, args: argparse.Namespace, today: date) -> str:
@@ -418,9 +411,13 @@ def print_figures(summary: dict[str, Any], what: str, wall: float, out_dir: Path
     figure("entrepreneur pages, median size", sizes[len(sizes) // 2][0] / 1024, "kB")
     figure("all pages, total size", sum(s for s, _ in sizes) / 1024 / 1024, "MB")
     note("on a shared machine, compare CPU time: wall time grows with other people's load")
-    figure("load average (1 min)", os.getloadavg()[0])
-    verdict(f"wall time < {TARGET_SECONDS:.0f} s", wall < TARGET_SECONDS)
-    verdict("every page < 5 MB", sizes[0][0] < TARGET_PAGE_BYTES)
+    machine_figures("after")
+    verdict(f"wall time <= {TARGET_SECONDS:g} s", wall <= TARGET_SECONDS, f"{wall:.2f} s")
+    verdict(
+        "every page < 5 MB",
+        sizes[0][0] < TARGET_PAGE_BYTES,
+        f"largest {sizes[0][0] / 1024 / 1024:.2f} MB",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -430,6 +427,11 @@ def main(argv: list[str] | None = None) -> int:
         url = prepare_warehouse(workdir, args, today)
         out_dir = workdir / "dashboard"
         command, what = report_command(out_dir)
+        if args.profile:
+            profile = workdir / "report.prof"
+            command[1:1] = ["-m", "cProfile", "-o", str(profile)]
+            what += f" under cProfile ({profile}; times inflated)"
+        machine_figures("before")
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHORUS_ETL_")}
         env |= {"CHORUS_ETL_DATABASE_URL": url, "CHORUS_ETL_LOG_LEVEL": "WARNING"}
         started = time.perf_counter()
@@ -441,7 +443,22 @@ def main(argv: list[str] | None = None) -> int:
             print(done.stderr[-4000:], file=sys.stderr)
             return 1
         print_figures(json.loads(done.stdout), what, wall, out_dir)
+        if args.profile:
+            _profile_text(workdir / "report.prof")
     return 0
+
+
+def _profile_text(path: Path) -> None:
+    """The profile's top costs, cumulative and own, next to it as text."""
+    import io
+    import pstats
+
+    text = io.StringIO()
+    stats = pstats.Stats(str(path), stream=text)
+    stats.sort_stats("cumulative").print_stats(60)
+    stats.sort_stats("tottime").print_stats(40)
+    path.with_suffix(".txt").write_text(text.getvalue(), encoding="utf-8")
+    note(f"cProfile: {path} and {path.with_suffix('.txt')}")
 
 
 if __name__ == "__main__":

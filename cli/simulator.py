@@ -7,7 +7,6 @@ from datetime import datetime
 import typer
 
 from chorus_pro.simulator.config import SimulatorConfig
-from chorus_pro.simulator.server import serve as serve_simulator
 
 app = typer.Typer(help="Run the local Chorus Pro simulator.", no_args_is_help=True)
 
@@ -50,4 +49,8 @@ def serve(
         "These are the simulator's public defaults; the pipeline's `simulator` environment "
         "uses them without configuration."
     )
+    # Imported here: the server (uvicorn, the simulator's Factur-X reader) is half a second of
+    # every other command's start.
+    from chorus_pro.simulator.server import serve as serve_simulator
+
     serve_simulator(config, host=host, port=port, log_level=log_level)

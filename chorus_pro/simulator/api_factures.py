@@ -279,10 +279,13 @@ def rechercher_fournisseur(store: Store, body: dict[str, Any]) -> dict[str, Any]
         max_size=MAX_PAGE_SIZE,
     )
     predicates = _search_predicates(body)
+    # `store.visible` for each invoice, with the account's structures looked up once per
+    # request instead of once per invoice (most of a search's time over 100,000 invoices).
+    attached = set(store.attached_sirets())
     found = [
         inv
         for inv in store.invoices.values()
-        if store.visible(inv) and all(check(inv) for check in predicates)
+        if inv.data.supplier.siret in attached and all(check(inv) for check in predicates)
     ]
     column = (get_str(params, "triColonne") or "").lower()
     sort_key = _SORT_KEYS.get(column, _SORT_KEYS["identifiantfacturecpp"])

