@@ -10,6 +10,7 @@ else on the warehouse.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -224,6 +225,8 @@ class DepositStore:
         self.engine = engine
         self.accounting_email = accounting_email
         self.owner = owner
+        #: When this run last made sure of each attempt it holds (monotonic seconds).
+        self._sure_at: dict[int, float] = {}
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -322,10 +325,19 @@ class DepositStore:
             key = inserted.inserted_primary_key
             conn.commit()
         assert key is not None
+        self._sure_at[int(key[0])] = time.monotonic()
         return int(key[0])
 
     def renew(self, attempt_id: int) -> None:
-        """Before every call that could reach Chorus Pro: still ours, for another lease."""
+        """Before every call that could reach Chorus Pro: still ours, for another lease.
+
+        Nobody can take an attempt over while its lease runs (from another host) or while this
+        run lives (from this one): within half a lease of the last time this run made sure of
+        it, it is still ours without asking the warehouse (two commits fewer per invoice)."""
+        sure_at = self._sure_at.get(attempt_id)
+        now = time.monotonic()
+        if sure_at is not None and now - sure_at < self.owner.lease.total_seconds() / 2:
+            return
         with self.engine.connect() as conn:
             renewed = conn.execute(
                 _HELD_ATTEMPT,
@@ -337,7 +349,9 @@ class DepositStore:
             )
             conn.commit()
         if renewed.rowcount != 1:
+            self._sure_at.pop(attempt_id, None)
             raise ClaimLost(f"attempt {attempt_id} was taken over by another run")
+        self._sure_at[attempt_id] = now
 
     def take_over(self, attempt: OpenAttempt) -> bool:
         """An open attempt whose holder is gone (or that nobody holds) becomes this run's; of two
@@ -353,6 +367,8 @@ class DepositStore:
                 },
             )
             conn.commit()
+        if taken.rowcount == 1:
+            self._sure_at[attempt.attempt_id] = time.monotonic()
         return taken.rowcount == 1
 
     def let_go(self, attempt_id: int) -> None:

@@ -1,0 +1,54 @@
+"""`DepositStore` claims: held by their run, renewed before each call, lost once taken over."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from chorus_etl.leases import Owner
+from schemas.warehouse import Invoice
+from tasks.deposit.store import ClaimLost, DepositStore, OpenAttempt, Uploads
+
+
+def _ready_invoice(engine: Engine) -> int:
+    with Session(engine) as session:
+        invoice = Invoice(
+            cooperative="cooproduction",
+            supplier_siret="51858054300107",
+            invoice_number="F-1",
+            state="ready",
+        )
+        session.add(invoice)
+        session.commit()
+        assert invoice.id is not None
+        return invoice.id
+
+
+def test_a_claim_is_one_runs_and_a_renewal_finds_it_taken_over(
+    any_warehouse: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lease = timedelta(minutes=10)
+    first = DepositStore(any_warehouse, accounting_email="c@x.fr", owner=Owner.start(lease))
+    second = DepositStore(any_warehouse, accounting_email="c@x.fr", owner=Owner.start(lease))
+    invoice_id = _ready_invoice(any_warehouse)
+    attempt_id = first.claim(invoice_id, Uploads())
+    assert attempt_id is not None
+    assert second.claim(invoice_id, Uploads()) is None, "one claim per invoice"
+    first.renew(attempt_id)
+
+    (held,) = second.open_attempts([invoice_id]).values()
+    assert held.owner == first.owner.name
+    assert second.take_over(held)
+    assert not first.take_over(held), "of two takers, one wins"
+
+    now = time.monotonic()
+    first.renew(attempt_id)  # within half a lease of its claim: still sure of it, no query
+    monkeypatch.setattr(time, "monotonic", lambda: now + lease.total_seconds())
+    with pytest.raises(ClaimLost):
+        first.renew(attempt_id)
+    second.renew(attempt_id)
+    assert isinstance(held, OpenAttempt)
