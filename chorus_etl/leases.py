@@ -21,7 +21,7 @@ import socket
 import threading
 import uuid
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -65,7 +65,6 @@ class Owner:
 
     name: str
     lease: timedelta
-    retired: bool = field(default=False)
 
     @classmethod
     def start(cls, lease: timedelta) -> Owner:
@@ -81,7 +80,6 @@ class Owner:
         """The run is over: what it still holds is a leftover for the next run to take over."""
         with _LIVE_LOCK:
             _LIVE.pop(self.name, None)
-        self.retired = True
 
     def until(self, now: datetime) -> datetime:
         return now + self.lease

@@ -233,20 +233,6 @@ class DepositStore:
     def load(self, invoice_ids: Sequence[int]) -> dict[int, LoadedInvoice]:
         return load_invoices(self.engine, invoice_ids)
 
-    def open_attempt(self, invoice_id: int) -> int | None:
-        """The latest attempt whose outcome is still open (pending or ambiguous)."""
-        with self.engine.connect() as conn:
-            found = conn.execute(
-                sa.select(_ATTEMPT.c.id)
-                .where(
-                    _ATTEMPT.c.invoice_id == invoice_id,
-                    _ATTEMPT.c.outcome.in_(OPEN_OUTCOMES),
-                )
-                .order_by(_ATTEMPT.c.id.desc())
-                .limit(1)
-            ).scalar()
-        return None if found is None else int(found)
-
     def open_flux(self, invoice_id: int) -> OpenFlux | None:
         """The latest open Factur-X attempt of an invoice: its flux number if Chorus gave one."""
         with self.engine.connect() as conn:

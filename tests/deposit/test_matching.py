@@ -6,7 +6,7 @@ from datetime import date
 
 from schemas.payloads import InvoiceSummary
 from schemas.warehouse import DepositOrigin, Invoice
-from tasks.deposit.matching import differences, identify, origin_of
+from tasks.deposit.matching import Identified, differences, identify, origin_of
 
 OURS = Invoice(
     cooperative="cooproduction",
@@ -57,7 +57,7 @@ def test_among_several_under_the_number_the_one_that_agrees_is_ours() -> None:
     conflict = identify(OURS, [other])
     assert conflict.ours is None and conflict.other is other
     assert [d.field for d in conflict.differences] == ["total_ttc"]
-    assert identify(OURS, []) == identify(OURS, [])
+    assert identify(OURS, []) == Identified(None, None), "nothing found under the number"
 
 
 def test_a_portal_deposit_is_never_ours() -> None:
