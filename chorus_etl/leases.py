@@ -25,6 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from chorus_etl.errors import RetryLater
+
+__all__ = ["ClaimLost", "Owner", "is_gone"]
+
 #: A claim's owner column is this long at most.
 OWNER_LENGTH = 200
 
@@ -83,6 +87,11 @@ class Owner:
 
     def until(self, now: datetime) -> datetime:
         return now + self.lease
+
+
+class ClaimLost(RetryLater):
+    """What a run held is no longer its own: its lease ran out and another run took it over.
+    Nothing is lost: that other run carries on with it."""
 
 
 def is_gone(owner: str | None, lease_until: datetime | None, now: datetime) -> bool:

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from chorus_etl.leases import Owner, is_gone
+from chorus_etl.leases import ClaimLost, Owner, is_gone
 from chorus_etl.log import get_logger
 from chorus_etl.pacing import RateLimiter
 from chorus_etl.values import DepositMode
@@ -73,13 +73,7 @@ from tasks.deposit.flux import FacturxBuilder, FacturxRefusal, FluxDeposits, flu
 from tasks.deposit.matching import identify
 from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult, landed
 from tasks.deposit.settle import record_found
-from tasks.deposit.store import (
-    OPEN_OUTCOMES,
-    ClaimLost,
-    DepositStore,
-    LoadedInvoice,
-    Uploads,
-)
+from tasks.deposit.store import OPEN_OUTCOMES, DepositStore, LoadedInvoice, Uploads
 from tasks.preflight import strip_embedded_xml
 from tasks.preflight.attachments import MIME_TYPES, upload_name_of
 

@@ -21,8 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, col, select
 
-from chorus_etl.errors import RetryLater
-from chorus_etl.leases import Owner
+from chorus_etl.leases import ClaimLost, Owner
 from chorus_pro.errors import BusinessError, ChorusProError
 from schemas.alerts import AlertKind
 from schemas.payloads import InvoiceSummary
@@ -97,10 +96,6 @@ class LoadedInvoice:
     uploads: Uploads
     #: A credit note's preceding invoice date (BT-26), when the warehouse holds that invoice.
     original_invoice_date: date | None = None
-
-
-class ClaimLost(RetryLater):
-    """The attempt is no longer ours: our lease ran out and another run took it over."""
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,9 @@ def facturx_reasons(
     notes' BT-26, `owner` the cooperative of a structure (its payment terms)."""
     found: dict[Key, list[Reason]] = {}
     dates = original_dates or {}
+    facturx = load_accounts(settings).facturx_sirets()
     for draft in drafts:
-        if not draft.valid or draft.supplier_siret not in load_accounts(settings).facturx_sirets():
+        if not draft.valid or draft.supplier_siret not in facturx:
             continue
         key = (draft.supplier_siret, draft.invoice_number)
         invoice, lines = as_rows(draft, owner(draft.supplier_siret) if owner else "")

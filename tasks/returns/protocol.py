@@ -26,7 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from chorus_etl.leases import Owner, is_gone
+from chorus_etl.leases import ClaimLost, Owner, is_gone
 from chorus_etl.log import get_logger
 from chorus_pro.api import ChorusProApi
 from chorus_pro.errors import (
@@ -44,7 +44,7 @@ from schemas.payloads import (
     RecycleInvoiceRequest,
 )
 from schemas.warehouse import InvoiceState, ReturnKind, ReturnState, utcnow
-from tasks.returns.store import OPEN_STATES, Action, ClaimLost, ReturnStore
+from tasks.returns.store import OPEN_STATES, Action, ReturnStore
 
 log = get_logger(__name__)
 

@@ -19,8 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, col, select
 
-from chorus_etl.errors import RetryLater
-from chorus_etl.leases import Owner, is_gone
+from chorus_etl.leases import ClaimLost, Owner, is_gone
 from schemas.warehouse import (
     BuyerStructure,
     Invoice,
@@ -39,10 +38,6 @@ _INVOICE = SQLModel.metadata.tables[str(Invoice.__tablename__)]
 _BY_ID = sa.update(_ACTION).where(_ACTION.c.id == sa.bindparam("row_id"))
 #: Changes only while the one who asks still holds the open action.
 _HELD = _BY_ID.where(_ACTION.c.owner == sa.bindparam("holder"), _ACTION.c.state.in_(OPEN_STATES))
-
-
-class ClaimLost(RetryLater):
-    """The action is no longer this run's: its lease ran out and another run took it over."""
 
 
 @dataclass

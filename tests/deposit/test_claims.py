@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from chorus_etl.leases import Owner
+from chorus_etl.leases import ClaimLost, Owner
 from schemas.warehouse import Invoice
-from tasks.deposit.store import ClaimLost, DepositStore, Uploads
+from tasks.deposit.store import DepositStore, Uploads
 
 
 def _ready_invoice(engine: Engine) -> int:

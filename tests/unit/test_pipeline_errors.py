@@ -7,9 +7,9 @@ import pytest
 
 from chorus_etl.accounts import AccountsError
 from chorus_etl.errors import NeedsAction, PipelineError, RetryLater
+from chorus_etl.leases import ClaimLost
 from tasks.deposit.flux import FacturxRefusal
 from tasks.deposit.outcomes import DepositHalted
-from tasks.deposit.store import ClaimLost
 from tasks.facturx.conversion import GhostscriptMissing, PdfaConversionError
 from tasks.ingest.extract import FileRefused
 from tasks.report.data import ReportError
