@@ -182,8 +182,8 @@ class Settings(BaseSettings):
         default=10,
         gt=0,
         description="How long a run's claim on an invoice (or alert) outlives its silence when "
-        "seen from another host; renewed before every call to Chorus Pro. Longer than one "
-        "deposit's calls with their retries.",
+        "seen from another host; renewed before a call to Chorus Pro once half of it has passed, "
+        "so half of it must outlast one deposit's calls with their retries.",
     )
     deposit_concurrency: int = Field(default=8, ge=1)
     deposit_rate_per_second: float = Field(default=20.0, gt=0)

@@ -474,6 +474,7 @@ def claim_alerts(engine: Engine, ids: Sequence[int], owner: Owner) -> set[int]:
                     _ALERT.c.id == alert_id,
                     _ALERT.c.status == AlertStatus.PENDING.value,
                     _ALERT.c.claimed_by.is_not_distinct_from(holder),
+                    _ALERT.c.claimed_until.is_not_distinct_from(until),
                 )
                 .values(claimed_by=owner.name, claimed_until=owner.until(now))
             )

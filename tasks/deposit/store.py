@@ -55,9 +55,11 @@ _ATTEMPT_BY_ID = sa.update(_ATTEMPT).where(_ATTEMPT.c.id == sa.bindparam("row_id
 _HELD_ATTEMPT = _ATTEMPT_BY_ID.where(
     _ATTEMPT.c.owner == sa.bindparam("holder"), _ATTEMPT.c.outcome.in_(OPEN_OUTCOMES)
 )
-#: Taking over an open attempt from the owner seen gone (or from nobody): one taker wins.
+#: Taking over an open attempt from the owner seen gone (or from nobody), as it was seen: one
+#: taker wins, and an owner that renewed its lease meanwhile keeps it.
 _TAKE_OVER = _ATTEMPT_BY_ID.where(
     _ATTEMPT.c.owner.is_not_distinct_from(sa.bindparam("seen_owner")),
+    _ATTEMPT.c.lease_until.is_not_distinct_from(sa.bindparam("seen_lease_until")),
     _ATTEMPT.c.outcome.in_(OPEN_OUTCOMES),
 )
 _SUBMITTING_BY_ID = _INVOICE_BY_ID.where(_INVOICE.c.state == InvoiceState.SUBMITTING.value)
@@ -343,6 +345,7 @@ class DepositStore:
                 {
                     "row_id": attempt.attempt_id,
                     "seen_owner": attempt.owner,
+                    "seen_lease_until": attempt.lease_until,
                     "owner": self.owner.name,
                     "lease_until": self.owner.until(utcnow()),
                 },
@@ -355,6 +358,7 @@ class DepositStore:
     def let_go(self, attempt_id: int) -> None:
         """Left open on purpose (a flux awaiting its report, a lookup that failed): any later run
         may take it over at once, without waiting for this one to end."""
+        self._sure_at.pop(attempt_id, None)
         with self.engine.connect() as conn:
             conn.execute(
                 _HELD_ATTEMPT,
@@ -365,6 +369,7 @@ class DepositStore:
     def save_flux(self, attempt_id: int, flux_number: str) -> None:
         """Committed the moment Chorus answers: the flux is looked up by it before any resend;
         the attempt then waits for its report, held by nobody."""
+        self._sure_at.pop(attempt_id, None)
         with self.engine.connect() as conn:
             conn.execute(_ATTEMPT_BY_ID, {"row_id": attempt_id, "flux_number": flux_number})
             conn.execute(

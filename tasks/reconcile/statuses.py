@@ -353,6 +353,8 @@ def _is_ours(
         return False
     diffs = differences(invoice, item)
     if not diffs:
+        if not _moves(session, invoice, InvoiceState.DEPOSITED):
+            return False
         invoice.chorus_invoice_id = item.identifiantFactureCPP
         invoice.state = InvoiceState.DEPOSITED.value
         invoice.deposit_date = item.dateDepot or invoice.deposit_date
@@ -368,7 +370,7 @@ def _is_ours(
             origin=invoice.deposit_origin,
         )
         return True
-    if invoice.state in _SENDABLE:
+    if invoice.state in _SENDABLE and _moves(session, invoice, InvoiceState.CONFLICT):
         invoice.state = InvoiceState.CONFLICT.value
         invoice.deposit_error_code = CONFLICT_CODE
         invoice.deposit_error_label = conflict_label(item, diffs)[:2000]
@@ -380,6 +382,22 @@ def _is_ours(
             "reconcile.conflict", invoice=invoice.invoice_number, theirs=item.identifiantFactureCPP
         )
     return False
+
+
+def _moves(session: Session, invoice: Invoice, state: InvoiceState) -> bool:
+    """The invoice goes to `state` only if it is still in the state read: a deposit run may have
+    claimed it since (then the deposit protocol settles it, with the same matching rule)."""
+    moved = session.connection().execute(
+        sa.update(Invoice)
+        .where(col(Invoice.id) == invoice.id, col(Invoice.state) == invoice.state)
+        .values(state=state.value)
+    )
+    if moved.rowcount != 1:
+        session.expunge(invoice)  # the row changed under us: nothing of this object is written
+        log.info("reconcile.claimed_meanwhile", invoice=invoice.invoice_number)
+        return False
+    invoice.state = state.value
+    return True
 
 
 #: Invoices whose fate the deposit protocol settles (it searches by number itself), or that

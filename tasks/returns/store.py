@@ -193,11 +193,13 @@ class ReturnStore:
             taken = conn.execute(
                 _BY_ID.where(
                     _ACTION.c.owner.is_not_distinct_from(sa.bindparam("seen_owner")),
+                    _ACTION.c.lease_until.is_not_distinct_from(sa.bindparam("seen_lease_until")),
                     _ACTION.c.state.in_(OPEN_STATES),
                 ),
                 {
                     "row_id": action.id,
                     "seen_owner": action.owner,
+                    "seen_lease_until": action.lease_until,
                     "owner": self.owner.name,
                     "lease_until": self.owner.until(utcnow()),
                 },

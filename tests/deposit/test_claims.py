@@ -51,3 +51,21 @@ def test_a_claim_is_one_runs_and_a_renewal_finds_it_taken_over(
     with pytest.raises(ClaimLost):
         first.renew(attempt_id)
     second.renew(attempt_id)  # the taker holds it now
+
+
+def test_an_owner_that_renewed_after_being_seen_keeps_its_claim(any_warehouse: Engine) -> None:
+    """Another host saw the lease run out; the owner renewed before it acted: the take-over of
+    what it saw fails, so the attempt never has two holders."""
+    lease = timedelta(minutes=10)
+    owner = DepositStore(any_warehouse, accounting_email="c@x.fr", owner=Owner.start(lease))
+    taker = DepositStore(any_warehouse, accounting_email="c@x.fr", owner=Owner.start(lease))
+    invoice_id = _ready_invoice(any_warehouse)
+    attempt_id = owner.claim(invoice_id, Uploads())
+    assert attempt_id is not None
+    (seen,) = taker.open_attempts([invoice_id]).values()
+    owner._sure_at.clear()  # the owner asks the warehouse at its next renewal
+    owner.renew(attempt_id)
+    assert not taker.take_over(seen), "the lease it saw is no longer the attempt's"
+    (now,) = taker.open_attempts([invoice_id]).values()
+    assert now.owner == owner.owner.name
+    assert taker.take_over(now) and now.lease_until != seen.lease_until
