@@ -76,6 +76,7 @@ def ingest(export_dir: Path, today: date | None = None) -> dict[str, Any]:
                     )
             finally:
                 checking.wait()
+            stages.record_directory_waits(engine, _as_is(changed), _as_is(waiting), settings)
         report = stages.stage_drafts(
             engine,
             _as_is(loaded),

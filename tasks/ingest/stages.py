@@ -426,25 +426,25 @@ def check_directory(
     )
     for draft in drafts:
         draft.reasons.extend(result.reasons.get((draft.supplier_siret, draft.invoice_number), []))
-    stalled = _bound_directory_waits(engine, drafts, result.waiting, settings)
     log.info(
         "ingest.directory",
         buyers_fetched=result.buyers_fetched,
         buyers_cached=result.buyers_cached,
         api_calls=result.api_calls,
         waiting=len(result.waiting),
-        waiting_over_bound=stalled.over_bound,
     )
     return result
 
 
-def _bound_directory_waits(
+@task(name="record-directory-waits", cache_policy=NO_CACHE)
+def record_directory_waits(
     engine: Engine,
     drafts: list[InvoiceDraft],
     waiting: dict[Key, list[Reason]],
     settings: Settings,
 ) -> stalls.StallReport:
-    """Every invoice checked here either still waits for the directory (one more run of its
+    """Once per run, after every directory question of the run (a second one for invoices whose
+    routing the PDFs filled): each invoice checked either still waits (one run more of its
     bounded wait) or no longer does (its wait, if any, is over)."""
     waits = [
         stalls.Wait(
