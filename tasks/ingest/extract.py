@@ -209,13 +209,17 @@ CAERP_CUSTOMERS = ("raisonsociale", "numerosiretousiren")
 _SNIFF_BYTES = 4096
 
 
-def _first_row(path: Path) -> list[str]:
-    """The header of a CSV or XLSX file, read cheaply; [] for anything unreadable."""
+def _first_row(path: Path, limits: FileLimits = FileLimits()) -> list[str]:
+    """The header of a CSV or XLSX file, read cheaply; [] for anything unreadable, and for a
+    workbook the file checks refuse (openpyxl inflates its shared strings on opening)."""
     try:
         if path.suffix.lower() == ".xlsx":
             from openpyxl import load_workbook
 
-            workbook = load_workbook(path, read_only=True, data_only=True)
+            data = path.read_bytes() if path.stat().st_size <= limits.max_bytes else b""
+            if not data or file_checks.refusal(path, data, limits, "de l'export") is not None:
+                return []
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             try:
                 for row in workbook.worksheets[0].iter_rows(values_only=True, max_row=5):
                     cells = [_cell_text(v) for v in row]

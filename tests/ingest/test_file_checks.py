@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.ingest.extract import read_invoices
+from tasks.ingest.extract import CAERP_LIST, find_caerp_table, read_invoices
 from tasks.ingest.file_checks import MIB, FileLimits, unsupported_encoding
 
 TEXT = "numero_facture;client\nFC1;Crèche Évasion\n"
@@ -55,3 +55,20 @@ def test_a_workbook_member_inflating_beyond_reason_is_refused_as_a_zip_bomb(
     table = read_invoices(tmp_path)
     assert [r.rule for r in table.reasons] == ["file.compression_ratio"]
     assert "xl/sharedStrings.xml" in table.reasons[0].message_fr
+
+
+def test_a_workbook_bomb_is_not_opened_to_tell_whether_it_is_a_caerp_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without an invoices file, the folder's workbooks are sniffed for CAERP headers: one the
+    file checks refuse is passed over unopened, as the reader would refuse it."""
+    with (
+        zipfile.ZipFile(tmp_path / "export_factures.xlsx", "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("xl/sharedStrings.xml", "w") as stream,
+    ):
+        for _ in range(2 * MIB // 4096):
+            stream.write(b"A" * 4096)
+    opened: list[object] = []
+    monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: opened.append(a))
+    assert find_caerp_table(tmp_path, CAERP_LIST) is None
+    assert opened == [], "openpyxl would inflate its shared strings"
