@@ -309,25 +309,30 @@ class Archiver:
         now = utcnow()
         kept: list[tuple[str, bytes]] = list(_unique(files))
         record = _record(item, kept, now, self.form, attachments, note)
-        rows = []
-        for name, content in [*kept, (RECORD_NAME, record)]:
-            relative = item.folder / name
-            _write(self.root / relative, content)
-            rows.append(
-                {
-                    "invoice_id": item.invoice_id,
-                    "path": str(relative),
-                    "sha256": hashlib.sha256(content).hexdigest(),
-                    "size_bytes": len(content),
-                    "fetched_at": now,
-                    "note": note,
-                }
-            )
+        contents = [
+            (item.folder / name, content) for name, content in [*kept, (RECORD_NAME, record)]
+        ]
+        rows = [
+            {
+                "invoice_id": item.invoice_id,
+                "path": str(relative),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "size_bytes": len(content),
+                "fetched_at": now,
+                "note": note,
+            }
+            for relative, content in contents
+        ]
         try:
             with self.engine.begin() as conn:
+                # The rows first: of two runs keeping the same invoice, the second waits here
+                # and is refused, so it never overwrites files whose hashes the first stored.
                 conn.execute(sa.insert(_FILE), rows)
+                for relative, content in contents:
+                    _write(self.root / relative, content)
         except sa.exc.IntegrityError:
             log.info("archive.already_kept", invoice=item.invoice_number)
+            self.report.kept.append(item)  # kept by another run: its wait, if any, is over
             return
         self.report.invoices += 1
         self.report.files += len(rows)

@@ -78,7 +78,8 @@ def answer_returns(
             for o in outcomes
             if o.result == "retry_later"
         ],
-        settled=[_subject(o) for o in outcomes if o.result in ("done", "refused")],
+        # Anything but a retry ended its wait (done here, refused, or settled by another run).
+        settled=[_subject(o) for o in outcomes if o.result != "retry_later"],
         bounds=stalls.WaitBounds.from_settings(settings),
         settings=settings,
     )
