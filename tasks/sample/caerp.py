@@ -34,7 +34,7 @@ from pypdf import PdfReader, PdfWriter
 
 from chorus_etl.french import format_euros
 from chorus_pro.simulator import seed
-from tasks.facturx.pdfa import embed_facturx
+from tasks.facturx.pdfa import Pdfa3, attach_facturx, open_pdf
 from tasks.sample.caerp_xml import caerp_facturx_xml
 from tasks.sample.export import (
     ERROR_RULES,
@@ -364,7 +364,8 @@ def generate_caerp_export(
                 ht_cents=_signed(data, data.total_ht_cents),
                 ttc_cents=_signed(data, data.total_ttc_cents),
             )
-            content = embed_facturx(content, xml)
+            # As CAERP does: its XML in the PDF as it is, not made PDF/A-3 (no Ghostscript here).
+            content = attach_facturx(Pdfa3(open_pdf(content), None, converted=False), xml)
         _write_pdf(out_dir, item, content)
     if merged.pages:
         with (out_dir / MERGED_FILE).open("wb") as handle:
