@@ -423,18 +423,18 @@ class Accounts:
 
 
 #: Loaded accounts by settings object: a run loads them once, whoever asks (bounded, and checked
-#: by identity, so a new settings object (a test, a changed environment) loads them anew).
-_LOADED: dict[int, tuple[Settings, float | None, Accounts]] = {}
+#: by identity, so a new settings object (a test, a changed environment) loads them anew, as the
+#: settings themselves are read once per process).
+_LOADED: dict[int, tuple[Settings, Accounts]] = {}
 _LOADED_MAX = 8
 
 
 def load_accounts(settings: Settings) -> Accounts:
     """Who deposits for whom: the accounts file, or the single-account settings as its
-    one-cooperative case. Cached per settings object (and the file's modification time)."""
-    stamp = settings.accounts_file.stat().st_mtime if settings.accounts_file else None
+    one-cooperative case. Cached per settings object: asked per invoice, it reads nothing."""
     cached = _LOADED.get(id(settings))
-    if cached is not None and cached[0] is settings and cached[1] == stamp:
-        return cached[2]
+    if cached is not None and cached[0] is settings:
+        return cached[1]
     if settings.accounts_file is not None:
         accounts = Accounts(
             load_accounts_file(settings.accounts_file),
@@ -445,7 +445,7 @@ def load_accounts(settings: Settings) -> Accounts:
         accounts = _single_account(settings)
     if len(_LOADED) >= _LOADED_MAX:
         _LOADED.pop(next(iter(_LOADED)))
-    _LOADED[id(settings)] = (settings, stamp, accounts)
+    _LOADED[id(settings)] = (settings, accounts)
     return accounts
 
 

@@ -23,10 +23,8 @@ def waits(
     from cli.invoices import _warehouse
     from schemas.warehouse import utcnow
     from tasks.alerts import stalls
-    from tasks.archive.stages import ARCHIVE
-    from tasks.returns.stages import RETURN
 
-    kinds = {**stalls.KINDS, RETURN.key: RETURN, ARCHIVE.key: ARCHIVE}
+    kinds = stalls.KINDS
     chosen = None
     if kind is not None:
         chosen = kinds.get(kind)

@@ -64,6 +64,8 @@ def reconcile(
                 "new_events": sum(s.new_events for s in suppliers),
                 "status_changes": sum(s.status_changes for s in suppliers),
                 "external_created": sum(s.external_created for s in suppliers),
+                "matched_on_chorus": sum(s.matched_on_chorus for s in suppliers),
+                "conflicts": sum(s.conflicts for s in suppliers),
                 "alerts": sum(s.alerts for s in suppliers)
                 + overdue_alerts
                 + sum(h["alerts"] for h in halted),

@@ -61,10 +61,12 @@ from tasks.alerts.messages import SIGNATURE, french_date
 
 __all__ = [
     "ALERT",
+    "ARCHIVE",
     "DEPOSIT",
     "DIRECTORY",
     "FLUX",
     "KINDS",
+    "RETURN",
     "StallKind",
     "StallReport",
     "Wait",
@@ -163,7 +165,34 @@ ALERT = StallKind(
         "(CHORUS_ETL_ALERT_OUTBOX_DIR) au cas où l'envoi vers la comptabilité elle-même échoue.",
     ),
 )
-KINDS = {kind.key: kind for kind in (DIRECTORY, DEPOSIT, FLUX, ALERT)}
+RETURN = StallKind(
+    key="return",
+    title="complément(s) ou recyclage(s) de facture pas encore envoyés",
+    consequence=(
+        "Ces réponses à des factures retournées (suspendues ou à recycler) sont enregistrées "
+        "mais Chorus Pro n'a pas pu les recevoir ou confirmer leur réception. Chaque passage "
+        "réessaie, sans jamais les envoyer deux fois."
+    ),
+    steps=(
+        "Lancer « chorus-etl doctor » pour vérifier l'accès à Chorus Pro.",
+        "Consulter la facture sur le portail Chorus Pro : si elle est déjà complétée ou "
+        "recyclée, le passage suivant le constatera ; sinon, il enverra la réponse.",
+    ),
+)
+ARCHIVE = StallKind(
+    key="archive",
+    title="facture(s) déposée(s) dont la copie Chorus Pro n'a pas pu être archivée",
+    consequence=(
+        "Ces factures sont bien déposées, mais la copie de ce que Chorus Pro a reçu (la preuve "
+        "à conserver dix ans) n'a pas pu être téléchargée. Chaque passage réessaie."
+    ),
+    steps=(
+        "Lancer « chorus-etl doctor » pour vérifier l'accès à Chorus Pro.",
+        "Si l'erreur est « HTTP 413 », la facture dépasse ce que Chorus Pro envoie en une fois : "
+        "téléchargez-la depuis le portail et rangez-la dans le dossier d'archive.",
+    ),
+)
+KINDS = {kind.key: kind for kind in (DIRECTORY, DEPOSIT, FLUX, ALERT, RETURN, ARCHIVE)}
 
 
 @dataclass(frozen=True, slots=True)

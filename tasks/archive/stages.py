@@ -15,19 +15,6 @@ from tasks.archive.fetch import Archiver, FetchReport, ToArchive, lacking
 log = get_logger(__name__)
 
 #: Invoices whose archive could not be fetched: retried at every run, a bounded wait.
-ARCHIVE = stalls.StallKind(
-    key="archive",
-    title="facture(s) déposée(s) dont la copie Chorus Pro n'a pas pu être archivée",
-    consequence=(
-        "Ces factures sont bien déposées, mais la copie de ce que Chorus Pro a reçu (la preuve "
-        "à conserver dix ans) n'a pas pu être téléchargée. Chaque passage réessaie."
-    ),
-    steps=(
-        "Lancer « chorus-etl doctor » pour vérifier l'accès à Chorus Pro.",
-        "Si l'erreur est « HTTP 413 », la facture dépasse ce que Chorus Pro envoie en une fois : "
-        "téléchargez-la depuis le portail et rangez-la dans le dossier d'archive.",
-    ),
-)
 
 
 def _subject(item: ToArchive) -> str:
@@ -56,7 +43,7 @@ def fetch_archives(
     report = archiver.fetch(items)
     stalls.record_waits(
         engine,
-        ARCHIVE,
+        stalls.ARCHIVE,
         [
             stalls.Wait(
                 subject=_subject(item),

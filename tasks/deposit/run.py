@@ -80,10 +80,9 @@ def _leftovers(
     stuck = select_submitting(engine, filters)
     if not stuck:
         return []
-    before = set(select_ready(engine, filters))
     outcomes = resolve_submitting(depositor, stuck, settings.deposit_concurrency)
-    again = set(select_ready(engine, filters)) - before
-    progress.advance("deposit", len(stuck) - len(again))
+    # One found absent is `ready` again: its progress comes with the batches below.
+    progress.advance("deposit", sum(1 for o in outcomes if not o.absent))
     return outcomes
 
 

@@ -68,7 +68,15 @@ def reconcile_group(
 
 #: The per-structure deployment of this flow (deployments/prefect.yaml).
 PER_STRUCTURE_DEPLOYMENT = "reconcile/reconcile-structure"
-_SUMMED = ("api_calls", "new_events", "status_changes", "external_created", "alerts")
+_SUMMED = (
+    "api_calls",
+    "new_events",
+    "status_changes",
+    "external_created",
+    "matched_on_chorus",
+    "conflicts",
+    "alerts",
+)
 
 
 def reconcile_fanned_out(engine: Engine, settings: Settings, today: date) -> dict[str, Any]:

@@ -21,20 +21,6 @@ log = get_logger(__name__)
 
 #: Answers retried at every run (Chorus Pro did not answer, the status history could not be
 #: read): a bounded wait, so accounting hears of one that lasts.
-RETURN = stalls.StallKind(
-    key="return",
-    title="complément(s) ou recyclage(s) de facture pas encore envoyés",
-    consequence=(
-        "Ces réponses à des factures retournées (suspendues ou à recycler) sont enregistrées "
-        "mais Chorus Pro n'a pas pu les recevoir ou confirmer leur réception. Chaque passage "
-        "réessaie, sans jamais les envoyer deux fois."
-    ),
-    steps=(
-        "Lancer « chorus-etl doctor » pour vérifier l'accès à Chorus Pro.",
-        "Consulter la facture sur le portail Chorus Pro : si elle est déjà complétée ou "
-        "recyclée, le passage suivant le constatera ; sinon, il enverra la réponse.",
-    ),
-)
 
 
 def answerer(engine: Engine, settings: Settings, clients: ChorusClients) -> Answerer:
@@ -67,7 +53,7 @@ def answer_returns(
     cooperatives = {o.action_id: cooperative_of(o.supplier_siret, settings) for o in outcomes}
     stalls.record_waits(
         engine,
-        RETURN,
+        stalls.RETURN,
         [
             stalls.Wait(
                 subject=_subject(o),
@@ -98,4 +84,4 @@ def _what(kind: str) -> str:
     return "complément à envoyer" if kind == "complete" else "recyclage à envoyer"
 
 
-__all__ = ["RETURN", "ReturnStore", "answer_returns", "answerer"]
+__all__ = ["ReturnStore", "answer_returns", "answerer"]
