@@ -50,7 +50,6 @@ from chorus_pro.errors import (
 from schemas.payloads import (
     Destinataire,
     Fournisseur,
-    InvoiceSummary,
     LigneTva,
     ModeDepot,
     MontantTotal,
@@ -70,7 +69,7 @@ from schemas.warehouse import (
 )
 from tasks.deposit.failures import failed_call
 from tasks.deposit.flux import FacturxBuilder, FacturxRefusal, FluxDeposits, flux_file_name
-from tasks.deposit.matching import identify
+from tasks.deposit.matching import Identified, identify
 from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult, landed
 from tasks.deposit.settle import record_found
 from tasks.deposit.store import OPEN_OUTCOMES, DepositStore, LoadedInvoice, Uploads
@@ -258,7 +257,7 @@ class Depositor:
             self.store,
             api,
             build=facturx or _no_facturx,
-            supplier_id=self._supplier_id,
+            search=self.search,
             throttle=self._throttle,
             grace=flux_grace,
         )
@@ -333,10 +332,6 @@ class Depositor:
                 self.store.save_uploads(attempt_id, uploads)
         return uploads.pdf_id, [(names[r], uploads.attachments[r]) for r in relatives]
 
-    def _supplier_id(self, siret: str) -> int | None:
-        supplier = self.registry.get(siret)
-        return None if supplier is None else supplier.id_fournisseur
-
     def mode_of(self, invoice: Invoice) -> DepositMode:
         return self.modes.get(invoice.supplier_siret, DepositMode.PDF)
 
@@ -344,13 +339,15 @@ class Depositor:
         if self.limiter is not None:
             self.limiter.acquire()
 
-    def lookup(self, invoice: Invoice) -> list[InvoiceSummary]:
-        """Every invoice Chorus Pro holds under this one's supplier and number."""
+    def search(self, invoice: Invoice) -> Identified:
+        """What Chorus Pro holds under this invoice's supplier and number: ours, or another's
+        (`matching.identify`). Both modes settle uncertain attempts with it."""
         supplier = self.registry.get(invoice.supplier_siret)
         if supplier is None:
             raise DepositHalted(f"supplier {invoice.supplier_siret} unknown to Chorus Pro")
         self._throttle()
-        return self.api.find_invoices_by_number(supplier.id_fournisseur, invoice.invoice_number)
+        found = self.api.find_invoices_by_number(supplier.id_fournisseur, invoice.invoice_number)
+        return identify(invoice, found, supplier.id_fournisseur)
 
     def deposit(self, invoice_id: int) -> DepositOutcome:
         """The whole protocol for one `ready` invoice. Raises `DepositHalted` on auth failures."""
@@ -483,9 +480,7 @@ class Depositor:
             invoice.id, invoice.supplier_siret, invoice.invoice_number, DepositResult.RETRY_LATER
         )
         try:
-            found = identify(
-                invoice, self.lookup(invoice), self._supplier_id(invoice.supplier_siret)
-            )
+            found = self.search(invoice)
         except (AuthenticationError, ForbiddenError) as exc:
             self.store.let_go(attempt_id)
             raise DepositHalted(str(exc)) from exc

@@ -41,7 +41,7 @@ from chorus_pro.errors import (
 from schemas.payloads import FluxReport, SyntaxeFlux
 from schemas.warehouse import Invoice, utcnow
 from tasks.deposit.failures import failed_call
-from tasks.deposit.matching import Identified, identify
+from tasks.deposit.matching import Identified
 from tasks.deposit.outcomes import DepositHalted, DepositOutcome, DepositResult
 from tasks.deposit.settle import record_found
 from tasks.deposit.store import DepositStore, LoadedInvoice, OpenFlux
@@ -66,8 +66,8 @@ class FacturxRefusal(NeedsAction):
 
 #: Builds the Factur-X PDF of a loaded invoice, or raises `FacturxRefusal`.
 FacturxBuilder = Callable[[LoadedInvoice], bytes]
-#: The supplier's Chorus id (`idFournisseur`), for the search by number; None if not attached.
-SupplierLookup = Callable[[str], int | None]
+#: What Chorus Pro holds under an invoice's supplier and number (`Depositor.search`).
+Search = Callable[[Invoice], Identified]
 
 
 def flux_file_name(invoice: Invoice) -> str:
@@ -98,14 +98,14 @@ class FluxDeposits:
         api: ChorusProApi,
         *,
         build: FacturxBuilder,
-        supplier_id: SupplierLookup,
+        search: Search,
         throttle: Callable[[], None],
         grace: timedelta,
     ) -> None:
         self.store = store
         self.api = api
         self.build = build
-        self.supplier_id = supplier_id
+        self.search = search
         self.throttle = throttle
         self.grace = grace
 
@@ -182,7 +182,7 @@ class FluxDeposits:
             outcome.detail = f"flux {pending.flux_number} is {state or 'being processed'}"
             return outcome
         refused = refusal_label(report, invoice.invoice_number)
-        found = self._lookup(invoice)
+        found = self.search(invoice)
         if found.ours is not None or (found.other is not None and refused is not None):
             settled = self._record(invoice, pending, found, outcome)
             assert settled is not None
@@ -200,7 +200,7 @@ class FluxDeposits:
         self, invoice: Invoice, pending: OpenFlux, outcome: DepositOutcome
     ) -> DepositOutcome:
         assert invoice.id is not None
-        settled = self._record(invoice, pending, self._lookup(invoice), outcome)
+        settled = self._record(invoice, pending, self.search(invoice), outcome)
         if settled is not None:
             return settled
         if utcnow() - pending.started_at < self.grace:
@@ -226,13 +226,4 @@ class FluxDeposits:
             outcome,
             may_have_sent=True,
             ours_sent_it=True,
-        )
-
-    def _lookup(self, invoice: Invoice) -> Identified:
-        supplier = self.supplier_id(invoice.supplier_siret)
-        if supplier is None:
-            raise DepositHalted(f"supplier {invoice.supplier_siret} unknown to Chorus Pro")
-        self.throttle()
-        return identify(
-            invoice, self.api.find_invoices_by_number(supplier, invoice.invoice_number), supplier
         )
