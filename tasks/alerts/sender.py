@@ -624,7 +624,12 @@ def bound_undelivered(
     report = stalls.record_waits(
         engine, stalls.ALERT, failing, settled=known, bounds=bounds, settings=settings
     )
-    for alert in [a for a in load_pending(engine, cooperative) if a.id in report.alerts]:
+    told = (
+        [a for a in load_pending(engine, cooperative) if a.id in report.alerts]
+        if report.alerts
+        else []
+    )
+    for alert in told:
         log.error(
             "alerts.undeliverable",
             alerts=report.over_bound,

@@ -463,7 +463,7 @@ class Depositor:
         attempt = self.store.open_attempts([invoice.id]).get(invoice.id)
         if attempt is None:
             return _skipped(invoice, "no open attempt: settled meanwhile")
-        if attempt.owner is not None and not is_gone(attempt.owner, attempt.lease_until, utcnow()):
+        if not is_gone(attempt.owner, attempt.lease_until, utcnow()):
             return _skipped(invoice, "another run is depositing it")
         if not self.store.take_over(attempt):
             return _skipped(invoice, "another run took it over first")
@@ -543,7 +543,7 @@ def select_submitting(engine: Engine, filters: Filters) -> list[int]:
         )
         for invoice_id, owner, lease_until in session.exec(query).all():
             assert invoice_id is not None
-            if owner is None or is_gone(owner, lease_until, now):
+            if is_gone(owner, lease_until, now):
                 leftovers.add(int(invoice_id))
             else:
                 held.add(int(invoice_id))

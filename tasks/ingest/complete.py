@@ -194,16 +194,19 @@ def merge_complement(table: extract.Table, export_dir: Path) -> None:
     if not table.readable or table.frame.empty:
         return
     frame = table.frame
-    keys = list(zip(frame["supplier_siret"].map(clean_siret), frame["invoice_number"], strict=True))
+    rows_of: dict[tuple[str, str], list[int]] = {}
+    for position, key in enumerate(
+        zip(frame["supplier_siret"].map(clean_siret), frame["invoice_number"], strict=True)
+    ):
+        rows_of.setdefault(key, []).append(position)
     for path in sorted(export_dir.glob(COMPLEMENT_GLOB)):
         complement = extract.read_table(path, COMPLEMENT_COLUMNS, "à compléter")
         if not complement.readable:
             table.reasons += complement.reasons
             continue
-        table.extra_source = {k: v for k, v in table.extra_source.items()}
         for _, row in complement.frame.iterrows():
             key = (clean_siret(str(row["supplier_siret"])), str(row["invoice_number"]).strip())
-            positions = [i for i, k in enumerate(keys) if k == key]
+            positions = rows_of.get(key, [])
             if not positions:
                 continue
             for column in FILLABLE:

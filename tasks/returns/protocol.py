@@ -20,7 +20,7 @@ accounting, in French, what was done.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -132,9 +132,6 @@ class Answerer:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-    def answer_all(self, action_ids: Iterable[int]) -> list[ReturnOutcome]:
-        return [self.answer(action_id) for action_id in action_ids]
 
     def answer(self, action_id: int) -> ReturnOutcome:
         action = self.store.load(action_id)
@@ -267,7 +264,7 @@ class Answerer:
     # --- outcomes unknown ----------------------------------------------------------------------
 
     def _leftover(self, action: Action) -> ReturnOutcome:
-        if action.owner is not None and not is_gone(action.owner, action.lease_until, utcnow()):
+        if not is_gone(action.owner, action.lease_until, utcnow()):
             return _outcome(action, "skipped", "another run is answering it")
         if not self.store.take_over(action):
             return _outcome(action, "skipped", "another run took it over first")

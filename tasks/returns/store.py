@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from chorus_etl.leases import ClaimLost, Owner, is_gone
@@ -66,7 +66,6 @@ class Action:
     chorus_invoice_id: int | None
     cooperative: str
     detail: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _action(row: Any) -> Action:
@@ -362,11 +361,3 @@ class ReturnStore:
             invoice.source_hash = action.source_hash
         invoice.updated_at = utcnow()
         session.add(invoice)
-
-
-def action_rows(conn: Connection, invoice_ids: list[int]) -> list[dict[str, Any]]:
-    """Every action of these invoices, oldest first, for an invoice's life."""
-    rows = conn.execute(
-        sa.select(_ACTION).where(_ACTION.c.invoice_id.in_(invoice_ids)).order_by(_ACTION.c.id)
-    )
-    return [dict(row._mapping) for row in rows]

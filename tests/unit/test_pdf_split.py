@@ -65,9 +65,11 @@ def test_a_merged_pdf_of_200_invoices_splits_into_200(tmp_path: Path) -> None:
             assert found.one(ORIGINAL) == data.original_invoice_number
         assert data.invoice_number in part.texts[0]
 
-    # Split once: the same file is read back, not split again.
-    (target / "parts.json").touch()
+    # Split once: the parts are read back from the target folder, the merged file is not read
+    # again (broken now, it would split into nothing).
+    path.write_bytes(b"%PDF-1.4 broken")
     again = split_merged_pdf(path, target, workers=2)
+    assert again.unreadable is None
     assert sorted(again.parts) == sorted(split.parts)
     assert (
         again.parts[credit_notes[0].invoice_number].texts
