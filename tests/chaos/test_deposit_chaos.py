@@ -29,7 +29,7 @@ from tests.chaos.helpers import (
 from tests.flows.helpers import configure
 
 TODAY = date(2026, 11, 27)
-INVOICES = 300
+INVOICES = 150
 FAULTS = {
     "rate_429": 0.04,
     "retry_after_seconds": 0,

@@ -47,11 +47,6 @@ SUBMIT = "/cpro/factures/v1/soumettre"
 FLUX = "/cpro/factures/v1/deposer/flux"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine_url(request: pytest.FixtureRequest) -> str:
-    return str(request.getfixturevalue(f"{request.param}_url"))
-
-
 def _ingested(
     tmp_path: Path,
     url: str,
@@ -118,14 +113,19 @@ def _assert_each_once(url: str, simulator: SimulatorHandle, mode: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["pdf", "facturx"])
+@pytest.mark.parametrize(
+    ("mode", "engine"), [("pdf", "sqlite"), ("facturx", "postgres")], ids=["pdf", "facturx"]
+)
 def test_two_overlapping_runs_deposit_each_invoice_once(
     tmp_path: Path,
-    engine_url: str,
     simulator: SimulatorHandle,
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
     mode: str,
+    engine: str,
 ) -> None:
+    """With the killed-run test below, each deposit mode overlaps on each engine once."""
+    engine_url = str(request.getfixturevalue(f"{engine}_url"))
     env = _ingested(tmp_path, engine_url, simulator, monkeypatch, mode)
     log = tmp_path / "deposit.log"
     simulator.control.close_gate(UPLOAD if mode == "pdf" else FLUX)
