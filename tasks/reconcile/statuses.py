@@ -13,7 +13,7 @@ runs is not seen, unless detail mode reads `consulter/historique` for the invoic
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from chorus_etl.log import get_logger
+from chorus_etl.read_ahead import read_ahead
 from chorus_pro.api import ChorusProApi
 from schemas.alerts import AlertKind
 from schemas.payloads import InvoiceSearchCriteria, InvoiceSummary
@@ -166,25 +167,24 @@ def move_watermark(engine: Engine, key: str, value: datetime) -> None:
         session.commit()
 
 
-def fetch_changes(
+def changed_pages(
     api: ChorusProApi, id_fournisseur: int, since: datetime | None, sync: SupplierSync
-) -> list[InvoiceSummary]:
-    """Every invoice of the supplier whose status changed since `since`, all pages."""
+) -> Iterator[list[InvoiceSummary]]:
+    """Every invoice of the supplier whose status changed since `since`, page by page."""
     criteria = InvoiceSearchCriteria(
         idFournisseur=id_fournisseur, periodeDateHeureEtatCourantDu=since
     )
-    found: list[InvoiceSummary] = []
     page = 1
     while True:
         result = api.search_invoices(criteria, page, PAGE_SIZE)
         sync.api_calls += 1
         sync.pages += 1
-        found.extend(result.listeFactures)
+        sync.results += len(result.listeFactures)
+        if result.listeFactures:
+            yield list(result.listeFactures)
         if page >= (result.parametresRetour.pages or 1) or not result.listeFactures:
-            break
+            return
         page += 1
-    sync.results = len(found)
-    return found
 
 
 def _load_invoices(
@@ -254,7 +254,8 @@ def apply_statuses(
     accounting_email: str,
     cooperative: str,
 ) -> None:
-    """Appends new statuses, updates current ones and queues alerts, all in one transaction.
+    """Appends new statuses, updates current ones and queues alerts of one search page (or one
+    backfill batch), all in one transaction.
 
     Invoices found only on Chorus Pro join `cooperative`, the structure's (every structure of
     one search is one cooperative's). The new status events are rows, not ORM objects, written
@@ -442,6 +443,26 @@ def history_events(
     ]
 
 
+def _observed(
+    api: ChorusProApi, id_fournisseur: int, since: datetime | None, sync: SupplierSync, detail: bool
+) -> Iterator[list[tuple[InvoiceSummary, list[tuple[str, datetime, str | None, str]]]]]:
+    """Each page of changed invoices with what was observed of each: its current status, and
+    its whole history when `detail` is asked for (one more call per invoice)."""
+    for items in changed_pages(api, id_fournisseur, since, sync):
+        observations = []
+        for item in items:
+            events: list[tuple[str, datetime, str | None, str]] = []
+            if item.statut and item.dateHeureEtatCourant:
+                events.append(
+                    (item.statut, item.dateHeureEtatCourant, item.commentaireEtatCourant, "search")
+                )
+            if detail:
+                events.extend(history_events(api, item))
+                sync.api_calls += 1
+            observations.append((item, events))
+        yield observations
+
+
 def reconcile_supplier(
     engine: Engine,
     api: ChorusProApi,
@@ -457,20 +478,15 @@ def reconcile_supplier(
     key = watermark_key(supplier_siret)
     sync.watermark_before = read_watermark(engine, key)
     since = sync.watermark_before - overlap if sync.watermark_before else None
-    items = fetch_changes(api, id_fournisseur, since, sync)
-    observations = []
-    for item in items:
-        events: list[tuple[str, datetime, str | None, str]] = []
-        if item.statut and item.dateHeureEtatCourant:
-            events.append(
-                (item.statut, item.dateHeureEtatCourant, item.commentaireEtatCourant, "search")
-            )
-        if detail:
-            events.extend(history_events(api, item))
-            sync.api_calls += 1
-        observations.append((item, events))
-    apply_statuses(engine, supplier_siret, observations, sync, accounting_email, cooperative)
-    latest = max((i.dateHeureEtatCourant for i in items if i.dateHeureEtatCourant), default=None)
+    latest: datetime | None = None
+    # Chorus Pro is asked for the next page while this one is written (`read_ahead`): each page
+    # is its own transaction; the watermark moves once every page is written, so a run that
+    # stops between pages reads them again next time, where the events already written are
+    # no-ops.
+    for observations in read_ahead(_observed(api, id_fournisseur, since, sync, detail)):
+        apply_statuses(engine, supplier_siret, observations, sync, accounting_email, cooperative)
+        seen = (item.dateHeureEtatCourant for item, _ in observations)
+        latest = max((at for at in (latest, *seen) if at is not None), default=None)
     if latest is not None:
         move_watermark(engine, key, minute(latest))
     sync.watermark_after = read_watermark(engine, key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from flows.deposit import deposit
 from flows.ingest import ingest
 from flows.reconcile import reconcile
 from schemas.warehouse import Alert, Entrepreneur, Invoice, StatusEvent
+from tasks.reconcile import statuses
 from tasks.reconcile.statuses import ALERTED
 from tasks.sample.export import generate_export
 from tests.flows.helpers import configure
@@ -173,3 +175,49 @@ def test_one_search_per_structure_not_one_call_per_invoice(
     history = sum(n for path, n in requests.items() if path.endswith("/consulter/historique"))
     assert searches == 2
     assert history == 0
+
+
+def test_pages_are_written_as_they_come_and_a_run_stopped_between_two_is_made_whole_next_time(
+    deposited: str, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next page is asked for while one is written, each page in its own transaction; the
+    watermark moves only once all are written, so the next run reads the rest again."""
+    simulator.control.advance(days=25)
+    as_of = _sim_today(simulator)
+    monkeypatch.setattr(statuses, "PAGE_SIZE", 7)
+    written = statuses.apply_statuses
+    pages: list[int] = []
+
+    def fail_on_third_page(*args: Any, **kwargs: Any) -> None:
+        pages.append(len(args[2]))
+        if len(pages) == 3:
+            raise RuntimeError("the warehouse went away")
+        written(*args, **kwargs)
+
+    engine = db.make_engine(deposited)
+    with Session(engine) as session:
+        sirets = sorted(set(session.exec(select(Invoice.supplier_siret)).all()))
+    before = {s: statuses.read_watermark(engine, statuses.watermark_key(s)) for s in sirets}
+    monkeypatch.setattr(statuses, "apply_statuses", fail_on_third_page)
+    with pytest.raises(RuntimeError, match="went away"):
+        reconcile(as_of=as_of)
+    assert pages[:2] == [7, 7]
+    with Session(engine) as session:
+        partial = len(session.exec(select(StatusEvent).where(StatusEvent.source == "search")).all())
+    assert partial > 0
+    assert {s: statuses.read_watermark(engine, statuses.watermark_key(s)) for s in sirets} == before
+
+    monkeypatch.setattr(statuses, "apply_statuses", written)
+    summary = reconcile(as_of=as_of)
+    assert summary["api_calls"] > 2 * len(sirets)
+    remote = {i["numeroFacture"]: i for i in simulator.control.store()["invoices"]}
+    with Session(engine) as session:
+        invoices = session.exec(select(Invoice)).all()
+        events = session.exec(select(StatusEvent)).all()
+    after = {s: statuses.read_watermark(engine, statuses.watermark_key(s)) for s in sirets}
+    engine.dispose()
+    assert {i.invoice_number: i.current_status for i in invoices} == {
+        number: item["statut"] for number, item in remote.items()
+    }
+    assert len(events) == len({(e.invoice_id, e.status, e.status_at) for e in events})
+    assert all(after[s] is not None and after[s] != before[s] for s in sirets)
