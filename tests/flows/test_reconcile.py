@@ -57,8 +57,9 @@ def test_ninety_nights_mirror_the_simulator_and_alert_the_right_people(
 ) -> None:
     monkeypatch.setenv("CHORUS_ETL_RECONCILE_DETAIL", "true")
     reset_settings_cache()
-    for _ in range(90):
-        simulator.control.advance(days=1)
+    # Every third night: with the history read, a night that sees three days misses nothing.
+    for _ in range(30):
+        simulator.control.advance(days=3)
         reconcile(as_of=_sim_today(simulator))
 
     remote = {i["numeroFacture"]: i for i in simulator.control.store()["invoices"]}
