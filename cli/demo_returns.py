@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from chorus_etl import db
 from chorus_pro.simulator.seed import FACTURES_PUBLIQUES, buyer_by_siret
 from schemas.warehouse import Invoice, InvoiceState, ReturnAction
+from tasks.ingest.extract import decode
 
 COMMENT = "Bon de livraison signé joint, comme demandé."
 
@@ -74,9 +75,8 @@ def answer_returned(export: Path, url: str) -> list[str]:
     if not returned:
         return []
     table = export / "invoices.csv"
-    raw = table.read_bytes()
-    encoding = "utf-8" if raw.startswith(b"\xef\xbb\xbf") else "cp1252"
-    text = raw.decode(encoding)
+    # Read as the ingest reads it, and written back in the encoding it was found in.
+    text, encoding = decode(table.read_bytes())
     rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
     recycled = False
     for index, invoice in enumerate(returned):
