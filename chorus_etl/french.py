@@ -1,4 +1,5 @@
-"""How amounts and file sizes are written for French readers: in alerts, refusal reasons and PDFs.
+"""How amounts and file sizes are written for French readers: in alerts, refusal reasons and PDFs;
+and amounts as the export spells them, for logs, reasons' values and JSON.
 
 People-facing text is in French, and the same amount must read the same in the alert an
 entrepreneur gets, the reason an invoice was refused and the sample invoice it came from.
@@ -6,7 +7,7 @@ entrepreneur gets, the reason an invoice was refused and the sample invoice it c
 
 from __future__ import annotations
 
-__all__ = ["format_euros", "format_megabytes", "group_digits"]
+__all__ = ["format_euros", "format_megabytes", "group_digits", "plain_amount"]
 
 #: What separates thousands: a non-breaking space in messages (mail clients and PDF text
 #: extraction know it), a narrow one on the dashboards' pages.
@@ -23,6 +24,13 @@ def format_euros(cents: int, thousands: str = NBSP) -> str:
     sign = "-" if cents < 0 else ""
     units, rest = divmod(abs(int(cents)), 100)
     return f"{sign}{group_digits(units, thousands)},{rest:02d}{NBSP}€"
+
+
+def plain_amount(cents: int) -> str:
+    """`-1234.56`: the export's own spelling, exact (no float on the way)."""
+    sign = "-" if cents < 0 else ""
+    units, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}{units}.{rest:02d}"
 
 
 def format_megabytes(size_bytes: int) -> str:

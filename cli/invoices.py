@@ -22,6 +22,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from chorus_etl.french import format_euros, plain_amount
 from chorus_etl.untrusted import printable, spreadsheet_cell
 from cli.output import emit, plain
 
@@ -261,10 +262,7 @@ def _overdue(engine: Engine, as_of: date, cooperative: str | None) -> dict[int, 
 
 def _decimal(cents: int | None) -> str | None:
     """Cents as a plain decimal, "1234.56": exact, for JSON and spreadsheets."""
-    if cents is None:
-        return None
-    whole, rest = divmod(abs(cents), 100)
-    return f"{'-' if cents < 0 else ''}{whole}.{rest:02d}"
+    return None if cents is None else plain_amount(cents)
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -282,8 +280,6 @@ def _day(value: date | None) -> str:
 
 def _euros(cents: int | None) -> str:
     """French spelling of an amount ("1 234,56 €"), as in the alerts and the refusal reasons."""
-    from chorus_etl.french import format_euros
-
     return format_euros(cents) if cents is not None else ""
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from chorus_etl.french import plain_amount
 from schemas.payloads import InvoiceSummary
 from schemas.warehouse import DepositOrigin, Invoice
 
@@ -43,7 +44,7 @@ def _cents(amount: object) -> int | None:
 
 
 def _euros(cents: int | None) -> str:
-    return "?" if cents is None else f"{cents / 100:.2f}"
+    return "?" if cents is None else plain_amount(cents)
 
 
 def differences(

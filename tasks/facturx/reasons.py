@@ -8,7 +8,7 @@ says which, and what to do; `message_en` names the EN 16931 rule for operators.
 
 from __future__ import annotations
 
-from chorus_etl.french import format_euros
+from chorus_etl.french import format_euros, plain_amount
 from schemas.issues import Reason
 
 __all__ = [
@@ -48,12 +48,6 @@ SETUP_ADVICE = (
     "service comptabilité, qui la corrigera"
 )
 MAX_NUMBER_LENGTH = 20
-
-
-def _plain(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(cents), 100)
-    return f"{sign}{units}.{rest:02d}"
 
 
 def _reason(
@@ -299,9 +293,9 @@ def amount_mismatch(
         rule,
         f"{what_fr} ({format_euros(shown)}) ne correspond pas à {explain_fr} "
         f"({format_euros(expected)}) : vérifiez les montants de la facture, {EXPORT_AGAIN}.",
-        f"{rule.upper()}: {en}: {_plain(shown)} != {_plain(expected)}",
+        f"{rule.upper()}: {en}: {plain_amount(shown)} != {plain_amount(expected)}",
         column=column,
-        value=_plain(shown),
+        value=plain_amount(shown),
     )
 
 

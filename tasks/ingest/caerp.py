@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from chorus_etl.french import plain_amount
 from schemas.export import INVOICE_COLUMNS, is_valid_siret
 from schemas.issues import Reason
 from tasks.ingest import extract
@@ -280,9 +281,9 @@ def _cents(text: str) -> int:
     return parsed if parsed is not None else 0
 
 
-def _plain(cents: int) -> str:
-    units, rest = divmod(abs(cents), 100)
-    return f"{units}.{rest:02d}"
+def _unsigned(cents: int) -> str:
+    """The contract's amounts carry no sign: an avoir says what it is by its type."""
+    return plain_amount(abs(cents))
 
 
 def _rate_text(rate: Decimal) -> str:
@@ -410,7 +411,7 @@ class CaerpReader:
             "supplier_siret": entry.supplier_siret if entry else "",
             "entrepreneur_code": entry.code if entry else "",
             "buyer_name": customer,
-            "total_ttc": _plain(total) if cell("Montant TTC") else "",
+            "total_ttc": _unsigned(total) if cell("Montant TTC") else "",
             "currency": "EUR",
         }
         # Buyer: the customers file, then the object's keywords.
@@ -478,13 +479,13 @@ class CaerpReader:
             vat_rows.append(
                 {
                     "vat_rate": "" if rate is None else _rate_text(rate),
-                    "amount_ht": _plain(base),
-                    "amount_vat": _plain(vat),
+                    "amount_ht": _unsigned(base),
+                    "amount_vat": _unsigned(vat),
                     "vat_exemption_reason": vat_name if rate == 0 else "",
                 }
             )
         if not vat_rows:
-            vat_rows.append({"vat_rate": "", "amount_ht": _plain(_cents(cell("Montant HT")))})
+            vat_rows.append({"vat_rate": "", "amount_ht": _unsigned(_cents(cell("Montant HT")))})
         raw = "\x1f".join([*cells, listed, *details.get(number, [])]) + "\x1e"
         key = (values["supplier_siret"], number)
         return _Parsed(key, values, vat_rows, sources, reasons, raw, part)

@@ -6,7 +6,7 @@ what to do, in the words of the cooperative's guide to Chorus Pro where it has s
 
 from __future__ import annotations
 
-from chorus_etl.french import format_euros, format_megabytes
+from chorus_etl.french import format_euros, format_megabytes, plain_amount
 from schemas.issues import Reason
 
 PDF_COLUMN = "pdf_file"
@@ -27,13 +27,6 @@ OCR_RULES = frozenset(
         "pdf.service_missing",
     }
 )
-
-
-def _plain_amount(cents: int) -> str:
-    """`1234.56`: the export's own spelling, for logs and the `value` field (no float rounding)."""
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(cents), 100)
-    return f"{sign}{units}.{rest:02d}"
 
 
 def _file_reason(rule: str, relative_path: str, fr: str, en: str) -> Reason:
@@ -189,9 +182,9 @@ def total_missing(total_ttc_cents: int) -> Reason:
         message_fr=f"Le montant total TTC de l'export ({amount}) n'apparaît pas sur les trois "
         "premières pages du PDF. Vérifiez que le PDF et l'export indiquent le même montant, annoncé "
         f"par « Total TTC » (par exemple « Total TTC : {amount} »).",
-        message_en=f"total TTC {_plain_amount(total_ttc_cents)} not found on the first three pages of the PDF",
+        message_en=f"total TTC {plain_amount(total_ttc_cents)} not found on the first three pages of the PDF",
         column="total_ttc",
-        value=_plain_amount(total_ttc_cents),
+        value=plain_amount(total_ttc_cents),
     )
 
 

@@ -32,7 +32,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from pypdf import PdfReader, PdfWriter
 
-from chorus_etl.french import format_euros
+from chorus_etl.french import format_euros, plain_amount
 from chorus_pro.simulator import seed
 from tasks.facturx.pdfa import Pdfa3, attach_facturx, open_pdf
 from tasks.sample.caerp_xml import caerp_facturx_xml
@@ -115,12 +115,6 @@ CUSTOMER_HEADER = [
 #: Each kind of bad input, and the rules any of which reports it in a CAERP export.
 CAERP_ERROR_RULES = {**ERROR_RULES, "path_escape": {"pdf.missing"}}
 _BAD_PDFS = ("scanned_pdf", "encrypted_pdf", "truncated_pdf", "pdf_mismatch", "path_escape")
-
-
-def _amount(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(cents), 100)
-    return f"{sign}{units}.{rest:02d}"
 
 
 def _signed(data: SampleInvoicePdf, cents: int) -> int:
@@ -259,13 +253,13 @@ def _list_row(invoice: SampleInvoice, label: str) -> list[str]:
         data.invoice_number,
         object_text(data, label),
         "",
-        _amount(_signed(data, data.total_ht_cents)),
-        _amount(_signed(data, total)),
-        _amount(_signed(data, total)),
+        plain_amount(_signed(data, data.total_ht_cents)),
+        plain_amount(_signed(data, total)),
+        plain_amount(_signed(data, total)),
     ]
     for rate in VAT_NAMES:
         base, vat = pairs.get(rate, (0, 0))
-        cells += [_amount(_signed(data, base)), _amount(_signed(data, vat))]
+        cells += [plain_amount(_signed(data, base)), plain_amount(_signed(data, vat))]
     return [*cells, "", "", "", "", ""]
 
 
@@ -283,14 +277,14 @@ def _detail_rows(invoice: SampleInvoice, label: str) -> list[list[str]]:
                 data.invoice_date.strftime("%d/%m/%Y"),
                 label,
                 line.description,
-                _amount(unit),
-                _amount(int(unit * (1 + line.vat_rate / 100))),
+                plain_amount(unit),
+                plain_amount(int(unit * (1 + line.vat_rate / 100))),
                 f"{line.quantity.normalize():f}",
                 "prestation",
                 f"{line.vat_rate.normalize():f}",
-                _amount(ht),
-                _amount(vat),
-                _amount(ht + vat),
+                plain_amount(ht),
+                plain_amount(vat),
+                plain_amount(ht + vat),
                 "706000",
                 data.invoice_date.strftime("%d/%m/%Y"),
             ]
