@@ -23,6 +23,7 @@ from schemas.export import Column, is_valid_siret
 from schemas.issues import Reason
 from tasks.ingest import extract
 from tasks.ingest.caerp import ambiguity, disagreement
+from tasks.ingest.file_checks import FileLimits
 from tasks.ingest.validate import InvoiceDraft, clean_siret
 from tasks.preflight.fields import BUYER_SIRET, ENGAGEMENT, ORIGINAL, SERVICE
 from tasks.preflight.pdfs import PdfCheck
@@ -187,10 +188,10 @@ def write_to_complete(drafts: Iterable[InvoiceDraft], target: Path) -> Path | No
     return target
 
 
-def merge_complement(table: extract.Table, export_dir: Path) -> None:
+def merge_complement(table: extract.Table, export_dir: Path, limits: FileLimits) -> None:
     """Fills the empty cells of `table` from the "à compléter" files found in the export's folder
     (`*a-completer*.csv`), recording the source; a different value is a reason. Unreadable
-    files are file reasons, as any export file."""
+    files, or files over the configured limits, are file reasons, as any export file."""
     if not table.readable or table.frame.empty:
         return
     frame = table.frame
@@ -200,7 +201,7 @@ def merge_complement(table: extract.Table, export_dir: Path) -> None:
     ):
         rows_of.setdefault(key, []).append(position)
     for path in sorted(export_dir.glob(COMPLEMENT_GLOB)):
-        complement = extract.read_table(path, COMPLEMENT_COLUMNS, "à compléter")
+        complement = extract.read_table(path, COMPLEMENT_COLUMNS, "à compléter", limits)
         if not complement.readable:
             table.reasons += complement.reasons
             continue

@@ -297,7 +297,7 @@ def read_invoice_table(export_dir: Path, settings: Settings, directory: Director
         ).read(path)
     else:
         table = extract.read_invoices(export_dir, file_limits(settings))
-    complete.merge_complement(table, export_dir)
+    complete.merge_complement(table, export_dir, file_limits(settings))
     return table
 
 

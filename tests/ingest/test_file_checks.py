@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from schemas.export import INVOICE_COLUMNS
+from tasks.ingest.complete import merge_complement
 from tasks.ingest.extract import CAERP_LIST, find_caerp_table, read_invoices
 from tasks.ingest.file_checks import MIB, FileLimits, unsupported_encoding
 
@@ -72,3 +74,16 @@ def test_a_workbook_bomb_is_not_opened_to_tell_whether_it_is_a_caerp_export(
     monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: opened.append(a))
     assert find_caerp_table(tmp_path, CAERP_LIST) is None
     assert opened == [], "openpyxl would inflate its shared strings"
+
+
+def test_an_a_completer_file_over_the_configured_limit_is_refused_unread(tmp_path: Path) -> None:
+    """The file accounting drops back in is held to the same configured limits as the export."""
+    names = [column.name for column in INVOICE_COLUMNS]
+    row = ["FC1" if name == "invoice_number" else "" for name in names]
+    (tmp_path / "invoices.csv").write_text(f"{';'.join(names)}\n{';'.join(row)}\n")
+    (tmp_path / "export-a-completer.csv").write_text(TEXT * 100, encoding="utf-8")
+    limits = FileLimits(max_bytes=1000)
+    table = read_invoices(tmp_path, limits)
+    merge_complement(table, tmp_path, limits)
+    assert [r.rule for r in table.reasons] == ["file.too_large"]
+    assert "export-a-completer.csv" in table.reasons[0].message_en
