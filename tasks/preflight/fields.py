@@ -15,8 +15,9 @@ Everything is a pure function of the text: any input gives a `FoundFields`, neve
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
+
+from tasks.preflight.text import plain_characters
 
 BUYER_SIRET = "buyer_siret"
 ENGAGEMENT = "engagement_number"
@@ -106,8 +107,6 @@ _SEPARATOR = re.compile(
 )
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_/+.-]*")
 _SIRET_DIGITS = re.compile(r"\d(?:[ .]?\d){8,13}(?![\d])")
-_DASHES = re.compile("[\u2010-\u2015\u2212\ufe63\uff0d]")
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
 _MAX_REFERENCE = 50
 
 
@@ -128,10 +127,8 @@ class FoundFields:
 
 
 def _plain(text: str) -> str:
-    """Compatibility forms (non-breaking and narrow spaces become spaces), plain dashes, no
-    invisible characters; line breaks are kept, since a value may sit on the next line."""
-    text = _INVISIBLE.sub("", _DASHES.sub("-", unicodedata.normalize("NFKC", text)))
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    """Plain characters; line breaks are kept, since a value may sit on the next line."""
+    return plain_characters(text).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _is_reference(name: str, value: str) -> bool:

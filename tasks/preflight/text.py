@@ -25,10 +25,15 @@ _AMOUNT = re.compile(
 )
 
 
+def plain_characters(raw: str) -> str:
+    """Compatibility forms (non-breaking and narrow spaces become spaces), plain dashes, no
+    invisible characters: what a PDF's text extraction spells many ways, spelt one way."""
+    return _INVISIBLE.sub("", _DASHES.sub("-", unicodedata.normalize("NFKC", raw)))
+
+
 def normalise_text(raw: str) -> str:
-    """One canonical spelling for matching: compatibility forms, plain dashes, single spaces, casefold."""
-    text = _INVISIBLE.sub("", _DASHES.sub("-", unicodedata.normalize("NFKC", raw)))
-    return _WHITESPACE.sub(" ", text).strip().casefold()
+    """One canonical spelling for matching: plain characters, single spaces, casefold."""
+    return _WHITESPACE.sub(" ", plain_characters(raw)).strip().casefold()
 
 
 def _loose_pattern(chars: str, gap: str) -> str:
