@@ -26,7 +26,7 @@ from typing import cast
 from pypdf import PdfReader, PdfWriter
 
 from tasks.preflight.fields import NUMBER, find_fields
-from tasks.preflight.pdfs import PAGES_READ, page_is_image, prepare_worker
+from tasks.preflight.pdfs import PAGES_READ, page_is_image, prepare_worker, sha256_of_file
 from tasks.preflight.pool import WorkerPool
 
 _FOOTER = re.compile(r"^\s*(?:facture|avoir)\s+(?!n[°o]\.?\s)(\S+)\s*$", re.IGNORECASE)
@@ -146,11 +146,7 @@ def _failed(job: object, *detail: object) -> None:
 def split_dir_of(merged: Path, root: Path) -> Path:
     """Where the parts of `merged` are written: a folder named after its content, so that the
     same file is split once and another file never mixes with it."""
-    digest = hashlib.sha256()
-    with merged.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return root / f"{merged.stem}-{digest.hexdigest()[:20]}"
+    return root / f"{merged.stem}-{sha256_of_file(merged)[:20]}"
 
 
 def part_file_name(number: str, credit_note: bool) -> str:
