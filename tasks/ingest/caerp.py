@@ -448,7 +448,7 @@ class CaerpReader:
         elif not values.get("buyer_siret") and siret:
             values["buyer_siret"], sources[BUYER_SIRET] = siret, CUSTOMERS  # judged by validation
         # The PDF: its own file, else its part of a merged PDF.
-        part: tuple[Path, Part] | None = None
+        part: Part | None = None
         kind = "avoir" if credit else "facture"
         name = f"{kind}_{number.replace(' ', '_')}.pdf"
         if name.lower() in pdfs:
@@ -456,7 +456,7 @@ class CaerpReader:
         elif number in merged.parts:
             folder, found_part = merged.parts[number]
             values["pdf_file"] = str(folder / found_part.file_name)
-            part = (folder, found_part)
+            part = found_part
         else:
             values["pdf_file"] = name
         vat_rows: list[dict[str, str]] = []
@@ -499,4 +499,4 @@ class _Parsed:
     sources: dict[str, str]
     reasons: list[Reason]
     raw: str
-    part: tuple[Path, Part] | None
+    part: Part | None

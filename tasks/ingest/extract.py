@@ -25,6 +25,7 @@ from schemas.issues import Reason
 from tasks.ingest import file_checks
 from tasks.ingest.cells import LineFindings, clean_column
 from tasks.ingest.file_checks import FileLimits, file_reason
+from tasks.preflight.split import Part
 
 INVOICE_FILES = ("invoices.csv", "invoices.xlsx", "factures.csv", "factures.xlsx")
 ENTREPRENEUR_FILES = ("entrepreneurs.csv", "entrepreneurs.xlsx")
@@ -55,7 +56,7 @@ class Table:
     sources: dict[Key, dict[str, str]] = field(default_factory=dict)
     extra_reasons: dict[Key, list[Reason]] = field(default_factory=dict)
     extra_source: dict[Key, str] = field(default_factory=dict)
-    known_pdfs: dict[str, object] = field(default_factory=dict)
+    known_pdfs: dict[str, Part] = field(default_factory=dict)
 
     @property
     def readable(self) -> bool:

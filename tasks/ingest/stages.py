@@ -408,7 +408,7 @@ def find_changes(
         stored = loaded.stored.get(key)
         if stored is not None:
             part = loaded.table.known_pdfs.get(draft.get("pdf_file") or "")
-            digest = part[1].sha256 if isinstance(part, tuple) else None
+            digest = part.sha256 if part is not None else None
             hashes[key] = staging.fingerprint(draft, loaded.export_dir, digest)
         if stored is None or stored.content_hash != hashes[key]:
             changed.append(draft)
@@ -503,9 +503,8 @@ class Preflight:
             draft.warnings.extend(self.warnings.get(key, []))
 
 
-def _read_already(draft: InvoiceDraft, part: tuple[Path, Part]) -> PdfCheck:
+def _read_already(draft: InvoiceDraft, found: Part) -> PdfCheck:
     """The check of an invoice's part of a merged PDF, from what the split read of it."""
-    _folder, found = part
     return check_read_text(
         found.file_name,
         found.texts,
@@ -522,7 +521,7 @@ def preflight_pdfs(
     drafts: list[InvoiceDraft],
     export_dir: Path,
     facturx_sirets: frozenset[str] = frozenset(),
-    known_pdfs: dict[str, object] | None = None,
+    known_pdfs: dict[str, Part] | None = None,
 ) -> Preflight:
     """Checks each invoice's PDF on every core, then its attachments; reads the drafts only.
 
@@ -550,7 +549,7 @@ def preflight_pdfs(
     )
     checks = [
         _read_already(d, part)
-        if isinstance(part := known.get(str(d.get("pdf_file"))), tuple)
+        if (part := known.get(str(d.get("pdf_file")))) is not None
         else next(read)
         for d in with_pdf
     ]
