@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from chorus_etl.config import reset_settings_cache
+from chorus_etl.leases import ClaimLost
 from chorus_etl.settings import Settings
 from chorus_pro.client import ChorusProClient
 from chorus_pro.simulator import SimulatorHandle
@@ -213,3 +214,29 @@ def test_the_invoice_command_shows_the_completion_in_the_life(
     human = CliRunner().invoke(app, ["invoice", "C-008"])
     assert "Returned invoice answered (complete, recycle) (1)" in human.output
     assert "bl.pdf · « BL signé »" in human.output
+
+
+def test_an_action_a_live_run_holds_is_left_alone_and_taken_over_once_that_run_is_gone(
+    warehouse: Engine, client: ChorusProClient, simulator: SimulatorHandle, tmp_path: Path
+) -> None:
+    """The first run claims the completion and stops before sending it: while it lives, a
+    second run leaves it alone; once it is gone, the next run sends it, once, and the first run
+    can no longer renew its claim."""
+    r = returned(warehouse, client, simulator, "C-009", "SUSPENDUE")
+    action_id = _order(r, document(tmp_path, "bl.pdf"))
+    first = r.answerer()
+    assert first.store.claim(first.store.load(action_id), results_seen=0)
+
+    beside = r.answer(action_id)
+    assert isinstance(beside, ReturnOutcome)
+    assert (beside.result, beside.detail) == ("skipped", "another run is answering it")
+    assert r.calls(COMPLETER) == 0
+
+    first.close()
+    after = r.answer(action_id)
+    assert isinstance(after, ReturnOutcome)
+    assert after.result == "done"
+    assert r.calls(COMPLETER) == 1
+    assert r.actions_on_chorus() == ["COMPLETER"]
+    with pytest.raises(ClaimLost):
+        first.store.renew(action_id)
