@@ -69,15 +69,16 @@ class PrefectRateLimit:
         self.name = gcl_name(app_id)
         limit, decay = gcl_shape(rate_per_second)
         from prefect.client.orchestration import get_client
-        from prefect.exceptions import PrefectHTTPStatusError
+        from prefect.exceptions import ObjectAlreadyExists
 
         with get_client(sync_client=True) as client:
             try:
                 client.upsert_global_concurrency_limit_by_name(self.name, limit, decay)
-            except PrefectHTTPStatusError as exc:
-                # Another worker created it between the read and the create: theirs is the same.
-                if exc.response.status_code != 409:
-                    raise
+            except ObjectAlreadyExists:
+                # Another worker's run created it between Prefect's read and its create (two
+                # structures' runs starting at once on two workers): read it again, and give it
+                # this shape if it has another.
+                client.upsert_global_concurrency_limit_by_name(self.name, limit, decay)
 
     def __call__(self) -> None:
         from prefect.concurrency.sync import rate_limit
