@@ -282,9 +282,15 @@ def rechercher_fournisseur(store: Store, body: dict[str, Any]) -> dict[str, Any]
     # `store.visible` for each invoice, with the account's structures looked up once per
     # request instead of once per invoice (most of a search's time over 100,000 invoices).
     attached = set(store.attached_sirets())
+    supplier_id = get_int(body, "idFournisseur")
+    candidates = (
+        store.by_supplier.get(supplier_id, [])
+        if supplier_id is not None
+        else store.invoices.values()
+    )
     found = [
         inv
-        for inv in store.invoices.values()
+        for inv in candidates
         if inv.data.supplier.siret in attached and all(check(inv) for check in predicates)
     ]
     column = (get_str(params, "triColonne") or "").lower()

@@ -229,6 +229,9 @@ class Store:
             self.uploads: dict[int, Upload] = {}
             self.invoices: dict[int, Invoice] = {}
             self._by_number: dict[tuple[int, str], int] = {}
+            #: Each supplier structure's invoices, oldest first: a search names its supplier,
+            #: and Chorus Pro does not scan every structure's invoices to answer one.
+            self.by_supplier: defaultdict[int, list[Invoice]] = defaultdict(list)
             self.flux: dict[str, Flux] = {}
             self.submissions: Counter[tuple[str, str]] = Counter()
             self.attempts: Counter[tuple[str, str]] = Counter()
@@ -456,6 +459,7 @@ class Store:
                 seed, invoice_id, deposited_at, chosen, reports_payment=self.reports_payment(data)
             )
             self.invoices[invoice_id] = invoice
+            self.by_supplier[data.supplier.id].append(invoice)
             self._by_number.setdefault((data.supplier.id, data.numero), invoice_id)
             self.apply_due(invoice)
             if source != "portal":
