@@ -32,7 +32,7 @@ def daily(inbox: Path | None = None, as_of: date | None = None) -> dict[str, Any
         folder = inbox or settings.inbox_dir
         summary: dict[str, Any] = {"inbox": str(folder), "exports": []}
         with recorded_run(engine, "daily") as counts:
-            for export in pending_exports(engine, folder):
+            for export in pending_exports(engine, folder, settings):
                 report = ingest(export.resolve(), today=as_of)
                 summary["exports"].append({"export": str(export), "counts": report["counts"]})
             if settings.fan_out:

@@ -332,7 +332,8 @@ class CaerpReader:
             and keys[position] not in _AFTER_PAIRS
         ]
         customers = _Customers.read(
-            extract.find_caerp_table(self.export_dir, extract.CAERP_CUSTOMERS), self.limits
+            extract.find_caerp_table(self.export_dir, extract.CAERP_CUSTOMERS, self.limits),
+            self.limits,
         )
         details = self._details()
         pdfs = _pdf_files(self.export_dir)
@@ -370,7 +371,7 @@ class CaerpReader:
 
     def _details(self) -> dict[str, list[str]]:
         """The lines' descriptions of each invoice, by number, from the detail export if any."""
-        path = extract.find_caerp_table(self.export_dir, extract.CAERP_DETAIL)
+        path = extract.find_caerp_table(self.export_dir, extract.CAERP_DETAIL, self.limits)
         if path is None:
             return {}
         _sha, rows = extract.read_rows(path, self.limits, "du détail des factures")

@@ -194,13 +194,13 @@ def read_table(
     return table
 
 
-def find_invoice_table(export_dir: Path) -> Path | None:
+def find_invoice_table(export_dir: Path, limits: FileLimits) -> Path | None:
     """The contract's invoice table, else a CAERP invoice list (`find_caerp_table`)."""
     for name in INVOICE_FILES:
         candidate = export_dir / name
         if candidate.is_file():
             return candidate
-    return find_caerp_table(export_dir, CAERP_LIST)
+    return find_caerp_table(export_dir, CAERP_LIST, limits)
 
 
 #: The header cells that tell CAERP's exports apart (matched as `header_key` does).
@@ -210,7 +210,7 @@ CAERP_CUSTOMERS = ("raisonsociale", "numerosiretousiren")
 _SNIFF_BYTES = 4096
 
 
-def _first_row(path: Path, limits: FileLimits = FileLimits()) -> list[str]:
+def _first_row(path: Path, limits: FileLimits) -> list[str]:
     """The header of a CSV or XLSX file, read cheaply; [] for anything unreadable, and for a
     workbook the file checks refuse (openpyxl inflates its shared strings on opening)."""
     try:
@@ -244,7 +244,7 @@ def plain_key(cell: str) -> str:
     return re.sub(r"[^a-z0-9]", "", header_key(cell))
 
 
-def find_caerp_table(export_dir: Path, wanted: tuple[str, ...]) -> Path | None:
+def find_caerp_table(export_dir: Path, wanted: tuple[str, ...], limits: FileLimits) -> Path | None:
     """The CSV or XLSX file at the top of the export whose header holds every cell of `wanted`
     (`CAERP_LIST`, `CAERP_DETAIL`, `CAERP_CUSTOMERS`): CAERP names its downloads after the date."""
     try:
@@ -256,7 +256,7 @@ def find_caerp_table(export_dir: Path, wanted: tuple[str, ...]) -> Path | None:
     except OSError:
         return None
     for candidate in candidates:
-        header = {plain_key(cell) for cell in _first_row(candidate)}
+        header = {plain_key(cell) for cell in _first_row(candidate, limits)}
         if all(cell in header for cell in wanted):
             return candidate
     return None
@@ -298,7 +298,7 @@ def read_rows(
 
 
 def read_invoices(export_dir: Path, limits: FileLimits = FileLimits()) -> Table:
-    path = find_invoice_table(export_dir)
+    path = find_invoice_table(export_dir, limits)
     if path is None:
         missing = export_dir / "invoices.csv"
         return Table(

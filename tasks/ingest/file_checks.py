@@ -13,9 +13,13 @@ import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chorus_etl.french import format_megabytes
 from schemas.issues import Reason
+
+if TYPE_CHECKING:
+    from chorus_etl.settings import Settings
 
 MIB = 1024 * 1024
 #: A workbook member may inflate at most this many times its compressed size (real sheets: 10 to
@@ -50,6 +54,12 @@ class FileLimits:
 
     max_bytes: int = 64 * MIB
     xlsx_max_uncompressed_bytes: int = 100 * MIB
+
+    @classmethod
+    def of(cls, settings: Settings) -> FileLimits:
+        """The configured limits: every file of an export is read within them, including the
+        ones only sniffed to tell its layout."""
+        return cls(settings.export_max_bytes, settings.xlsx_max_uncompressed_bytes)
 
 
 def file_reason(rule: str, path: Path, fr: str, en: str) -> Reason:

@@ -13,8 +13,10 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from chorus_etl.settings import Settings
 from schemas.warehouse import ExportFile
 from tasks.ingest.extract import find_invoice_table
+from tasks.ingest.file_checks import FileLimits
 
 
 def _latest_change(folder: Path) -> datetime:
@@ -22,14 +24,15 @@ def _latest_change(folder: Path) -> datetime:
     return datetime.fromtimestamp(newest, UTC)
 
 
-def pending_exports(engine: Engine, inbox: Path) -> list[Path]:
+def pending_exports(engine: Engine, inbox: Path, settings: Settings) -> list[Path]:
     if not inbox.is_dir():
         return []
-    folders = sorted(p for p in inbox.iterdir() if p.is_dir() and find_invoice_table(p))
+    limits = FileLimits.of(settings)
+    folders = sorted(p for p in inbox.iterdir() if p.is_dir() and find_invoice_table(p, limits))
     pending: list[Path] = []
     with Session(engine) as session:
         for folder in folders:
-            table = find_invoice_table(folder)
+            table = find_invoice_table(folder, limits)
             assert table is not None
             with table.open("rb") as handle:  # in chunks: the file may be huge
                 digest = hashlib.file_digest(handle, "sha256").hexdigest()

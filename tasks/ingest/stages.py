@@ -201,10 +201,6 @@ class Directory:
     unchecked: dict[str, list[Reason]] = field(default_factory=dict)
 
 
-def file_limits(settings: Settings) -> FileLimits:
-    return FileLimits(settings.export_max_bytes, settings.xlsx_max_uncompressed_bytes)
-
-
 def _read_directory(
     path: Path, limits: FileLimits
 ) -> tuple[dict[tuple[str, str], EntrepreneurEntry] | None, list[Reason]]:
@@ -226,7 +222,7 @@ def load_entrepreneurs(export_dir: Path, settings: Settings, engine: Engine) -> 
     """
     own = extract.export_entrepreneurs_file(export_dir)
     if own is not None:
-        return Directory(*_read_directory(own, file_limits(settings)))
+        return Directory(*_read_directory(own, FileLimits.of(settings)))
     accounts = load_accounts(settings)
     own_files = {
         c.id: c.entrepreneurs_file
@@ -246,7 +242,7 @@ def load_entrepreneurs(export_dir: Path, settings: Settings, engine: Engine) -> 
         if not path.is_file():
             absent += covers
             continue
-        entries, problems = _read_directory(path, file_limits(settings))
+        entries, problems = _read_directory(path, FileLimits.of(settings))
         reasons += problems
         if entries is None:
             unchecked |= dict.fromkeys(covers, problems)
@@ -284,7 +280,7 @@ def load_entrepreneurs(export_dir: Path, settings: Settings, engine: Engine) -> 
 def read_invoice_table(export_dir: Path, settings: Settings, directory: Directory) -> extract.Table:
     """The export's invoice table in the contract's columns, whatever its layout (the contract's
     own, or CAERP's, `tasks.ingest.caerp`), with the "à compléter" file accounting dropped in."""
-    path = extract.find_invoice_table(export_dir)
+    path = extract.find_invoice_table(export_dir, FileLimits.of(settings))
     if path is not None and path.name.lower() not in extract.INVOICE_FILES:
         table = caerp.CaerpReader(
             export_dir,
@@ -293,11 +289,11 @@ def read_invoice_table(export_dir: Path, settings: Settings, directory: Director
             settings.caerp_enseignes,
             split_root=settings.var_dir / "caerp-split",
             workers=preflight_workers(),
-            limits=file_limits(settings),
+            limits=FileLimits.of(settings),
         ).read(path)
     else:
-        table = extract.read_invoices(export_dir, file_limits(settings))
-    complete.merge_complement(table, export_dir, file_limits(settings))
+        table = extract.read_invoices(export_dir, FileLimits.of(settings))
+    complete.merge_complement(table, export_dir, FileLimits.of(settings))
     return table
 
 

@@ -41,6 +41,7 @@ from schemas.payloads import CHORUS_TIMEZONE, SupplierStructure, parse_chorus_da
 from tasks.facturx import Ghostscript, GhostscriptMissing
 from tasks.ingest.directory import fetch_buyer
 from tasks.ingest.extract import read_entrepreneurs
+from tasks.ingest.file_checks import FileLimits
 
 __all__ = [
     "CHECKS",
@@ -502,7 +503,7 @@ class _RemoteChecks:
                 "entrepreneur_code, name, email, supplier_siret), or set "
                 "CHORUS_ETL_ENTREPRENEURS_FILE to where it is.",
             )
-        table = read_entrepreneurs(path)
+        table = read_entrepreneurs(path, FileLimits.of(self.settings))
         if table.reasons:
             return CheckResult(
                 ENTREPRENEUR_SERVICES,

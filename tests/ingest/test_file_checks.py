@@ -72,7 +72,7 @@ def test_a_workbook_bomb_is_not_opened_to_tell_whether_it_is_a_caerp_export(
             stream.write(b"A" * 4096)
     opened: list[object] = []
     monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: opened.append(a))
-    assert find_caerp_table(tmp_path, CAERP_LIST) is None
+    assert find_caerp_table(tmp_path, CAERP_LIST, FileLimits()) is None
     assert opened == [], "openpyxl would inflate its shared strings"
 
 
@@ -87,3 +87,21 @@ def test_an_a_completer_file_over_the_configured_limit_is_refused_unread(tmp_pat
     merge_complement(table, tmp_path, limits)
     assert [r.rule for r in table.reasons] == ["file.too_large"]
     assert "export-a-completer.csv" in table.reasons[0].message_en
+
+
+def test_a_caerp_workbook_is_recognised_within_the_configured_limits_not_the_defaults(
+    tmp_path: Path,
+) -> None:
+    """Telling a CAERP export by its header opens the workbook: within the limits the ingest
+    reads it with (`FileLimits.of(settings)`), not the built-in ones."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Enseigne", "Numéro de facture", "Montant TTC"])
+    path = tmp_path / "factures_2026-12-07.xlsx"
+    workbook.save(path)
+    size = path.stat().st_size
+    assert find_caerp_table(tmp_path, CAERP_LIST, FileLimits(max_bytes=size)) == path
+    assert find_caerp_table(tmp_path, CAERP_LIST, FileLimits(max_bytes=size - 1)) is None
